@@ -1,0 +1,62 @@
+# pairing-eval — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATASET ?= demo
+JOBS ?= 2
+LANG_REPORT ?= zh
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create .venv with the pinned versions (done automatically by the other targets)
+
+reports: $(STAMP) ## the main job: validate + build + all county reports for the demo data
+	$(BIN)/pairing-eval validate data/raw/$(DATASET)
+	$(BIN)/pairing-eval build data/raw/$(DATASET)
+	$(BIN)/pairing-eval report --dataset $(DATASET) --all --jobs $(JOBS) --lang $(LANG_REPORT)
+
+test: $(STAMP) ## run the test suite (slow notebook runs excluded: see test-all)
+	$(BIN)/python -m pytest -m "not slow and not browser" -n 2 --dist loadgroup
+
+test-all: $(STAMP) ## the whole suite including slow notebook runs
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+lab: $(STAMP) ## open JupyterLab with the project's kernel
+	$(BIN)/python -m ipykernel install --sys-prefix --name pairing-eval --display-name "pairing-eval (.venv)" >/dev/null
+	$(BIN)/jupyter lab notebooks/
+
+lint: $(STAMP) ## ruff on code and notebooks; notebooks must be stripped
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/nbstripout --verify notebooks/*.ipynb
+
+demo: $(STAMP) ## regenerate the synthetic demo world into data/raw/demo
+	$(BIN)/pairing-eval synth --out data/raw/demo --seed 20210101
+
+bench: $(STAMP) ## run the benchmark scripts (prints side-by-side ratios)
+	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+browser-check: $(STAMP) ## render index.html and one county report in headless Chromium (needs Debian's chromium)
+	$(BIN)/python -m pytest -m browser -p no:xdist
+
+lock: ## regenerate requirements.lock from pyproject.toml in a throw-away venv
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet '.[dev]'
+	.lock-venv/bin/python -m pip freeze --exclude pairing-eval > requirements.lock
+	rm -rf .lock-venv
+
+clean: ## remove processed data and reports (raw data is never touched)
+	rm -rf data/processed/*/ reports/
+
+.PHONY: help venv reports test test-all lab lint demo bench browser-check lock clean
