@@ -1,0 +1,1103 @@
+"""Per-county (and city) slices of the city-wide results, as report sections.
+
+The report notebooks call these functions and nothing else: each returns a :class:`Section` whose
+``_repr_html_`` is the section's HTML (heading, tables, embedded figures, notes), so a bare call at
+the end of a notebook cell renders it in JupyterLab and in the exported HTML report.
+
+Nothing here re-estimates a model. Estimates come from ``data/processed/<dataset>/results/``
+(written once by ``pairing-eval build``); this module filters them to a county or cohort, ranks
+counties on descriptive figures computed from the processed tables, and formats. A section whose
+results file does not exist says so ("this analysis has not been run for this dataset").
+
+Safety of what reaches HTML:
+
+* every string that comes from data (names, codes, categories, numbers) goes through
+  ``DataFrame.to_html(escape=True)`` or :func:`html.escape`;
+* every table with counts of people passes :func:`analysis.disclosure.suppress`;
+* no resident-level rows: the smallest unit shown is an institution, and its resident count is
+  suppressed below the threshold.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import html
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .data import Processed, load_processed
+from .disclosure import DEFAULT_THRESHOLD, SuppressedTable, suppress
+from .errors import SpecificationError, check_choice
+
+Language = Literal["zh", "en"]
+LANGUAGES: tuple[str, ...] = ("zh", "en")
+OUTCOMES = ("environment_score", "service_score", "happiness_score", "safety_hazards")
+LOWER_IS_BETTER = {"safety_hazards"}
+
+# ----------------------------------------------------------------------------------------------
+# labels
+# ----------------------------------------------------------------------------------------------
+
+LABELS: dict[str, tuple[str, str]] = {
+    # section titles
+    "report_title": ("{name}“一老一小”结对帮扶评估报告", "{name}: evaluation of paired assistance for the elderly and children"),
+    "city_title": ("乐山市“一老一小”结对帮扶评估：全市汇总", "Paired assistance for the elderly and children: city summary"),
+    "key_figures": ("关键指标与全市排名", "Key figures and rank among counties"),
+    "scorecard": ("“三升一降”成绩单", "The 三升一降 scorecard (three up, one down)"),
+    "effectiveness": ("结对帮扶成效", "Pairing effectiveness"),
+    "reform": ("农村公办养老机构收归县管的效果", "Effect of moving rural public elderly homes under county management"),
+    "allocation": ("帮扶资源配置建议", "Allocation recommendations"),
+    "quality": ("数据质量说明", "Data-quality notes"),
+    "methods": ("方法与参考文献", "Methods and references"),
+    "comparison": ("各县区比较", "Counties compared"),
+    # provenance
+    "dataset": ("数据集", "Dataset"),
+    "data_hash": ("数据指纹", "Data hash"),
+    "version": ("软件版本", "Package version"),
+    "generated": ("生成时间", "Generated"),
+    "county": ("县区", "County"),
+    "synthetic_banner": (
+        "合成数据：本报告基于程序生成的演示数据，机构和单位均为虚构，数字不代表任何真实情况，仅用于演示和测试。",
+        "SYNTHETIC DATA: this report is built from generated demonstration data. Institutions and "
+        "units are invented and the figures describe no real place; use it for demonstration and testing only.",
+    ),
+    "not_run": (
+        "本数据集尚未运行此项分析（缺少结果文件 {file}）。请先运行 `pairing-eval build`。",
+        "This analysis has not been run for this dataset (results file {file} is missing). Run `pairing-eval build` first.",
+    ),
+    # key figures
+    "metric": ("指标", "Indicator"),
+    "value": ("本县", "This county"),
+    "city_value": ("全市", "City"),
+    "rank": ("排名", "Rank"),
+    "rank_note": (
+        "排名为本县在{n}个县区中的名次（1 = 最好；安全隐患越少越好）。",
+        "Rank among {n} counties (1 = best; fewer safety hazards is better).",
+    ),
+    "institutions": ("机构数", "Institutions"),
+    "elderly_institutions": ("养老机构数", "Elderly-care institutions"),
+    "children_institutions": ("儿童机构数", "Children's institutions"),
+    "beds": ("床位数", "Beds"),
+    "residents": ("在院人数（最新季度）", "Residents (latest quarter)"),
+    "paired_share": ("结对机构占比（最新季度）", "Share of institutions paired (latest quarter)"),
+    "activities": ("帮扶活动（场次）", "Assistance activities"),
+    "activities_per_inst": ("每机构帮扶活动", "Activities per institution"),
+    "visits": ("调研走访（次）", "Research visits"),
+    "value_rmb": ("折合金额（万元）", "Value of help (10,000 RMB)"),
+    "value_per_bed": ("每床位折合金额（元）", "Value of help per bed (RMB)"),
+    "problems_found": ("发现问题（个）", "Problems found"),
+    "resolved_share": ("问题解决率", "Share of problems resolved"),
+    "composite_change": ("综合指数变化", "Change in the composite index"),
+    "cohort": ("收归县管季度", "County-management quarter"),
+    "never": ("数据期内未收归", "not moved in the data window"),
+    # scorecard
+    "indicator": ("指标", "Indicator"),
+    "baseline": ("基期", "Baseline"),
+    "latest": ("最新", "Latest"),
+    "change": ("变化", "Change"),
+    "target_met": ("达标", "Target met"),
+    "city_change": ("全市变化", "City change"),
+    "vs_city": ("与全市相比", "Compared with the city"),
+    "better": ("好于全市", "better than the city"),
+    "worse": ("差于全市", "worse than the city"),
+    "same": ("与全市持平", "same as the city"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "trend_title": ("季度平均得分：本县与全市", "Quarterly mean: this county and the city"),
+    "quarter": ("季度", "Quarter"),
+    "scorecard_note": (
+        "“三升一降”：院容院貌、服务质量、幸福指数上升，安全隐患下降。基期和最新值来自全市统一计算的指标结果。",
+        "三升一降: environment, service quality and happiness up; safety hazards down. Baseline and "
+        "latest values come from the indicators computed once for the whole city.",
+    ),
+    # effectiveness
+    "outcome": ("结果变量", "Outcome"),
+    "model": ("模型", "Model"),
+    "term": ("变量", "Term"),
+    "estimate": ("估计值", "Estimate"),
+    "std_error": ("标准误", "Std. error"),
+    "ci": ("95%置信区间", "95% CI"),
+    "p_value": ("p值", "p-value"),
+    "inference": ("推断方法", "Inference"),
+    "n_obs": ("观测数", "Obs."),
+    "eff_intro": (
+        "下表为全市统一估计的帮扶强度效应（机构与季度双向固定效应）；各县区共享同一估计，下方给出本县的帮扶强度以便解读。",
+        "The table shows the city-wide dose-response estimates (institution and quarter fixed "
+        "effects); every county shares them. The county's own intensity of help is given below to read them against.",
+    ),
+    "eff_context": (
+        "本县机构平均每季度接受帮扶活动{county:.1f}场（全市{city:.1f}场）；结对季度占比{share_c:.0%}（全市{share_city:.0%}）。",
+        "Institutions in this county received {county:.1f} activities per quarter on average (city "
+        "{city:.1f}); {share_c:.0%} of institution-quarters were paired (city {share_city:.0%}).",
+    ),
+    "eff_county_rows": (
+        "结果文件中有本县单独的估计，见下表。",
+        "The results file holds estimates for this county itself, shown below.",
+    ),
+    "eff_plot": ("帮扶效应估计与95%置信区间", "Estimated effects with 95% intervals"),
+    # reform
+    "reform_cohort": (
+        "本县于{cohort}收归县管，属于{cohort}批次（同批次县区：{members}）。下表列出所有批次的效应，本县批次以“◀”标出。",
+        "This county moved its rural public elderly homes under county management in {cohort}; "
+        "its cohort is {cohort} (counties: {members}). All cohorts are listed, this county's marked ◀.",
+    ),
+    "reform_never": (
+        "本县在数据期内未收归县管，是其他县区的对照组；下表列出各批次的效应供参考。",
+        "This county did not move its homes under county management within the data window; it "
+        "serves as a comparison for the others. The cohorts' effects are listed for reference.",
+    ),
+    "reform_no_eligible": (
+        "本县没有农村公办养老机构（改革对象），改革效应不适用于本县机构。",
+        "This county has no rural public elderly homes (the institutions the reform concerns), so "
+        "the reform effect does not apply to its institutions.",
+    ),
+    "reform_few": (
+        "只有{n}个县区，聚类稳健标准误会低估不确定性：请以野自助法（Webb权重）和随机化推断的p值为准。",
+        "With only {n} counties, analytic clustered standard errors understate uncertainty: rely on "
+        "the wild cluster bootstrap (Webb weights) and randomisation-inference p-values.",
+    ),
+    "group": ("批次", "Cohort"),
+    "att": ("平均处理效应", "ATT"),
+    "overall": ("总体效应（各方法）", "Overall effect (each inference method)"),
+    "event_profile": ("本批次按事件时间的效应", "This cohort's effect by event time"),
+    "period": ("季度", "Quarter"),
+    "this_cohort": ("◀ 本县", "◀ this county"),
+    "reform_plot": ("各批次效应（{outcome}）", "Effect by cohort ({outcome})"),
+    # allocation
+    "unit": ("帮扶单位", "Helper unit"),
+    "institution": ("机构", "Institution"),
+    "action": ("建议", "Recommendation"),
+    "keep": ("保持", "keep"),
+    "add": ("新增结对", "add pairing"),
+    "end": ("结束结对", "end pairing"),
+    "predicted_gain": ("预测改善", "Predicted gain"),
+    "alloc_summary": (
+        "按建议方案，本县预测改善合计{rec:.2f}，现有方案为{cur:.2f}（差值{diff:+.2f}）。",
+        "Under the recommended plan the county's predicted gain totals {rec:.2f}, against {cur:.2f} "
+        "for the current pairings (difference {diff:+.2f}).",
+    ),
+    "alloc_none": (
+        "建议方案与现有结对相同，本县无需调整。",
+        "The recommended plan keeps the county's current pairings unchanged.",
+    ),
+    "alloc_note": (
+        "建议来自全市统一求解的优化方案（覆盖全部机构、单位承载能力、有限调整和公平底线约束）；预测改善基于估计的帮扶效应，属模型预测而非保证。",
+        "Recommendations come from one city-wide optimisation (full coverage, unit capacity, "
+        "limited changes, equity floor); predicted gains rest on the estimated response and are "
+        "model predictions, not guarantees.",
+    ),
+    # data quality
+    "dq_assessed": (
+        "评估覆盖：{assessed}个机构季度有评估，占{share:.0%}；{never}个机构从未评估。",
+        "Assessment coverage: {assessed} institution-quarters assessed ({share:.0%}); {never} "
+        "institution(s) never assessed.",
+    ),
+    "dq_over_beds": (
+        "{n}个机构季度的在院人数超过床位数（已标记，未删除）。",
+        "{n} institution-quarter(s) report more residents than beds (flagged, kept).",
+    ),
+    "dq_teams": (
+        "{n}场活动未记录帮扶单位（县、乡镇工作队开展），计入机构的帮扶强度但不计入单位贡献。",
+        "{n} activities have no helper unit (county or township teams); they count towards the "
+        "institution's intensity but not towards any unit's contribution.",
+    ),
+    "dq_open": ("{n}个问题在数据期末仍未解决。", "{n} problem(s) were still open at the end of the data."),
+    "dq_small": (
+        "{n}个机构在院人数少于{t}人，其人数在本报告中隐藏。",
+        "{n} institution(s) have fewer than {t} residents; their counts are hidden in this report.",
+    ),
+    "dq_manifest": ("构建时记录：{text}", "Recorded at build: {text}"),
+    "dq_ok": ("未发现需要特别说明的数据问题。", "No data problems needing a note were found."),
+}
+
+OUTCOME_LABELS = {
+    "environment_score": ("院容院貌", "Environment"),
+    "service_score": ("服务质量", "Service quality"),
+    "happiness_score": ("幸福指数", "Happiness"),
+    "safety_hazards": ("安全隐患", "Safety hazards"),
+    "composite": ("综合指数", "Composite index"),
+    "environment": ("院容院貌", "Environment"),
+    "service": ("服务质量", "Service quality"),
+    "happiness": ("幸福指数", "Happiness"),
+}
+
+INFERENCE_LABELS = {
+    "analytic": ("解析标准误", "analytic"),
+    "cluster": ("聚类稳健", "clustered"),
+    "wild_bootstrap": ("野自助法", "wild bootstrap"),
+    "randomization": ("随机化推断", "randomisation"),
+}
+
+
+def label(key: str, language: str, **fmt: Any) -> str:
+    """The label ``key`` in ``language`` (``zh`` or ``en``), formatted with ``fmt``."""
+    zh, en = LABELS[key]
+    text = zh if language == "zh" else en
+    return text.format(**fmt) if fmt else text
+
+
+def outcome_label(name: str, language: str) -> str:
+    pair = OUTCOME_LABELS.get(str(name))
+    if pair is None:
+        return str(name)
+    return pair[0] if language == "zh" else pair[1]
+
+
+def _inference_label(name: object, language: str) -> str:
+    pair = INFERENCE_LABELS.get(str(name))
+    if pair is None:
+        return str(name)
+    return pair[0] if language == "zh" else pair[1]
+
+
+# ----------------------------------------------------------------------------------------------
+# display object
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """One report section. ``blocks`` are HTML fragments already escaped by this module."""
+
+    key: str
+    title: str
+    blocks: tuple[str, ...] = ()
+    level: int = 2
+
+    def _repr_html_(self) -> str:
+        head = f"<h{self.level}>{html.escape(self.title)}</h{self.level}>" if self.title else ""
+        body = "".join(self.blocks)
+        return f"<section class='pe-section' id='{html.escape(self.key, quote=True)}'>{head}{body}</section>"
+
+    def __repr__(self) -> str:  # plain-text fallback outside HTML front-ends
+        return f"Section({self.key!r}, {self.title!r}, {len(self.blocks)} blocks)"
+
+
+def _p(text: str, cls: str = "") -> str:
+    c = f" class='{cls}'" if cls else ""
+    return f"<p{c}>{html.escape(text)}</p>"
+
+
+def _table(df: pd.DataFrame | SuppressedTable, *, index: bool = False) -> str:
+    if isinstance(df, SuppressedTable):
+        return df.to_html(index=index)
+    return suppress(df, [], threshold=1).to_html(index=index)
+
+
+def _not_run(name: str, language: str) -> str:
+    return _p(label("not_run", language, file=f"{name}.parquet"), cls="pe-missing")
+
+
+# ----------------------------------------------------------------------------------------------
+# context
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What every section needs: the processed data, the county (``None`` for the city summary),
+    the language and the disclosure threshold."""
+
+    processed: Processed = field(repr=False)
+    county_code: str | None
+    language: str = "zh"
+    threshold: int = DEFAULT_THRESHOLD
+
+    @property
+    def counties(self) -> pd.DataFrame:
+        return self.processed.tables["counties"]
+
+    def county_name(self, code: str | None = None) -> str:
+        code = code if code is not None else self.county_code
+        if code is None:
+            return ""
+        row = self.counties.loc[self.counties["county_code"] == code]
+        if row.empty:
+            return str(code)
+        if self.language == "en" and "county_name_en" in row and pd.notna(row["county_name_en"].iloc[0]):
+            return str(row["county_name_en"].iloc[0])
+        return str(row["county_name"].iloc[0])
+
+    def result(self, name: str) -> pd.DataFrame | None:
+        """A results table, or ``None`` when that analysis has not been run."""
+        if not self.processed.has_result(name):
+            return None
+        return self.processed.result(name)
+
+
+def county_codes(processed: Processed) -> list[str]:
+    """County codes of the dataset, in code order."""
+    return sorted(processed.tables["counties"]["county_code"].astype(str).tolist())
+
+
+def check_county(processed: Processed, county_code: str) -> None:
+    """Raise ``SpecificationError`` naming the valid codes when ``county_code`` is unknown."""
+    codes = county_codes(processed)
+    if str(county_code) not in codes:
+        raise SpecificationError(
+            f"county code {county_code!r} is not in the counties table of dataset "
+            f"{processed.dataset!r}; valid codes: {', '.join(codes)}."
+        )
+
+
+def open_report(
+    dataset: str = "demo",
+    county_code: str | None = None,
+    *,
+    language: Language = "zh",
+    threshold: int = DEFAULT_THRESHOLD,
+    root: Path | None = None,
+) -> ReportContext:
+    """Load the processed dataset and check the options once (county code, language, threshold).
+
+    ``county_code=None`` opens the city summary.
+    """
+    check_choice("language", language, LANGUAGES)
+    if not isinstance(threshold, int | np.integer) or isinstance(threshold, bool) or threshold < 1:
+        raise SpecificationError(f"threshold={threshold!r} must be a whole number of people, at least 1.")
+    processed = load_processed(dataset, root=root)
+    if county_code is not None:
+        county_code = str(county_code)
+        check_county(processed, county_code)
+    return ReportContext(processed, county_code, language, int(threshold))
+
+
+# ----------------------------------------------------------------------------------------------
+# provenance header
+# ----------------------------------------------------------------------------------------------
+
+
+def data_hash(manifest: dict[str, Any]) -> str:
+    """A short fingerprint of the inputs recorded in the manifest.
+
+    Uses the manifest's own ``data_hash`` (or ``inputs_hash``) when present, else hashes the
+    per-file input hashes it lists, else the whole manifest.
+    """
+    for key in ("data_hash", "inputs_hash", "input_hash", "hash"):
+        if isinstance(manifest.get(key), str) and manifest[key]:
+            return manifest[key][:16]
+    inputs = manifest.get("inputs") or manifest.get("input_hashes")
+    payload = json.dumps(inputs if inputs else manifest, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def header(ctx: ReportContext, *, generated: str | None = None) -> Section:
+    """Title, provenance (dataset, data hash, package version, generation time) and, for synthetic
+    data, a banner."""
+    lang = ctx.language
+    title = (
+        label("report_title", lang, name=ctx.county_name())
+        if ctx.county_code
+        else label("city_title", lang)
+    )
+    generated = generated or _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    rows = [
+        (label("dataset", lang), ctx.processed.dataset),
+        (label("data_hash", lang), data_hash(ctx.processed.manifest)),
+        (label("version", lang), f"pairing-eval {__version__}"),
+        (label("generated", lang), generated),
+    ]
+    if ctx.county_code:
+        rows.insert(0, (label("county", lang), f"{ctx.county_name()} ({ctx.county_code})"))
+    items = "".join(
+        f"<div><dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd></div>" for k, v in rows
+    )
+    blocks = [f"<h1>{html.escape(title)}</h1>"]
+    if ctx.processed.synthetic:
+        blocks.append(
+            f"<div class='pe-banner pe-synthetic' role='alert'>{html.escape(label('synthetic_banner', lang))}</div>"
+        )
+    blocks.append(f"<dl class='pe-provenance'>{items}</dl>")
+    return Section("header", "", tuple(blocks))
+
+
+# ----------------------------------------------------------------------------------------------
+# county league: descriptive figures for every county, and ranks
+# ----------------------------------------------------------------------------------------------
+
+# metric -> higher is better?
+_RANKED = {
+    "composite_change": True,
+    "activities_per_inst": True,
+    "value_per_bed": True,
+    "resolved_share": True,
+    "paired_share": True,
+}
+
+
+def league(processed: Processed) -> pd.DataFrame:
+    """One row per county: descriptive figures from the processed tables and ranks among counties.
+
+    Columns: ``county_code``, ``institutions``, ``elderly_institutions``,
+    ``children_institutions``, ``beds``, ``residents`` (latest quarter), ``paired_share`` (latest
+    quarter), ``activities``, ``activities_per_inst``, ``visits``, ``value_rmb`` (in 10,000 RMB),
+    ``value_per_bed``, ``problems_found``, ``resolved_share``, ``composite_change`` (from
+    ``indicators.parquet`` when present, else NaN), ``cohort`` (adoption quarter or missing), and
+    ``rank_<metric>`` for the ranked metrics (1 = best; ties share the better rank). ``rank`` is the
+    rank on the composite change when available, else on activities per institution.
+    """
+    t = processed.tables
+    codes = county_codes(processed)
+    inst = t["institutions"]
+    panel = processed.panel
+    out = pd.DataFrame({"county_code": codes}).set_index("county_code")
+    g = inst.groupby("county_code")
+    out["institutions"] = g.size()
+    out["elderly_institutions"] = inst[inst["kind"] == "elderly"].groupby("county_code").size()
+    out["children_institutions"] = inst[inst["kind"] == "children"].groupby("county_code").size()
+    out["beds"] = g["beds"].sum().astype(float)
+    latest = panel.loc[panel["assessed"].astype(bool)]
+    if not latest.empty:
+        last = latest["t"].max()
+        lp = latest[latest["t"] == last]
+        out["residents"] = lp.groupby("county_code")["residents"].sum()
+    else:
+        out["residents"] = np.nan
+    last_t = panel["t"].max()
+    lq = panel[panel["t"] == last_t]
+    out["paired_share"] = lq.groupby("county_code")["paired"].mean()
+    out["activities"] = panel.groupby("county_code")["activities"].sum()
+    out["visits"] = panel.groupby("county_code")["visits"].sum()
+    out["value_rmb"] = panel.groupby("county_code")["value_rmb"].sum() / 1e4
+    probs = t["problems"].merge(inst[["institution_id", "county_code"]], on="institution_id", how="left")
+    out["problems_found"] = probs.groupby("county_code").size()
+    out["problems_resolved"] = probs[probs["resolved_date"].notna()].groupby("county_code").size()
+    out = out.fillna(
+        {c: 0 for c in ("institutions", "elderly_institutions", "children_institutions",
+                        "activities", "visits", "value_rmb", "problems_found", "problems_resolved")}
+    )
+    out["activities_per_inst"] = out["activities"] / out["institutions"].where(out["institutions"] > 0)
+    out["value_per_bed"] = out["value_rmb"] * 1e4 / out["beds"].where(out["beds"] > 0)
+    out["resolved_share"] = out["problems_resolved"] / out["problems_found"].where(out["problems_found"] > 0)
+    out["composite_change"] = np.nan
+    if processed.has_result("indicators"):
+        ind = processed.result("indicators")
+        comp = ind[(ind["level"] == "county") & (ind["indicator"] == "composite")]
+        out["composite_change"] = comp.set_index(comp["id"].astype(str))["change"].reindex(out.index)
+    out["cohort"] = _cohorts(processed).reindex(out.index)
+    for m, higher in _RANKED.items():
+        out[f"rank_{m}"] = out[m].rank(ascending=not higher, method="min")
+    primary = "composite_change" if out["composite_change"].notna().any() else "activities_per_inst"
+    out["rank"] = out[f"rank_{primary}"]
+    out.attrs["rank_metric"] = primary
+    return out.reset_index()
+
+
+def _cohorts(processed: Processed) -> pd.Series:
+    """Adoption quarter per county (missing when not moved in the data window), from the panel."""
+    p = processed.panel[["county_code", "adoption_period"]].drop_duplicates("county_code")
+    return p.set_index("county_code")["adoption_period"]
+
+
+def _city_figures(processed: Processed, lg: pd.DataFrame) -> dict[str, float]:
+    s = lg.select_dtypes("number").sum()
+    return {
+        "institutions": s["institutions"],
+        "elderly_institutions": s["elderly_institutions"],
+        "children_institutions": s["children_institutions"],
+        "beds": s["beds"],
+        "residents": s["residents"],
+        "paired_share": float(processed.panel.loc[processed.panel["t"] == processed.panel["t"].max(), "paired"].mean()),
+        "activities": s["activities"],
+        "activities_per_inst": s["activities"] / s["institutions"] if s["institutions"] else np.nan,
+        "visits": s["visits"],
+        "value_rmb": s["value_rmb"],
+        "value_per_bed": s["value_rmb"] * 1e4 / s["beds"] if s["beds"] else np.nan,
+        "problems_found": s["problems_found"],
+        "resolved_share": s["problems_resolved"] / s["problems_found"] if s["problems_found"] else np.nan,
+        "composite_change": _city_indicator(processed, "composite"),
+    }
+
+
+def _city_indicator(processed: Processed, indicator: str) -> float:
+    if not processed.has_result("indicators"):
+        return np.nan
+    ind = processed.result("indicators")
+    row = ind[(ind["level"] == "city") & (ind["indicator"] == indicator)]
+    return float(row["change"].iloc[0]) if len(row) else np.nan
+
+
+_KEY_ROWS = (
+    "institutions", "elderly_institutions", "children_institutions", "beds", "residents",
+    "paired_share", "activities", "activities_per_inst", "visits", "value_rmb", "value_per_bed",
+    "problems_found", "resolved_share", "composite_change",
+)
+_SHARES = {"paired_share", "resolved_share"}
+_PEOPLE = {"residents"}
+
+
+def _fmt_value(metric: str, v: object) -> object:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return np.nan
+    if metric in _SHARES:
+        return f"{float(v):.0%}"
+    if metric in _PEOPLE or metric in {"institutions", "elderly_institutions", "children_institutions",
+                                       "beds", "activities", "visits", "problems_found"}:
+        return int(round(float(v)))
+    return round(float(v), 2)
+
+
+def key_figures(ctx: ReportContext) -> Section:
+    """The county's key figures beside the city's, with its rank among counties on ranked metrics."""
+    lang = ctx.language
+    lg = league(ctx.processed)
+    n = len(lg)
+    city = _city_figures(ctx.processed, lg)
+    row = lg.set_index("county_code").loc[ctx.county_code]
+    recs = []
+    for m in _KEY_ROWS:
+        if m == "composite_change" and np.isnan(row[m]):
+            continue
+        rank = row.get(f"rank_{m}", np.nan)
+        recs.append(
+            {
+                label("metric", lang): label(m, lang),
+                label("value", lang): _fmt_value(m, row[m]),
+                label("city_value", lang): _fmt_value(m, city[m]),
+                label("rank", lang): f"{int(rank)}/{n}" if pd.notna(rank) else "",
+            }
+        )
+    recs.append(
+        {
+            label("metric", lang): label("cohort", lang),
+            label("value", lang): row["cohort"] if pd.notna(row["cohort"]) else label("never", lang),
+            label("city_value", lang): "",
+            label("rank", lang): "",
+        }
+    )
+    df = pd.DataFrame(recs)
+    # only the residents row is a count of people: suppress it (county and city cells)
+    people_rows = df[label("metric", lang)] == label("residents", lang)
+    tab = _suppress_rows(df, people_rows, [label("value", lang), label("city_value", lang)], ctx)
+    blocks = [_table(tab), _p(label("rank_note", lang, n=n), cls="pe-note")]
+    if not ctx.processed.has_result("indicators"):
+        blocks.append(_not_run("indicators", lang))
+    return Section("key-figures", label("key_figures", lang), tuple(blocks))
+
+
+def _suppress_rows(df: pd.DataFrame, rows: pd.Series, columns: Sequence[str], ctx: ReportContext) -> SuppressedTable:
+    """Suppress ``columns`` only in the rows flagged by ``rows`` (a long table mixing metrics)."""
+    work = df.copy()
+    helper = [f"__{c}" for c in columns]
+    for c, h in zip(columns, helper, strict=True):
+        work[h] = pd.to_numeric(work[c].where(rows), errors="coerce")
+    s = suppress(work, helper, threshold=ctx.threshold, language=ctx.language)
+    out = df.copy()
+    mask = s.mask[helper].to_numpy()
+    for j, c in enumerate(columns):
+        col = out[c].astype(object)
+        col[mask[:, j]] = s.table[helper[j]][mask[:, j]]
+        out[c] = col
+    return SuppressedTable(out, s.mask.rename(columns=dict(zip(helper, columns, strict=True)))[list(columns)],
+                           s.threshold, s.n_primary, s.n_secondary, ctx.language)
+
+
+# ----------------------------------------------------------------------------------------------
+# scorecard
+# ----------------------------------------------------------------------------------------------
+
+
+def _indicator_name(ind: str) -> str:
+    return {"environment": "environment_score", "service": "service_score",
+            "happiness": "happiness_score"}.get(ind, ind)
+
+
+def scorecard(ctx: ReportContext) -> Section:
+    """三升一降: baseline vs latest, target met, and the county's change against the city's, plus
+    quarterly means of the four outcomes for the county and the city."""
+    lang = ctx.language
+    ind = ctx.result("indicators")
+    blocks: list[str] = [_p(label("scorecard_note", lang), cls="pe-note")]
+    if ind is None:
+        blocks.append(_not_run("indicators", lang))
+    else:
+        ind = ind.copy()
+        ind["id"] = ind["id"].astype(str)
+        city = ind[ind["level"] == "city"].set_index("indicator")
+        if ctx.county_code:
+            mine = ind[(ind["level"] == "county") & (ind["id"] == ctx.county_code)]
+            recs = []
+            for _, r in mine.iterrows():
+                c_change = city["change"].get(r["indicator"], np.nan)
+                better = _compare(r["change"], c_change, _indicator_name(r["indicator"]) in LOWER_IS_BETTER)
+                recs.append(
+                    {
+                        label("indicator", lang): outcome_label(r["indicator"], lang),
+                        label("baseline", lang): r["baseline"],
+                        label("latest", lang): r["latest"],
+                        label("change", lang): r["change"],
+                        label("target_met", lang): _yes_no(r.get("target_met"), lang),
+                        label("city_change", lang): c_change,
+                        label("vs_city", lang): label(better, lang) if better else "",
+                    }
+                )
+            blocks.append(_table(pd.DataFrame(recs)))
+        else:
+            cty = ind[ind["level"] == "county"]
+            wide = cty.pivot_table(index="id", columns="indicator", values="change", aggfunc="first")
+            wide.columns = [outcome_label(c, lang) for c in wide.columns]
+            met = cty.pivot_table(index="id", columns="indicator", values="target_met", aggfunc="first")
+            n_met = met.astype(float).sum(axis=1)
+            wide.insert(0, label("county", lang), [ctx.county_name(c) for c in wide.index])
+            wide[label("target_met", lang)] = [f"{int(v)}/{met.shape[1]}" for v in n_met.reindex(wide.index)]
+            blocks.append(_table(wide.reset_index(names="county_code")))
+            recs = [
+                {
+                    label("indicator", lang): outcome_label(i, lang),
+                    label("baseline", lang): r["baseline"],
+                    label("latest", lang): r["latest"],
+                    label("change", lang): r["change"],
+                    label("target_met", lang): _yes_no(r.get("target_met"), lang),
+                }
+                for i, r in city.iterrows()
+            ]
+            blocks.append(_table(pd.DataFrame(recs)))
+    blocks.append(trend_figure(ctx))
+    return Section("scorecard", label("scorecard", lang), tuple(blocks))
+
+
+def _compare(change: float, city_change: float, lower_better: bool) -> str:
+    if pd.isna(change) or pd.isna(city_change):
+        return ""
+    d = float(change) - float(city_change)
+    if abs(d) < 1e-9:
+        return "same"
+    return "better" if (d < 0) == lower_better else "worse"
+
+
+def _yes_no(v: object, lang: str) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+        return ""
+    return label("yes", lang) if bool(v) else label("no", lang)
+
+
+def quarterly_means(processed: Processed, county_code: str | None) -> pd.DataFrame:
+    """Mean of each outcome per quarter over assessed institution-quarters: long table with
+    ``scope`` in {county, city}."""
+    p = processed.panel
+    p = p[p["assessed"].astype(bool)]
+    frames = []
+    city = p.groupby("period")[list(OUTCOMES)].mean().assign(scope="city")
+    frames.append(city)
+    if county_code:
+        c = p[p["county_code"] == county_code].groupby("period")[list(OUTCOMES)].mean().assign(scope="county")
+        frames.append(c)
+    return pd.concat(frames).reset_index()
+
+
+def trend_figure(ctx: ReportContext) -> str:
+    """2×2 panel of quarterly means (county vs city), embedded as PNG."""
+    import matplotlib.pyplot as plt
+
+    from . import plots
+
+    plots.setup()
+    lang = ctx.language
+    q = quarterly_means(ctx.processed, ctx.county_code)
+    fig, axes = plt.subplots(2, 2, figsize=(8.5, 5.0), sharex=True)
+    periods = sorted(q["period"].unique())
+    pos = {p: i for i, p in enumerate(periods)}
+    for ax, outcome in zip(axes.ravel(), OUTCOMES, strict=True):
+        for scope, color, name in (
+            ("city", plots.PALETTE["city"], label("city_value", lang)),
+            ("county", plots.PALETTE["county"], ctx.county_name() if ctx.county_code else ""),
+        ):
+            d = q[q["scope"] == scope]
+            if d.empty:
+                continue
+            ax.plot(d["period"].map(pos), d[outcome], color=color, label=name, lw=1.8)
+        ax.set_title(outcome_label(outcome, lang))
+        step = max(1, len(periods) // 6)
+        ax.set_xticks(range(0, len(periods), step), [periods[i] for i in range(0, len(periods), step)],
+                      rotation=0)
+    axes[0, 0].legend(loc="best")
+    fig.suptitle(label("trend_title", lang))
+    fig.tight_layout()
+    return plots.figure_to_html(fig, alt=label("trend_title", lang))
+
+
+# ----------------------------------------------------------------------------------------------
+# pairing effectiveness
+# ----------------------------------------------------------------------------------------------
+
+_EFF_COLS = ("outcome", "model", "term", "estimate", "std_error", "ci_low", "ci_high", "p_value",
+             "inference", "n_obs")
+
+
+def _estimates_table(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            label("outcome", lang): [outcome_label(o, lang) for o in df["outcome"]],
+            label("model", lang): df["model"].astype(str).to_numpy(),
+            label("term", lang): df["term"].astype(str).to_numpy(),
+            label("estimate", lang): df["estimate"].to_numpy(),
+            label("std_error", lang): df["std_error"].to_numpy(),
+            label("ci", lang): [
+                f"[{lo:.3g}, {hi:.3g}]" if pd.notna(lo) and pd.notna(hi) else ""
+                for lo, hi in zip(df["ci_low"], df["ci_high"], strict=True)
+            ],
+            label("p_value", lang): df["p_value"].to_numpy(),
+            label("inference", lang): [_inference_label(i, lang) for i in df["inference"]],
+        }
+    )
+    if "n_obs" in df:
+        out[label("n_obs", lang)] = df["n_obs"].to_numpy()
+    return out
+
+
+def effectiveness(ctx: ReportContext, *, max_rows: int = 24) -> Section:
+    """City-wide pairing-effectiveness estimates, the county's rows if the results hold any, and the
+    county's intensity of help to read them against."""
+    lang = ctx.language
+    eff = ctx.result("effectiveness")
+    blocks: list[str] = []
+    if eff is None:
+        blocks.append(_not_run("effectiveness", lang))
+        return Section("effectiveness", label("effectiveness", lang), tuple(blocks))
+    blocks.append(_p(label("eff_intro", lang)))
+    if "county_code" in eff.columns:
+        city_rows = eff[eff["county_code"].isna()]
+        mine = eff[eff["county_code"].astype(str) == str(ctx.county_code)] if ctx.county_code else eff.iloc[0:0]
+    else:
+        city_rows, mine = eff, eff.iloc[0:0]
+    city_rows = city_rows.sort_values(["outcome", "model", "term"], kind="stable").head(max_rows)
+    blocks.append(_table(_estimates_table(city_rows, lang)))
+    p = ctx.processed.panel
+    if ctx.county_code:
+        pc = p[p["county_code"] == ctx.county_code]
+        blocks.append(
+            _p(
+                label(
+                    "eff_context",
+                    lang,
+                    county=float(pc["activities"].mean()),
+                    city=float(p["activities"].mean()),
+                    share_c=float(pc["paired"].mean()),
+                    share_city=float(p["paired"].mean()),
+                )
+            )
+        )
+        if len(mine):
+            blocks.append(_p(label("eff_county_rows", lang)))
+            blocks.append(_table(_estimates_table(mine, lang)))
+    blocks.append(_forest(city_rows, lang, title=label("eff_plot", lang)))
+    return Section("effectiveness", label("effectiveness", lang), tuple(blocks))
+
+
+def _forest(df: pd.DataFrame, lang: str, *, title: str, highlight: Iterable[bool] | None = None) -> str:
+    import matplotlib.pyplot as plt
+
+    from . import plots
+
+    plots.setup()
+    d = df.dropna(subset=["estimate"]).reset_index(drop=True)
+    if d.empty:
+        return ""
+    names = [
+        f"{outcome_label(o, lang)} · {t}" for o, t in zip(d["outcome"], d["term"], strict=True)
+    ]
+    hl = list(highlight) if highlight is not None else [False] * len(d)
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(d) + 1.2))
+    y = np.arange(len(d))[::-1]
+    colors = [plots.PALETTE["county"] if h else plots.PALETTE["city"] for h in hl]
+    lo = d["ci_low"].fillna(d["estimate"]).to_numpy(float)
+    hi = d["ci_high"].fillna(d["estimate"]).to_numpy(float)
+    ax.hlines(y, lo, hi, colors=colors, lw=2)
+    ax.scatter(d["estimate"], y, c=colors, zorder=3)
+    ax.axvline(0, color="#888888", lw=0.8)
+    ax.set_yticks(y, names)
+    ax.set_title(title)
+    fig.tight_layout()
+    return plots.figure_to_html(fig, alt=title)
+
+
+# ----------------------------------------------------------------------------------------------
+# reform
+# ----------------------------------------------------------------------------------------------
+
+
+def _cohort_members(ctx: ReportContext, cohort: str) -> list[str]:
+    c = _cohorts(ctx.processed)
+    return [ctx.county_name(code) for code in sorted(c[c == cohort].index)]
+
+
+def reform(ctx: ReportContext, *, outcome_for_plot: str = "composite") -> Section:
+    """The reform effect for the county's cohort beside all cohorts, with the few-cluster inference
+    (every inference method the results hold), and the cohort's event-time profile."""
+    lang = ctx.language
+    agg = ctx.result("reform_aggregate")
+    blocks: list[str] = []
+    cohort = None
+    if ctx.county_code:
+        cohort = _cohorts(ctx.processed).get(ctx.county_code)
+        cohort = None if pd.isna(cohort) else str(cohort)
+        inst = ctx.processed.tables["institutions"]
+        mine = inst[inst["county_code"] == ctx.county_code]
+        eligible = ((mine["kind"] == "elderly") & (mine["operator"] == "public") & (mine["area"] == "rural")).any()
+        if cohort:
+            blocks.append(_p(label("reform_cohort", lang, cohort=cohort,
+                                   members="、".join(_cohort_members(ctx, cohort)) if lang == "zh"
+                                   else ", ".join(_cohort_members(ctx, cohort)))))
+        else:
+            blocks.append(_p(label("reform_never", lang)))
+        if not eligible:
+            blocks.append(_p(label("reform_no_eligible", lang), cls="pe-note"))
+    if agg is None:
+        blocks.append(_not_run("reform_aggregate", lang))
+        return Section("reform", label("reform", lang), tuple(blocks))
+    n_counties = len(county_codes(ctx.processed))
+    blocks.append(_p(label("reform_few", lang, n=n_counties), cls="pe-note"))
+    agg = agg.copy()
+    agg["key"] = agg["key"].astype("string")
+
+    # overall (simple) effect with every inference method
+    simple = agg[agg["aggregation"] == "simple"]
+    if len(simple):
+        blocks.append(f"<h3>{html.escape(label('overall', lang))}</h3>")
+        blocks.append(_table(_att_table(simple, lang, key_label=None)))
+
+    groups = agg[agg["aggregation"] == "group"].sort_values(["outcome", "key", "inference"], kind="stable")
+    if len(groups):
+        blocks.append(f"<h3>{html.escape(label('group', lang))}</h3>")
+        tab = _att_table(groups, lang, key_label=label("group", lang))
+        if cohort:
+            tab[""] = [label("this_cohort", lang) if k == cohort else "" for k in groups["key"]]
+        blocks.append(_table(tab))
+        plot_outcome = outcome_for_plot if (groups["outcome"] == outcome_for_plot).any() else groups["outcome"].iloc[0]
+        g1 = groups[groups["outcome"] == plot_outcome]
+        # one row per cohort for the plot: prefer the wild bootstrap interval when present
+        pref = {"wild_bootstrap": 0, "randomization": 1, "analytic": 2}
+        g1 = g1.assign(_o=g1["inference"].map(pref).fillna(3)).sort_values(["key", "_o"]).drop_duplicates("key")
+        g1 = g1.assign(term=g1["key"].astype(str), estimate=g1["att"])
+        blocks.append(
+            _forest(g1, lang, title=label("reform_plot", lang, outcome=outcome_label(plot_outcome, lang)),
+                    highlight=[k == cohort for k in g1["key"]])
+        )
+    att_gt = ctx.result("reform_attgt")
+    if cohort and att_gt is not None:
+        prof = att_gt[att_gt["group"].astype(str) == cohort]
+        if len(prof):
+            wide = prof.pivot_table(index="period", columns="outcome", values="att", aggfunc="first")
+            wide.columns = [outcome_label(c, lang) for c in wide.columns]
+            blocks.append(f"<h3>{html.escape(label('event_profile', lang))}</h3>")
+            blocks.append(_table(wide.reset_index().rename(columns={"period": label("period", lang)})))
+    elif att_gt is None:
+        blocks.append(_not_run("reform_attgt", lang))
+    return Section("reform", label("reform", lang), tuple(blocks))
+
+
+def _att_table(df: pd.DataFrame, lang: str, *, key_label: str | None) -> pd.DataFrame:
+    out = pd.DataFrame({label("outcome", lang): [outcome_label(o, lang) for o in df["outcome"]]})
+    if key_label:
+        out[key_label] = df["key"].astype(str).to_numpy()
+    out[label("att", lang)] = df["att"].to_numpy()
+    out[label("std_error", lang)] = df["std_error"].to_numpy()
+    out[label("ci", lang)] = [
+        f"[{lo:.3g}, {hi:.3g}]" if pd.notna(lo) and pd.notna(hi) else ""
+        for lo, hi in zip(df["ci_low"], df["ci_high"], strict=True)
+    ]
+    out[label("p_value", lang)] = df["p_value"].to_numpy()
+    out[label("inference", lang)] = [_inference_label(i, lang) for i in df["inference"]]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# allocation
+# ----------------------------------------------------------------------------------------------
+
+
+def recommendations(ctx: ReportContext, *, max_rows: int = 30) -> Section:
+    """Changes the city-wide allocation plan recommends for the county's institutions, with the
+    predicted gain of the recommended plan against the current pairings."""
+    lang = ctx.language
+    plan = ctx.result("allocation_plan")
+    blocks: list[str] = []
+    if plan is None:
+        blocks.append(_not_run("allocation_plan", lang))
+        return Section("allocation", label("allocation", lang), tuple(blocks))
+    inst = ctx.processed.tables["institutions"][["institution_id", "institution_name", "county_code"]]
+    units = ctx.processed.tables["units"][["unit_id", "unit_name"]]
+    plan = plan.merge(inst, on="institution_id", how="left").merge(units, on="unit_id", how="left")
+    plan["current"] = plan["current"].astype(bool)
+    plan["recommended"] = plan["recommended"].astype(bool)
+    if ctx.county_code:
+        plan = plan[plan["county_code"] == ctx.county_code]
+        rec = float(plan.loc[plan["recommended"], "predicted_gain"].sum())
+        cur = float(plan.loc[plan["current"], "predicted_gain"].sum())
+        blocks.append(_p(label("alloc_summary", lang, rec=rec, cur=cur, diff=rec - cur)))
+        changes = plan[plan["current"] != plan["recommended"]].sort_values("predicted_gain", ascending=False)
+        if changes.empty:
+            blocks.append(_p(label("alloc_none", lang)))
+        else:
+            tab = pd.DataFrame(
+                {
+                    label("institution", lang): changes["institution_name"].fillna(changes["institution_id"]).astype(str).to_numpy(),
+                    label("unit", lang): changes["unit_name"].fillna(changes["unit_id"]).astype(str).to_numpy(),
+                    label("action", lang): [label("add", lang) if r else label("end", lang) for r in changes["recommended"]],
+                    label("predicted_gain", lang): changes["predicted_gain"].to_numpy(),
+                }
+            ).head(max_rows)
+            blocks.append(_table(tab))
+    else:
+        by = plan.groupby("county_code").apply(
+            lambda d: pd.Series(
+                {
+                    "current": d.loc[d["current"], "predicted_gain"].sum(),
+                    "recommended": d.loc[d["recommended"], "predicted_gain"].sum(),
+                    "changes": int((d["current"] != d["recommended"]).sum()),
+                }
+            ),
+            include_groups=False,
+        )
+        tab = pd.DataFrame(
+            {
+                label("county", lang): [ctx.county_name(c) for c in by.index],
+                label("keep", lang) + " / " + label("predicted_gain", lang): by["current"].to_numpy(),
+                label("predicted_gain", lang): by["recommended"].to_numpy(),
+                label("action", lang): by["changes"].astype(int).to_numpy(),
+            }
+        )
+        blocks.append(_table(tab))
+    blocks.append(_p(label("alloc_note", lang), cls="pe-note"))
+    return Section("allocation", label("allocation", lang), tuple(blocks))
+
+
+# ----------------------------------------------------------------------------------------------
+# data quality
+# ----------------------------------------------------------------------------------------------
+
+
+def data_quality(ctx: ReportContext) -> Section:
+    """Notes on coverage and flags for the county (or city): assessment coverage, residents above
+    beds, activities without a unit, open problems, small institutions hidden, build warnings."""
+    lang = ctx.language
+    t = ctx.processed.tables
+    p = ctx.processed.panel
+    inst = t["institutions"]
+    if ctx.county_code:
+        p = p[p["county_code"] == ctx.county_code]
+        inst = inst[inst["county_code"] == ctx.county_code]
+    ids = set(inst["institution_id"])
+    notes: list[str] = []
+    assessed = p["assessed"].astype(bool)
+    ever = p.loc[assessed, "institution_id"].nunique()
+    notes.append(label("dq_assessed", lang, assessed=int(assessed.sum()),
+                       share=float(assessed.mean()) if len(p) else 0.0, never=len(ids) - ever))
+    over = int((p["residents"] > p["beds"]).sum())
+    if over:
+        notes.append(label("dq_over_beds", lang, n=over))
+    acts = t["activities"]
+    acts = acts[acts["institution_id"].isin(ids)]
+    teams = int(acts["unit_id"].isna().sum())
+    if teams:
+        notes.append(label("dq_teams", lang, n=teams))
+    probs = t["problems"]
+    open_n = int(probs[probs["institution_id"].isin(ids)]["resolved_date"].isna().sum())
+    if open_n:
+        notes.append(label("dq_open", lang, n=open_n))
+    last = p[assessed]
+    if len(last):
+        lr = last[last["t"] == last["t"].max()]
+        small = int(((lr["residents"] >= 1) & (lr["residents"] < ctx.threshold)).sum())
+        if small:
+            notes.append(label("dq_small", lang, n=small, t=ctx.threshold))
+    for key in ("warnings", "notes", "extra_columns"):
+        val = ctx.processed.manifest.get(key)
+        if val:
+            text = "; ".join(map(str, val)) if isinstance(val, list | tuple) else json.dumps(val, ensure_ascii=False, default=str)
+            notes.append(label("dq_manifest", lang, text=text))
+    blocks = ["<ul class='pe-quality'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"]
+    return Section("quality", label("quality", lang), tuple(blocks))
+
+
+# ----------------------------------------------------------------------------------------------
+# institutions table (suppressed) for the county
+# ----------------------------------------------------------------------------------------------
+
+
+def institutions(ctx: ReportContext) -> SuppressedTable:
+    """The county's institutions with beds and latest residents (suppressed below the threshold)."""
+    lang = ctx.language
+    inst = ctx.processed.tables["institutions"]
+    inst = inst[inst["county_code"] == ctx.county_code] if ctx.county_code else inst
+    p = ctx.processed.panel
+    p = p[p["assessed"].astype(bool)]
+    last = p.sort_values("t").groupby("institution_id").tail(1).set_index("institution_id")["residents"]
+    df = pd.DataFrame(
+        {
+            label("institution", lang): inst["institution_name"].astype(str).to_numpy(),
+            "kind": inst["kind"].astype(str).to_numpy(),
+            label("beds", lang): inst["beds"].astype(float).to_numpy(),
+            label("residents", lang): last.reindex(inst["institution_id"]).to_numpy(),
+        }
+    )
+    return suppress(df, [label("residents", lang)], threshold=ctx.threshold, language=lang)
+
+
+# ----------------------------------------------------------------------------------------------
+# methods
+# ----------------------------------------------------------------------------------------------
+
+METHODS = {
+    "zh": [
+        "“三升一降”指标：按机构季度计算院容院貌、服务质量、幸福指数和安全隐患，基期为项目开始前最后一个评估年度，最新为数据期末；综合指数为三项得分与安全隐患（反向）的标准化平均。",
+        "帮扶成效：帮扶强度（上一季度活动场次，取对数）对结果的剂量反应，含机构与季度固定效应，按县区聚类；县区只有11个，采用野自助法（Webb 权重）推断。间断时间序列仅为描述性证据（没有对照组）。",
+        "收归县管改革：Callaway 与 Sant'Anna (2021) 的交错采用双重差分，以尚未处理的县区为对照；同时报告双向固定效应及其 Goodman-Bacon (2021) 分解作为对照，以及同县非改革机构的三重差分。少聚类推断采用野聚类自助法（Webb 2023）和对采用日期的随机化推断（MacKinnon 与 Webb 2020）。",
+        "资源配置：需求指数、基尼系数与泰尔指数（县内/县间分解）、集中指数；优化方案在全覆盖、单位承载、有限调整与公平底线约束下最大化预测改善。",
+        "参考文献：Callaway, B. & Sant'Anna, P. (2021) Journal of Econometrics 225(2); Goodman-Bacon, A. (2021) Journal of Econometrics 225(2); Webb, M. (2023) Canadian Journal of Economics 56(3); MacKinnon, J. & Webb, M. (2020) Journal of Econometrics 218(2); Roodman, D. et al. (2019) Stata Journal 19(1); GB/T 37276-2018; GB 38600-2019.",
+    ],
+    "en": [
+        "三升一降 indicators: environment, service quality, happiness and safety hazards per institution-quarter; the baseline is the last assessed year before the programme, the latest the end of the data; the composite index averages the standardised three scores and the reversed hazards.",
+        "Pairing effectiveness: dose-response of outcomes to the intensity of help (log of last quarter's activities) with institution and quarter fixed effects, clustered by county; with only 11 counties inference uses the wild cluster bootstrap (Webb weights). The interrupted time series at programme start is descriptive only (no control group).",
+        "County-management reform: staggered difference-in-differences of Callaway & Sant'Anna (2021) with not-yet-treated counties as controls; two-way fixed effects and its Goodman-Bacon (2021) decomposition for contrast, and a triple difference with the county's ineligible institutions. Few-cluster inference: wild cluster bootstrap (Webb 2023) and randomisation inference over adoption dates (MacKinnon & Webb 2020).",
+        "Resource allocation: need index, Gini and Theil indices (within/between-county decomposition), concentration index; the plan maximises predicted improvement under full coverage, unit capacity, limited changes and an equity floor.",
+        "References: Callaway, B. & Sant'Anna, P. (2021) Journal of Econometrics 225(2); Goodman-Bacon, A. (2021) Journal of Econometrics 225(2); Webb, M. (2023) Canadian Journal of Economics 56(3); MacKinnon, J. & Webb, M. (2020) Journal of Econometrics 218(2); Roodman, D. et al. (2019) Stata Journal 19(1); GB/T 37276-2018; GB 38600-2019.",
+    ],
+}
+
+
+def methods(ctx: ReportContext) -> Section:
+    """Short methods with references; points to the assumptions-and-caveats log."""
+    items = "".join(f"<li>{html.escape(t)}</li>" for t in METHODS[ctx.language])
+    return Section("methods", label("methods", ctx.language), (f"<ul class='pe-methods'>{items}</ul>",))
+
+
+# ----------------------------------------------------------------------------------------------
+# city-only: counties compared
+# ----------------------------------------------------------------------------------------------
+
+
+def comparison(ctx: ReportContext) -> Section:
+    """All counties side by side: key figures, rank and cohort (the city summary's main table)."""
+    lang = ctx.language
+    return Section("comparison", label("comparison", lang), (_table(league_table(ctx.processed, lang, ctx.threshold)),))
+
+
+def league_table(processed: Processed, language: str, threshold: int, *, links: bool = False) -> SuppressedTable:
+    """The counties table of the city summary and index (suppressed; optional link column)."""
+    lg = league(processed)
+    ctx = ReportContext(processed, None, language, threshold)
+    n = len(lg)
+    df = pd.DataFrame(
+        {
+            label("rank", language): [f"{int(r)}/{n}" if pd.notna(r) else "" for r in lg["rank"]],
+            "county_code": lg["county_code"].to_numpy(),
+            label("county", language): [ctx.county_name(c) for c in lg["county_code"]],
+            label("institutions", language): lg["institutions"].astype(int).to_numpy(),
+            label("residents", language): lg["residents"].to_numpy(),
+            label("activities_per_inst", language): lg["activities_per_inst"].round(1).to_numpy(),
+            label("resolved_share", language): [f"{v:.0%}" if pd.notna(v) else "" for v in lg["resolved_share"]],
+            label("composite_change", language): lg["composite_change"].round(2).to_numpy(),
+            label("cohort", language): [c if pd.notna(c) else label("never", language) for c in lg["cohort"]],
+        }
+    )
+    df = df.sort_values(label("rank", language), key=lambda s: lg.loc[s.index, "rank"], kind="stable")
+    return suppress(df.reset_index(drop=True), [label("residents", language)], threshold=threshold, language=language)
