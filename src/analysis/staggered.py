@@ -324,7 +324,8 @@ def _agg_if(spec: AggSpec, att: np.ndarray, inf: np.ndarray, G: np.ndarray, w: n
     if spec.overall == "same":
         oif = kif[:, :, 0]
     elif spec.overall == "mean":
-        oif = kif[:, :, spec.overall_keys].mean(2)
+        oif = (kif[:, :, spec.overall_keys].mean(2) if spec.overall_keys.any()
+               else np.zeros((R, n)))
     else:
         pgg = pg_groups
         keys_att, _ = _agg_point(spec, att, np.broadcast_to(pg_cells, att.shape),
@@ -772,3 +773,92 @@ def att_gt(
                        anticipation=int(anticipation), base_period=base_period, panel=panel,
                        cells=cells, att=att[0], inf=inf[0], n_treated=n1, n_control=n0,
                        alpha=alpha, _notes=tuple(notes))
+
+
+# --------------------------------------------------------------------------------------------
+# joint pre-trend test that exists with few clusters
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PretrendResult(ResultMixin):
+    """Joint tests of "no effect before adoption" over the pre-period event-time ATTs.
+
+    Rows: ``wald`` (analytic clustered Wald χ², reported only when the clustered covariance of the
+    pre-period ATTs is non-singular — with 11 clusters and more pre-periods than clusters it is
+    not), ``sum_t2`` (sum of squared individually studentised pre-period ATTs, judged by the
+    restricted wild cluster bootstrap) and ``mean_sq`` (mean squared pre-period ATT, judged by
+    randomisation of adoption dates).
+    """
+
+    table: pd.DataFrame = field(repr=False)
+    outcome: str = ""
+    _notes: tuple[str, ...] = ()
+    title = "Joint pre-trend test"
+
+    def tidy(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def plot(self, *, ax: Any = None) -> Any:
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(5, 3))
+        t = self.table.dropna(subset=["p_value"])
+        ax.barh(t["statistic"] + " (" + t["inference"] + ")", t["p_value"], color="C0")
+        ax.axvline(0.05, color="red", ls="--", lw=0.8)
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("p-value")
+        ax.set_title(self.title)
+        return ax
+
+
+def pretrend_test(res: ATTgtResult, *, n_boot: int = 999, n_perm: int = 999, seed: int = 0,
+                  min_e: float = -np.inf) -> PretrendResult:
+    """Joint pre-trend test on the dynamic aggregation's pre-period ATTs (event time < 0).
+
+    Parameters
+    ----------
+    res : ATTgtResult (clustered, for the bootstrap and randomisation rows).
+    n_boot, n_perm, seed : draws, permutations and seed.
+    min_e : earliest event time used (e.g. ``-8`` to test only the last eight pre-periods).
+
+    References
+    ----------
+    Callaway & Sant'Anna (2021), Section 4.2 (pre-tests); Roth, J. (2022), "Pretest with caution",
+    *AER: Insights* 4(3), 305–322; MacKinnon & Webb (2020) for randomisation with few clusters.
+    """
+    from .inference.multiplier import pretrend_wild
+    from .inference.randomization import pretrend_randomization
+
+    spec = _agg_spec("dynamic", res.cells, res.panel.times, balance_e=None, min_e=min_e,
+                     max_e=-1)
+    nk = len(spec.keys)
+    notes: list[str] = []
+    rows = []
+    keys, _ = res._point(spec, res.att[None])
+    est = keys[0]
+    psi = res._agg_psi(spec, res.att[None], res.inf[None])[0][:, :nk]
+    C = psi.shape[0]
+    f = C / (C - 1) if res.panel.clustered else 1.0
+    V = f * psi.T @ psi / res.panel.n**2
+    rank = np.linalg.matrix_rank(V) if nk else 0
+    if nk and rank == nk:
+        W = float(est @ np.linalg.solve(V, est))
+        rows.append({"statistic": "wald", "value": W, "df": nk, "p_value": stats.chi2.sf(W, nk),
+                     "inference": "analytic"})
+    else:
+        rows.append({"statistic": "wald", "value": np.nan, "df": nk, "p_value": np.nan,
+                     "inference": "analytic"})
+        notes.append(f"The clustered covariance of the {nk} pre-period ATTs has rank {rank} with "
+                     f"{C} clusters: no Wald test exists; read the bootstrap and randomisation "
+                     "rows.")
+    if res.panel.clustered and nk:
+        s, p = pretrend_wild(res, spec, B=n_boot, seed=seed)
+        rows.append({"statistic": "sum_t2", "value": s, "df": nk, "p_value": p,
+                     "inference": "wild_bootstrap"})
+        s, p, exact = pretrend_randomization(res, spec, n_perm=n_perm, seed=seed)
+        rows.append({"statistic": "mean_sq", "value": s, "df": nk, "p_value": p,
+                     "inference": "randomization"})
+    table = pd.DataFrame(rows)
+    table["n_pre"] = nk
+    table["n_clusters"] = res.n_clusters
+    return PretrendResult(table=table, outcome=res.outcome, _notes=tuple(notes))
