@@ -144,7 +144,7 @@ OUTCOMES: dict[str, dict[str, Any]] = {
         "alpha_sd": 4.0,
         "trend_slope": 0.10,
         "common_sd": 0.4,
-        "shock_sd": 1.2,
+        "shock_sd": 1.5,
         "shock_rho": 0.5,
         "noise_sd": 2.5,
         "dose": 1.5,
@@ -170,9 +170,9 @@ OUTCOMES: dict[str, dict[str, Any]] = {
         "alpha_sd": 4.0,
         "trend_slope": 0.12,
         "common_sd": 0.5,
-        "shock_sd": 1.4,
+        "shock_sd": 1.1,
         "shock_rho": 0.5,
-        "noise_sd": 3.0,
+        "noise_sd": 2.5,
         "dose": 2.0,
         "att": _ramp([1.0, 1.5, 2.0, 2.5]),
         "repair": 1.2,
@@ -1019,6 +1019,39 @@ folder as a fact about a real institution, department or county.
 Files: counties.csv, institutions.csv, units.csv, pairings.csv, activities.csv, problems.csv,
 assessments.csv (canonical English headers, UTF-8), TRUTH.json.
 """
+
+
+_DATE_COLUMNS = {
+    "counties": ("county_management_date",),
+    "units": ("joined_date",),
+    "pairings": ("start_date", "end_date"),
+    "activities": ("date",),
+    "problems": ("found_date", "resolved_date"),
+}
+
+
+def read_demo_tables(folder: Path) -> dict[str, pd.DataFrame]:
+    """Read back exactly what :func:`write_demo` wrote, with the parsed types of ``generate``.
+
+    Only for the generator's own canonical files (English headers, UTF-8, ISO dates); ledgers
+    from users go through ``analysis.io.read_raw``, which handles aliases and encodings.
+    """
+    folder = Path(folder)
+    tables: dict[str, pd.DataFrame] = {}
+    for name in TABLE_NAMES:
+        df = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+        for col in df.columns:
+            s = df[col].replace("", None)
+            if col in _DATE_COLUMNS.get(name, ()):
+                df[col] = pd.to_datetime(s, format="%Y-%m-%d")
+            elif (name, col) in FLOAT_FORMATS:
+                df[col] = pd.to_numeric(s).astype("float64")
+            elif col in ("population", "beds", "opened_year", "staff", "participants", "beneficiaries", "residents", "safety_hazards"):
+                df[col] = pd.array(pd.to_numeric(s), dtype="Int64")
+            else:
+                df[col] = s.astype(object)
+        tables[name] = df
+    return tables
 
 
 def write_demo(out: Path, *, seed: int = DEFAULT_SEED) -> list[Path]:

@@ -1,0 +1,215 @@
+"""The institution-quarter panel against a hand computation on a tiny world, invariances, and the
+panel of the bundled demo world against the facts written in its TRUTH.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.errors import SpecificationError
+from analysis.panel import PANEL_COLUMNS, derive_panel, period_to_t, t_to_period
+
+NA = np.nan
+DEMO_RAW = Path(__file__).resolve().parents[1] / "data" / "raw" / "demo"
+
+
+def _d(*values):
+    return pd.to_datetime(pd.Series(values, dtype=object))
+
+
+def tiny_tables() -> dict[str, pd.DataFrame]:
+    """Two counties, three institutions, 2021Q1–2021Q4 (see the expected values below)."""
+    counties = pd.DataFrame(
+        {
+            "county_code": ["511102", "511111"],
+            "county_name": ["市中区", "沙湾区"],
+            "county_kind": ["district", "district"],
+            "population": pd.array([100, 200], dtype="Int64"),
+            "elderly_share": [0.2, 0.25],
+            "county_management_date": _d("2021-05-15", None),
+        }
+    )
+    institutions = pd.DataFrame(
+        {
+            "institution_id": ["A", "B", "C"],
+            "institution_name": ["a", "b", "c"],
+            "county_code": ["511102", "511102", "511111"],
+            "kind": ["elderly", "children", "elderly"],
+            "operator": ["public", "public", "public"],
+            "area": ["rural", "urban", "rural"],
+            "beds": pd.array([20, 8, 50], dtype="Int64"),
+        }
+    )
+    pairings = pd.DataFrame(
+        {
+            "pairing_id": ["P1", "P2", "P3", "P4", "P5"],
+            "unit_id": ["U1", "U2", "U3", "U1", "U4"],
+            "institution_id": ["A", "A", "A", "C", "C"],
+            "start_date": _d("2021-01-01", "2021-07-01", "2021-03-31", "2021-10-01", "2022-01-01"),
+            "end_date": _d("2021-06-30", None, "2021-04-01", None, None),
+            "reason": ["initial", "adjusted", "initial", "added", "added"],
+        }
+    )
+    activities = pd.DataFrame(
+        {
+            "activity_id": ["a1", "a2", "a3", "a4", "a5", "a6"],
+            "date": _d("2021-02-10", "2021-03-31", "2021-04-01", "2021-12-31", "2020-12-31", "2021-08-01"),
+            "institution_id": ["A", "A", "A", "A", "C", "C"],
+            "unit_id": ["U1", "U3", None, "U2", "U1", None],
+            "category": ["visit", "culture", "visit", "donation", "visit", "health"],
+            "value_rmb": [100.0, 50.0, 200.0, 1000.0, 10.0, 300.0],
+        }
+    )
+    problems = pd.DataFrame(
+        {
+            "problem_id": ["q1", "q2", "q3", "q4", "q5"],
+            "institution_id": ["A", "A", "A", "A", "C"],
+            "category": ["environment"] * 5,
+            "found_date": _d("2021-01-05", "2021-03-20", "2020-11-01", "2021-06-30", "2021-12-31"),
+            "resolved_date": _d("2021-01-20", "2021-04-02", None, "2021-06-30", None),
+        }
+    )
+    rows = [
+        ("A", "2021Q1", 10), ("A", "2021Q2", 16), ("A", "2021Q4", 20),
+        ("B", "2021Q2", 5), ("B", "2021Q4", 6),
+        ("C", "2021Q1", 40), ("C", "2021Q2", 41), ("C", "2021Q3", 0), ("C", "2021Q4", 42),
+    ]  # fmt: skip
+    assessments = pd.DataFrame(rows, columns=["institution_id", "period", "residents"])
+    assessments["residents"] = assessments["residents"].astype("Int64")
+    assessments["environment_score"] = np.arange(len(rows), dtype=float) + 60
+    assessments["service_score"] = 70.0
+    assessments["happiness_score"] = 80.0
+    assessments["safety_hazards"] = pd.array(range(len(rows)), dtype="Int64")
+    return {
+        "counties": counties,
+        "institutions": institutions,
+        "units": pd.DataFrame({"unit_id": ["U1", "U2", "U3", "U4"]}),
+        "pairings": pairings,
+        "activities": activities,
+        "problems": problems,
+        "assessments": assessments,
+    }
+
+
+# expected by hand, rows A Q1..Q4, B Q1..Q4, C Q1..Q4
+EXPECTED = {
+    "assessed": [1, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1],
+    "residents": [10, 16, NA, 20, NA, 5, NA, 6, 40, 41, 0, 42],
+    "paired": [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1],
+    "n_units": [2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1],
+    "activities": [2, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0],
+    "visits": [1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    "value_rmb": [150, 200, 0, 1000, 0, 0, 0, 0, 0, 0, 300, 0],
+    # A: 150/10, 200/16, 0/beds, 1000/20; C Q3: residents 0 -> max(0, 1) = 1
+    "value_per_resident": [15, 12.5, 0, 50, 0, 0, 0, 0, 0, 0, 300, 0],
+    "activities_lag1": [NA, 2, 1, 0, NA, 0, 0, 0, NA, 0, 0, 1],
+    "visits_lag1": [NA, 1, 1, 0, NA, 0, 0, 0, NA, 0, 0, 0],
+    "value_per_resident_lag1": [NA, 15, 12.5, 0, NA, 0, 0, 0, NA, 0, 0, 300],
+    "activities_lead1": [1, 0, 1, NA, 0, 0, 0, NA, 0, 1, 0, NA],
+    "visits_lead1": [1, 0, 0, NA, 0, 0, 0, NA, 0, 0, 0, NA],
+    "value_per_resident_lead1": [12.5, 0, 50, NA, 0, 0, 0, NA, 0, 300, 0, NA],
+    "problems_found": [2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+    "problems_resolved": [1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    "problems_open": [2, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1],
+    "eligible": [1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1],
+    "adoption_t": [8085] * 8 + [NA] * 4,
+    "reform_treated": [0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+    "repair_t": [8086] * 4 + [NA] * 8,
+}
+
+
+def test_tiny_panel_matches_hand_computation():
+    panel = derive_panel(tiny_tables())
+    assert list(panel.columns) == list(PANEL_COLUMNS)
+    assert len(panel) == 12
+    assert panel["institution_id"].tolist() == ["A"] * 4 + ["B"] * 4 + ["C"] * 4
+    assert panel["period"].tolist() == ["2021Q1", "2021Q2", "2021Q3", "2021Q4"] * 3
+    assert panel["t"].tolist() == [8084, 8085, 8086, 8087] * 3
+    assert panel["year"].eq(2021).all() and panel["quarter"].tolist() == [1, 2, 3, 4] * 3
+    for col, want in EXPECTED.items():
+        got = panel[col].to_numpy(dtype="float64")
+        np.testing.assert_allclose(got, np.asarray(want, dtype="float64"), err_msg=col)
+    assert panel["adoption_period"].tolist() == ["2021Q2"] * 8 + [None] * 4
+    assert panel["repair_period"].tolist() == ["2021Q3"] * 4 + [None] * 8
+    # assessment values land on their own rows
+    a = tiny_tables()["assessments"]
+    merged = panel.merge(a, on=["institution_id", "period"], suffixes=("", "_a"))
+    np.testing.assert_array_equal(merged["environment_score"], merged["environment_score_a"])
+    np.testing.assert_array_equal(merged["safety_hazards"], merged["safety_hazards_a"].astype(float))
+    assert panel.loc[~panel["assessed"], "environment_score"].isna().all()
+
+
+def test_panel_types():
+    panel = derive_panel(tiny_tables())
+    for c in ("assessed", "paired", "eligible", "reform_treated"):
+        assert panel[c].dtype == bool, c
+    for c in ("t", "year", "quarter", "n_units", "activities", "visits", "problems_found"):
+        assert pd.api.types.is_integer_dtype(panel[c]), c
+    for c in ("residents", "safety_hazards", "activities_lag1", "adoption_t", "repair_t"):
+        assert panel[c].dtype == "float64", c
+    assert isinstance(panel["period"].iloc[0], str)
+
+
+def test_panel_invariant_to_row_order_and_does_not_mutate():
+    tables = tiny_tables()
+    before = {k: v.copy() for k, v in tables.items()}
+    base = derive_panel(tables)
+    for k in tables:
+        pd.testing.assert_frame_equal(tables[k], before[k])
+    rng = np.random.default_rng(1)
+    shuffled = {k: v.sample(frac=1.0, random_state=rng).reset_index(drop=True) for k, v in tables.items()}
+    pd.testing.assert_frame_equal(derive_panel(shuffled), base)
+
+
+def test_panel_needs_tables_and_assessments():
+    tables = tiny_tables()
+    with pytest.raises(SpecificationError, match="assessments.period"):
+        derive_panel({**tables, "assessments": tables["assessments"].drop(columns="period")})
+    with pytest.raises(SpecificationError, match="empty"):
+        derive_panel({**tables, "assessments": tables["assessments"].iloc[:0]})
+
+
+def test_period_helpers_round_trip():
+    for t in range(8000, 8100):
+        assert period_to_t(t_to_period(t)) == t
+    assert period_to_t("2021Q1") == 2021 * 4
+
+
+# --- the bundled demo world ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_tables():
+    from analysis.synth import read_demo_tables
+
+    if not (DEMO_RAW / "institutions.csv").exists():
+        pytest.skip("the demo world has not been generated (data/raw/demo)")
+    return read_demo_tables(DEMO_RAW)
+
+
+def test_demo_panel_against_truth(demo_tables, truth):
+    panel = derive_panel(demo_tables)
+    n_inst = len(demo_tables["institutions"])
+    assert len(panel) == n_inst * 24
+    assert panel["period"].iloc[0] == "2019Q1" and panel["period"].iloc[-1] == "2024Q4"
+    assert panel["assessed"].sum() == len(demo_tables["assessments"])
+    # adoption quarters are the TRUTH cohorts
+    adopt = panel.groupby("county_code")["adoption_period"].first()
+    for cohort, codes in truth["reform"]["cohorts"].items():
+        for code in codes:
+            want = None if cohort == "never" else cohort
+            assert adopt[code] == want, code
+    # activities sum back to the table; paired only from 2021
+    assert panel["activities"].sum() == len(demo_tables["activities"])
+    assert not panel.loc[panel["year"] < 2021, "paired"].any()
+    assert panel.loc[panel["year"] >= 2021, "paired"].all()
+    # lags are the previous row within an institution
+    a = panel[panel["institution_id"] == panel["institution_id"].iloc[0]]
+    np.testing.assert_array_equal(a["activities_lag1"].to_numpy()[1:], a["activities"].to_numpy()[:-1])
+    assert panel.loc[panel["period"] == "2019Q1", "activities_lag1"].isna().all()
+    assert panel.loc[panel["period"] != "2019Q1", "activities_lag1"].notna().all()
+    # 36 institutions re-paired
+    assert panel.groupby("institution_id")["repair_t"].first().notna().sum() == 36
