@@ -58,6 +58,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "quality": ("数据质量说明", "Data-quality notes"),
     "methods": ("方法与参考文献", "Methods and references"),
     "comparison": ("各县区比较", "Counties compared"),
+    "institutions_list": ("机构一览（在院人数为最新评估季度）", "Institutions (residents in the latest assessed quarter)"),
+    "kind": ("类型", "Type"),
     # provenance
     "dataset": ("数据集", "Dataset"),
     "data_hash": ("数据指纹", "Data hash"),
@@ -167,7 +169,24 @@ LABELS: dict[str, tuple[str, str]] = {
     "group": ("批次", "Cohort"),
     "att": ("平均处理效应", "ATT"),
     "overall": ("总体效应（各方法）", "Overall effect (each inference method)"),
-    "event_profile": ("本批次按事件时间的效应", "This cohort's effect by event time"),
+    "event_profile": ("本批次各季度的效应 ATT(g,t)", "This cohort's effect by quarter, ATT(g,t)"),
+    "event_time": ("事件时间", "Event time"),
+    "event_note": (
+        "事件时间0为收归县管所在季度；负值为改革前（应接近0，是平行趋势的检验）。",
+        "Event time 0 is the quarter of the move to county management; negative times are before "
+        "it (they should be near 0: a check of parallel trends).",
+    ),
+    "cohort_effect": ("本县所在批次（{cohort}）的效应", "Effect for this county's cohort ({cohort})"),
+    "cohort_missing": (
+        "结果文件中没有{cohort}批次的估计（可能因该批次没有改革对象机构或没有尚未处理的对照）。",
+        "The results hold no estimate for cohort {cohort} (it may have no eligible institutions or no "
+        "not-yet-treated comparison).",
+    ),
+    "all_cohorts": ("各批次比较", "All cohorts compared"),
+    "all_cohorts_note": (
+        "单元格为平均处理效应及其p值（{method}）。",
+        "Cells show the ATT and its p-value ({method}).",
+    ),
     "period": ("季度", "Quarter"),
     "this_cohort": ("◀ 本县", "◀ this county"),
     "reform_plot": ("各批次效应（{outcome}）", "Effect by cohort ({outcome})"),
@@ -728,29 +747,43 @@ def trend_figure(ctx: ReportContext) -> str:
 # pairing effectiveness
 # ----------------------------------------------------------------------------------------------
 
-_EFF_COLS = ("outcome", "model", "term", "estimate", "std_error", "ci_low", "ci_high", "p_value",
-             "inference", "n_obs")
+_INF_ORDER = {"analytic": 0, "cluster": 0, "wild_bootstrap": 1, "randomization": 2}
 
 
-def _estimates_table(df: pd.DataFrame, lang: str) -> pd.DataFrame:
-    out = pd.DataFrame(
-        {
-            label("outcome", lang): [outcome_label(o, lang) for o in df["outcome"]],
-            label("model", lang): df["model"].astype(str).to_numpy(),
-            label("term", lang): df["term"].astype(str).to_numpy(),
-            label("estimate", lang): df["estimate"].to_numpy(),
-            label("std_error", lang): df["std_error"].to_numpy(),
-            label("ci", lang): [
-                f"[{lo:.3g}, {hi:.3g}]" if pd.notna(lo) and pd.notna(hi) else ""
-                for lo, hi in zip(df["ci_low"], df["ci_high"], strict=True)
-            ],
-            label("p_value", lang): df["p_value"].to_numpy(),
-            label("inference", lang): [_inference_label(i, lang) for i in df["inference"]],
-        }
-    )
-    if "n_obs" in df:
-        out[label("n_obs", lang)] = df["n_obs"].to_numpy()
-    return out
+def _ci_text(lo: object, hi: object) -> str:
+    return f"[{lo:.3g}, {hi:.3g}]" if pd.notna(lo) and pd.notna(hi) else ""
+
+
+def inference_wide(df: pd.DataFrame, keys: Sequence[str], *, value: str, lang: str,
+                   key_labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per ``keys`` combination with the point estimate, the analytic standard error, and
+    a 95% interval and p-value column pair for every inference method present (analytic or
+    clustered first, then wild bootstrap, then randomisation), so methods sit side by side."""
+    key_labels = key_labels or {}
+    methods = sorted(df["inference"].astype(str).unique(), key=lambda m: (_INF_ORDER.get(m, 9), m))
+    rows = []
+    for k, g in df.groupby(list(keys), sort=False, dropna=False):
+        k = k if isinstance(k, tuple) else (k,)
+        g = g.assign(_o=g["inference"].astype(str).map(lambda m: _INF_ORDER.get(m, 9))).sort_values("_o")
+        rec: dict[str, object] = {}
+        for name, v in zip(keys, k, strict=True):
+            col = key_labels.get(name, label(name, lang) if name in LABELS else name)
+            rec[col] = outcome_label(v, lang) if name == "outcome" else ("" if pd.isna(v) else str(v))
+        rec[label("estimate", lang)] = g[value].iloc[0]
+        rec[label("std_error", lang)] = g["std_error"].iloc[0]
+        by = g.drop_duplicates("inference").set_index(g.drop_duplicates("inference")["inference"].astype(str))
+        for m in methods:
+            name = _inference_label(m, lang)
+            if m in by.index:
+                rec[f"{label('ci', lang)} · {name}"] = _ci_text(by.at[m, "ci_low"], by.at[m, "ci_high"])
+                rec[f"{label('p_value', lang)} · {name}"] = by.at[m, "p_value"]
+            else:
+                rec[f"{label('ci', lang)} · {name}"] = ""
+                rec[f"{label('p_value', lang)} · {name}"] = np.nan
+        if "n_obs" in g:
+            rec[label("n_obs", lang)] = g["n_obs"].iloc[0]
+        rows.append(rec)
+    return pd.DataFrame(rows)
 
 
 def effectiveness(ctx: ReportContext, *, max_rows: int = 24) -> Section:
@@ -768,8 +801,9 @@ def effectiveness(ctx: ReportContext, *, max_rows: int = 24) -> Section:
         mine = eff[eff["county_code"].astype(str) == str(ctx.county_code)] if ctx.county_code else eff.iloc[0:0]
     else:
         city_rows, mine = eff, eff.iloc[0:0]
-    city_rows = city_rows.sort_values(["outcome", "model", "term"], kind="stable").head(max_rows)
-    blocks.append(_table(_estimates_table(city_rows, lang)))
+    city_rows = city_rows.sort_values(["outcome", "model", "term"], kind="stable")
+    wide = inference_wide(city_rows, ["outcome", "model", "term"], value="estimate", lang=lang)
+    blocks.append(_table(wide.head(max_rows)))
     p = ctx.processed.panel
     if ctx.county_code:
         pc = p[p["county_code"] == ctx.county_code]
@@ -787,12 +821,21 @@ def effectiveness(ctx: ReportContext, *, max_rows: int = 24) -> Section:
         )
         if len(mine):
             blocks.append(_p(label("eff_county_rows", lang)))
-            blocks.append(_table(_estimates_table(mine, lang)))
-    blocks.append(_forest(city_rows, lang, title=label("eff_plot", lang)))
+            blocks.append(_table(inference_wide(mine, ["outcome", "model", "term"], value="estimate", lang=lang)))
+    # one interval per estimate in the figure: the wild bootstrap one when present
+    plot_rows = (
+        city_rows.assign(_o=city_rows["inference"].astype(str).map(lambda m: -1 if m == "wild_bootstrap" else _INF_ORDER.get(m, 9)))
+        .sort_values("_o", kind="stable")
+        .drop_duplicates(["outcome", "model", "term"])
+        .sort_values(["outcome", "model", "term"], kind="stable")
+        .head(max_rows)
+    )
+    blocks.append(_forest(plot_rows, lang, title=label("eff_plot", lang)))
     return Section("effectiveness", label("effectiveness", lang), tuple(blocks))
 
 
-def _forest(df: pd.DataFrame, lang: str, *, title: str, highlight: Iterable[bool] | None = None) -> str:
+def _forest(df: pd.DataFrame, lang: str, *, title: str, highlight: Iterable[bool] | None = None,
+            show_outcome: bool = True) -> str:
     import matplotlib.pyplot as plt
 
     from . import plots
@@ -802,7 +845,8 @@ def _forest(df: pd.DataFrame, lang: str, *, title: str, highlight: Iterable[bool
     if d.empty:
         return ""
     names = [
-        f"{outcome_label(o, lang)} · {t}" for o, t in zip(d["outcome"], d["term"], strict=True)
+        f"{outcome_label(o, lang)} · {t}" if show_outcome else str(t)
+        for o, t in zip(d["outcome"], d["term"], strict=True)
     ]
     hl = list(highlight) if highlight is not None else [False] * len(d)
     fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(d) + 1.2))
@@ -858,28 +902,37 @@ def reform(ctx: ReportContext, *, outcome_for_plot: str = "composite") -> Sectio
     agg = agg.copy()
     agg["key"] = agg["key"].astype("string")
 
-    # overall (simple) effect with every inference method
+    # overall (simple) effect with every inference method side by side
     simple = agg[agg["aggregation"] == "simple"]
     if len(simple):
         blocks.append(f"<h3>{html.escape(label('overall', lang))}</h3>")
-        blocks.append(_table(_att_table(simple, lang, key_label=None)))
+        blocks.append(_table(inference_wide(simple, ["outcome"], value="att", lang=lang)))
 
-    groups = agg[agg["aggregation"] == "group"].sort_values(["outcome", "key", "inference"], kind="stable")
+    groups = agg[agg["aggregation"] == "group"]
     if len(groups):
-        blocks.append(f"<h3>{html.escape(label('group', lang))}</h3>")
-        tab = _att_table(groups, lang, key_label=label("group", lang))
-        if cohort:
-            tab[""] = [label("this_cohort", lang) if k == cohort else "" for k in groups["key"]]
-        blocks.append(_table(tab))
-        plot_outcome = outcome_for_plot if (groups["outcome"] == outcome_for_plot).any() else groups["outcome"].iloc[0]
-        g1 = groups[groups["outcome"] == plot_outcome]
-        # one row per cohort for the plot: prefer the wild bootstrap interval when present
-        pref = {"wild_bootstrap": 0, "randomization": 1, "analytic": 2}
-        g1 = g1.assign(_o=g1["inference"].map(pref).fillna(3)).sort_values(["key", "_o"]).drop_duplicates("key")
+        if cohort and (groups["key"] == cohort).any():
+            blocks.append(f"<h3>{html.escape(label('cohort_effect', lang, cohort=cohort))}</h3>")
+            blocks.append(_table(inference_wide(groups[groups["key"] == cohort], ["outcome"], value="att", lang=lang)))
+        elif cohort:
+            blocks.append(_p(label("cohort_missing", lang, cohort=cohort), cls="pe-missing"))
+        # all cohorts beside each other: ATT (wild-bootstrap p-value when present) per outcome
+        blocks.append(f"<h3>{html.escape(label('all_cohorts', lang))}</h3>")
+        pref = groups.assign(_o=groups["inference"].astype(str).map(lambda m: -1 if m == "wild_bootstrap" else _INF_ORDER.get(m, 9)))
+        best = pref.sort_values("_o", kind="stable").drop_duplicates(["outcome", "key"])
+        best = best.assign(cell=[f"{a:.3g} (p={pv:.2f})" if pd.notna(pv) else f"{a:.3g}"
+                                 for a, pv in zip(best["att"], best["p_value"], strict=True)])
+        wide = best.pivot(index="outcome", columns="key", values="cell")
+        wide = wide[sorted(wide.columns)]
+        wide.columns = [f"{c} {label('this_cohort', lang)}" if c == cohort else str(c) for c in wide.columns]
+        wide.index = [outcome_label(o, lang) for o in wide.index]
+        blocks.append(_table(wide.reset_index(names=label("outcome", lang))))
+        blocks.append(_p(label("all_cohorts_note", lang, method=_inference_label(best["inference"].iloc[0], lang)), cls="pe-note"))
+        plot_outcome = outcome_for_plot if (best["outcome"] == outcome_for_plot).any() else best["outcome"].iloc[0]
+        g1 = best[best["outcome"] == plot_outcome].sort_values("key")
         g1 = g1.assign(term=g1["key"].astype(str), estimate=g1["att"])
         blocks.append(
             _forest(g1, lang, title=label("reform_plot", lang, outcome=outcome_label(plot_outcome, lang)),
-                    highlight=[k == cohort for k in g1["key"]])
+                    highlight=[k == cohort for k in g1["key"]], show_outcome=False)
         )
     att_gt = ctx.result("reform_attgt")
     if cohort and att_gt is not None:
@@ -887,26 +940,19 @@ def reform(ctx: ReportContext, *, outcome_for_plot: str = "composite") -> Sectio
         if len(prof):
             wide = prof.pivot_table(index="period", columns="outcome", values="att", aggfunc="first")
             wide.columns = [outcome_label(c, lang) for c in wide.columns]
+            g_t = _quarter_index(cohort)
+            wide.insert(0, label("event_time", lang), [_quarter_index(str(q)) - g_t for q in wide.index])
             blocks.append(f"<h3>{html.escape(label('event_profile', lang))}</h3>")
             blocks.append(_table(wide.reset_index().rename(columns={"period": label("period", lang)})))
+            blocks.append(_p(label("event_note", lang), cls="pe-note"))
     elif att_gt is None:
         blocks.append(_not_run("reform_attgt", lang))
     return Section("reform", label("reform", lang), tuple(blocks))
 
 
-def _att_table(df: pd.DataFrame, lang: str, *, key_label: str | None) -> pd.DataFrame:
-    out = pd.DataFrame({label("outcome", lang): [outcome_label(o, lang) for o in df["outcome"]]})
-    if key_label:
-        out[key_label] = df["key"].astype(str).to_numpy()
-    out[label("att", lang)] = df["att"].to_numpy()
-    out[label("std_error", lang)] = df["std_error"].to_numpy()
-    out[label("ci", lang)] = [
-        f"[{lo:.3g}, {hi:.3g}]" if pd.notna(lo) and pd.notna(hi) else ""
-        for lo, hi in zip(df["ci_low"], df["ci_high"], strict=True)
-    ]
-    out[label("p_value", lang)] = df["p_value"].to_numpy()
-    out[label("inference", lang)] = [_inference_label(i, lang) for i in df["inference"]]
-    return out
+def _quarter_index(period: str) -> int:
+    """``2021Q3`` → year*4 + quarter - 1 (the panel's ``t``)."""
+    return int(period[:4]) * 4 + int(period[-1]) - 1
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1023,23 +1069,28 @@ def data_quality(ctx: ReportContext) -> Section:
 # ----------------------------------------------------------------------------------------------
 
 
-def institutions(ctx: ReportContext) -> SuppressedTable:
-    """The county's institutions with beds and latest residents (suppressed below the threshold)."""
+def institutions(ctx: ReportContext) -> Section:
+    """The county's institutions with beds and latest residents (suppressed below the threshold).
+
+    Institution-level rows are the finest grain any report shows; no resident-level data."""
     lang = ctx.language
     inst = ctx.processed.tables["institutions"]
     inst = inst[inst["county_code"] == ctx.county_code] if ctx.county_code else inst
+    inst = inst.sort_values("institution_id")
     p = ctx.processed.panel
     p = p[p["assessed"].astype(bool)]
     last = p.sort_values("t").groupby("institution_id").tail(1).set_index("institution_id")["residents"]
+    kinds = {"elderly": ("养老", "elderly care"), "children": ("儿童", "children")}
     df = pd.DataFrame(
         {
             label("institution", lang): inst["institution_name"].astype(str).to_numpy(),
-            "kind": inst["kind"].astype(str).to_numpy(),
-            label("beds", lang): inst["beds"].astype(float).to_numpy(),
-            label("residents", lang): last.reindex(inst["institution_id"]).to_numpy(),
+            label("kind", lang): [kinds.get(k, (k, k))[0 if lang == "zh" else 1] for k in inst["kind"].astype(str)],
+            label("beds", lang): pd.array(inst["beds"], dtype="Int64"),
+            label("residents", lang): pd.array(last.reindex(inst["institution_id"]).round(), dtype="Int64"),
         }
     )
-    return suppress(df, [label("residents", lang)], threshold=ctx.threshold, language=lang)
+    tab = suppress(df, [label("residents", lang)], threshold=ctx.threshold, language=lang)
+    return Section("institutions", label("institutions_list", lang), (_table(tab),), level=3)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1048,18 +1099,20 @@ def institutions(ctx: ReportContext) -> SuppressedTable:
 
 METHODS = {
     "zh": [
-        "“三升一降”指标：按机构季度计算院容院貌、服务质量、幸福指数和安全隐患，基期为项目开始前最后一个评估年度，最新为数据期末；综合指数为三项得分与安全隐患（反向）的标准化平均。",
-        "帮扶成效：帮扶强度（上一季度活动场次，取对数）对结果的剂量反应，含机构与季度固定效应，按县区聚类；县区只有11个，采用野自助法（Webb 权重）推断。间断时间序列仅为描述性证据（没有对照组）。",
-        "收归县管改革：Callaway 与 Sant'Anna (2021) 的交错采用双重差分，以尚未处理的县区为对照；同时报告双向固定效应及其 Goodman-Bacon (2021) 分解作为对照，以及同县非改革机构的三重差分。少聚类推断采用野聚类自助法（Webb 2023）和对采用日期的随机化推断（MacKinnon 与 Webb 2020）。",
-        "资源配置：需求指数、基尼系数与泰尔指数（县内/县间分解）、集中指数；优化方案在全覆盖、单位承载、有限调整与公平底线约束下最大化预测改善。",
-        "参考文献：Callaway, B. & Sant'Anna, P. (2021) Journal of Econometrics 225(2); Goodman-Bacon, A. (2021) Journal of Econometrics 225(2); Webb, M. (2023) Canadian Journal of Economics 56(3); MacKinnon, J. & Webb, M. (2020) Journal of Econometrics 218(2); Roodman, D. et al. (2019) Stata Journal 19(1); GB/T 37276-2018; GB 38600-2019.",
+        "“三升一降”指标：院容院貌、服务质量、幸福指数（应上升）和安全隐患（应下降）按机构季度计算，再汇总到县区和全市；基期、最新期、综合指数和“达标”的定义见 analysis.indicators 的说明，本报告只读取其结果。",
+        "帮扶成效：以帮扶强度（滞后一期）解释结果变化的剂量反应面板模型，含机构与季度固定效应，按县区聚类。县区很少，解析聚类标准误偏小，故同时报告野聚类自助法（Webb 权重）的区间和p值。间断时间序列没有对照组，只作描述。",
+        "收归县管改革：Callaway 与 Sant'Anna (2021) 的交错采用双重差分（尚未处理的县区为对照），按批次、事件时间和日历时间汇总；少聚类推断采用野聚类自助法（Webb 2023; Roodman 等 2019）和对采用日期的随机化推断（MacKinnon 与 Webb 2020）。同县未纳入改革的机构提供三重差分对照。",
+        "资源配置：优化方案在全覆盖、单位承载能力、有限调整和公平底线约束下最大化由估计效应预测的改善；预测依赖效应估计，估计不确定时建议亦不确定。",
+        "本报告所有估计均由 `pairing-eval build` 为全市统一计算一次，本报告只做筛选和展示；假设与注意事项见 docs/caveats.md。",
+        "参考文献：Callaway, B. & Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time periods. Journal of Econometrics 225(2); Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment timing. Journal of Econometrics 225(2); Webb, M. D. (2023). Reworking wild bootstrap-based inference for clustered errors. Canadian Journal of Economics 56(3); MacKinnon, J. G. & Webb, M. D. (2020). Randomization inference for difference-in-differences with few treated clusters. Journal of Econometrics 218(2); Roodman, D. et al. (2019). Fast and wild: bootstrap inference in Stata using boottest. Stata Journal 19(1); GB/T 37276-2018; GB 38600-2019。",
     ],
     "en": [
-        "三升一降 indicators: environment, service quality, happiness and safety hazards per institution-quarter; the baseline is the last assessed year before the programme, the latest the end of the data; the composite index averages the standardised three scores and the reversed hazards.",
-        "Pairing effectiveness: dose-response of outcomes to the intensity of help (log of last quarter's activities) with institution and quarter fixed effects, clustered by county; with only 11 counties inference uses the wild cluster bootstrap (Webb weights). The interrupted time series at programme start is descriptive only (no control group).",
-        "County-management reform: staggered difference-in-differences of Callaway & Sant'Anna (2021) with not-yet-treated counties as controls; two-way fixed effects and its Goodman-Bacon (2021) decomposition for contrast, and a triple difference with the county's ineligible institutions. Few-cluster inference: wild cluster bootstrap (Webb 2023) and randomisation inference over adoption dates (MacKinnon & Webb 2020).",
-        "Resource allocation: need index, Gini and Theil indices (within/between-county decomposition), concentration index; the plan maximises predicted improvement under full coverage, unit capacity, limited changes and an equity floor.",
-        "References: Callaway, B. & Sant'Anna, P. (2021) Journal of Econometrics 225(2); Goodman-Bacon, A. (2021) Journal of Econometrics 225(2); Webb, M. (2023) Canadian Journal of Economics 56(3); MacKinnon, J. & Webb, M. (2020) Journal of Econometrics 218(2); Roodman, D. et al. (2019) Stata Journal 19(1); GB/T 37276-2018; GB 38600-2019.",
+        "三升一降 indicators: environment, service quality, happiness (to rise) and safety hazards (to fall) per institution-quarter, aggregated to counties and the city; baseline, latest period, composite index and 'target met' are defined in analysis.indicators, whose results this report only reads.",
+        "Pairing effectiveness: dose-response panel models of outcomes on the lagged intensity of help with institution and quarter fixed effects, clustered by county. With few counties analytic clustered errors are too small, so wild cluster bootstrap (Webb weights) intervals and p-values are reported beside them. The interrupted time series has no control group and is descriptive only.",
+        "County-management reform: staggered difference-in-differences of Callaway & Sant'Anna (2021) with not-yet-treated counties as controls, aggregated by cohort, event time and calendar time; few-cluster inference by the wild cluster bootstrap (Webb 2023; Roodman et al. 2019) and randomisation inference over adoption dates (MacKinnon & Webb 2020). The county's institutions outside the reform give a triple-difference comparison.",
+        "Resource allocation: the plan maximises the improvement predicted from the estimated response under full coverage, unit capacity, limited changes and an equity floor; the predictions are only as certain as the estimates behind them.",
+        "Every estimate here is computed once for the whole city by `pairing-eval build`; this report only filters and presents. Assumptions and caveats: docs/caveats.md.",
+        "References: Callaway, B. & Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time periods. Journal of Econometrics 225(2); Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment timing. Journal of Econometrics 225(2); Webb, M. D. (2023). Reworking wild bootstrap-based inference for clustered errors. Canadian Journal of Economics 56(3); MacKinnon, J. G. & Webb, M. D. (2020). Randomization inference for difference-in-differences with few treated clusters. Journal of Econometrics 218(2); Roodman, D. et al. (2019). Fast and wild: bootstrap inference in Stata using boottest. Stata Journal 19(1); GB/T 37276-2018; GB 38600-2019.",
     ],
 }
 

@@ -1,0 +1,97 @@
+"""HTML export of an executed report notebook: no code, self-contained, no external resources.
+
+nbconvert's ``HTMLExporter`` with the ``basic`` template renders only the cell outputs
+(``exclude_input``, prompts and markdown excluded: markdown cells are notes for the notebook reader,
+the report's headings come from the section outputs in the chosen language). The result is wrapped
+in a small page shell of our own with inline CSS, so the file opens offline and the browser loads
+nothing from the network (the ``lab`` template would fetch require.js and MathJax from a CDN).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+PAGE_CSS = """
+:root { --accent: #c0392b; --ink: #1f2933; --muted: #52606d; --line: #d9e2ec; }
+* { box-sizing: border-box; }
+body { margin: 0; color: var(--ink); background: #fff;
+  font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
+    "WenQuanYi Micro Hei", "Helvetica Neue", Arial, sans-serif;
+  line-height: 1.6; font-size: 15px; }
+main { max-width: 1000px; margin: 0 auto; padding: 24px 28px 64px; }
+h1 { font-size: 1.7em; margin: 0.2em 0 0.4em; }
+h2 { font-size: 1.3em; margin: 1.6em 0 0.5em; padding-bottom: 0.2em; border-bottom: 2px solid var(--line); }
+h3 { font-size: 1.05em; margin: 1.2em 0 0.4em; }
+table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; font-variant-numeric: tabular-nums; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: right; }
+th { background: #f5f7fa; }
+td:first-child, th:first-child { text-align: left; }
+.pe-banner { background: #fff4e5; border: 2px solid #e67e22; color: #7a3e00; padding: 10px 14px;
+  font-weight: bold; margin: 10px 0; border-radius: 4px; }
+.pe-provenance { display: flex; flex-wrap: wrap; gap: 4px 28px; color: var(--muted); font-size: 0.88em; margin: 0; }
+.pe-provenance dt { font-weight: bold; display: inline; }
+.pe-provenance dt::after { content: "："; }
+.pe-provenance dd { display: inline; margin: 0; }
+.pe-note { color: var(--muted); font-size: 0.88em; }
+.pe-missing { background: #f5f7fa; border-left: 4px solid #9aa5b1; padding: 8px 12px; }
+.pe-figure { max-width: 100%; height: auto; display: block; margin: 0.8em 0; }
+.pe-failed { color: var(--accent); font-weight: bold; }
+nav.pe-nav { font-size: 0.9em; margin-bottom: 8px; }
+a { color: #1f5f99; }
+"""
+
+
+def exporter() -> Any:
+    """An ``HTMLExporter`` that renders outputs only (no code, no prompts, no markdown)."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        template_name="basic",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_markdown=True,
+        exclude_raw=True,
+        exclude_unknown=True,
+    )
+
+
+_TITLE = re.compile(r"<h1>(.*?)</h1>", re.S)
+
+
+def page(body: str, *, title: str, language: str, key: str = "", nav: str = "") -> str:
+    """Wrap an HTML fragment into a complete page. ``title`` is escaped here; ``body`` and ``nav``
+    must already be safe HTML."""
+    lang = "zh-CN" if language == "zh" else "en"
+    meta_key = f'<meta name="pairing-eval-key" content="{html.escape(key, quote=True)}">' if key else ""
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"{meta_key}\n<title>{html.escape(title)}</title>\n<style>{PAGE_CSS}</style>\n</head>\n"
+        f"<body>\n<main>\n{nav}{body}\n</main>\n</body>\n</html>\n"
+    )
+
+
+def notebook_to_page(nb: Any, *, language: str, key: str, nav: str = "") -> str:
+    """Export an executed notebook to a self-contained report page."""
+    body, _ = exporter().from_notebook_node(nb)
+    m = _TITLE.search(body)
+    title = html.unescape(re.sub(r"<[^>]+>", "", m.group(1))) if m else "pairing-eval report"
+    return page(body, title=title, language=language, key=key, nav=nav)
+
+
+_KEY = re.compile(r'<meta name="pairing-eval-key" content="([^"]*)">')
+
+
+def read_key(path: Any) -> str | None:
+    """The up-to-date key stored in a report page, or ``None``."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    m = _KEY.search(head)
+    return html.unescape(m.group(1)) if m else None
