@@ -104,15 +104,19 @@ class LinearBootstrap:
 
     def __init__(self, TY, TD, MY, MD, W, n: int, se_factor: float):
         self.wTY, self.wTD = W @ TY, W @ TD
-        self.wMY, self.wMD = W @ MY, W @ MD
+        wMY, wMD = W @ MY, W @ MD
+        # Σ_c (a_c − τ b_c)² = A2 − 2τ AB + τ² B2: the bootstrap s.e. is quadratic in τ₀
+        self.A2 = (wMY**2).sum(1)
+        self.AB = (wMY * wMD).sum(1)
+        self.B2 = (wMD**2).sum(1)
         self.n, self.f = n, se_factor
 
     def tstar(self, tau0: np.ndarray) -> np.ndarray:
         """Bootstrap t statistics ``(B, len(tau0))``."""
-        tau0 = np.atleast_1d(tau0)
-        num = self.wTY[:, None] - tau0[None, :] * self.wTD[:, None]
-        psi = self.wMY[:, None, :] - tau0[None, :, None] * self.wMD[:, None, :]
-        se = np.sqrt(self.f * (psi**2).sum(2)) / self.n
+        tau0 = np.atleast_1d(np.asarray(tau0, float))[None, :]
+        num = self.wTY[:, None] - tau0 * self.wTD[:, None]
+        ss = self.A2[:, None] - 2 * tau0 * self.AB[:, None] + tau0**2 * self.B2[:, None]
+        se = np.sqrt(self.f * np.maximum(ss, 0.0)) / self.n
         with np.errstate(invalid="ignore", divide="ignore"):
             return num / se
 
@@ -123,7 +127,7 @@ def invert_pvalue(pfun: Callable[[np.ndarray], np.ndarray], center: float, scale
     if not np.isfinite(center) or not np.isfinite(scale) or scale <= 0:
         return np.nan, np.nan
     for width in (8.0, 30.0, 120.0):
-        grid = center + scale * np.linspace(-width, width, 241)
+        grid = center + scale * np.linspace(-width, width, 97)
         pv = pfun(grid)
         inside = pv > alpha
         if not inside.any():
@@ -135,7 +139,7 @@ def invert_pvalue(pfun: Callable[[np.ndarray], np.ndarray], center: float, scale
         return -np.inf, np.inf
 
     def bisect(out: float, inn: float) -> float:
-        for _ in range(40):
+        for _ in range(24):
             mid = 0.5 * (out + inn)
             if pfun(np.array([mid]))[0] > alpha:
                 inn = mid

@@ -1,0 +1,588 @@
+"""County-management reform (农村公办养老机构收归县管): staggered difference-in-differences.
+
+Leshan moved its rural public elderly homes under county management county by county. An
+institution is *reform-eligible* when ``kind == elderly``, ``operator == public`` and
+``area == rural``; its adoption quarter is the quarter containing its county's
+``county_management_date`` (panel column ``adoption_t``). Other institutions of the same county are
+never treated.
+
+What this module estimates (all pure functions returning frozen result objects):
+
+* :func:`reform_attgt` — Callaway–Sant'Anna ATT(g,t) on eligible institutions (comparison:
+  eligible institutions of not-yet-treated counties by default), clustered by county; or on the
+  county-quarter means of eligible institutions (``level="county"``); or on the ineligible
+  institutions (``sample="ineligible"``, the placebo: they were never treated, so every ATT should
+  be zero).
+* :func:`triple_difference` — CS on the county-quarter difference between eligible and ineligible
+  institutions' mean outcomes: county-by-quarter shocks common to both types cancel.
+* :func:`twfe` — static and event-study two-way fixed effects for contrast (biased under staggered
+  adoption with dynamic effects: Goodman-Bacon 2021, Sun & Abraham 2021).
+* :func:`bacon_decomposition` — the Goodman-Bacon decomposition of the static TWFE on a balanced
+  panel: every 2×2 DiD and its weight; the weights sum to one and the weighted 2×2s to the TWFE
+  coefficient exactly.
+* :func:`build_results` — the results hook (``reform_attgt``, ``reform_aggregate``,
+  ``reform_diagnostics``).
+
+Inference with 11 counties: every aggregate is reported with the analytic clustered standard error
+and next to it the restricted wild cluster bootstrap (Webb weights) and randomisation inference
+over adoption dates (:mod:`analysis.inference`). Tables carry ``n_clusters`` and a ``warning``
+when there are fewer than 20 clusters.
+
+References
+----------
+Callaway, B., & Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time periods.
+    *Journal of Econometrics* 225(2), 200–230.
+Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment timing.
+    *Journal of Econometrics* 225(2), 254–277.
+Olden, A., & Møen, J. (2022). The triple difference estimator. *Econometrics Journal* 25(3),
+    531–553.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .errors import SpecificationError, check_choice
+from .results import ResultMixin
+from .staggered import FEW_CLUSTERS, ATTgtResult, att_gt, pretrend_test
+from .within import fe_ols
+
+__all__ = [
+    "OUTCOMES",
+    "reform_data",
+    "reform_attgt",
+    "triple_difference",
+    "twfe",
+    "TWFEResult",
+    "bacon_decomposition",
+    "BaconResult",
+    "county_panel",
+    "period_label",
+    "few_cluster_warning",
+    "build_results",
+]
+
+OUTCOMES = ("environment_score", "service_score", "happiness_score", "safety_hazards", "composite")
+
+Level = Literal["institution", "county"]
+Sample = Literal["eligible", "ineligible"]
+ControlGroup = Literal["notyettreated", "nevertreated"]
+
+
+def period_label(t: float) -> str:
+    """Quarter index ``year*4 + quarter - 1`` → ``"2022Q1"`` ("" for missing / never)."""
+    if t is None or not np.isfinite(t):
+        return ""
+    t = int(t)
+    return f"{t // 4}Q{t % 4 + 1}"
+
+
+def few_cluster_warning(n_clusters: int) -> str:
+    if n_clusters < FEW_CLUSTERS:
+        return (f"Only {n_clusters} counties (clusters): analytic clustered standard errors are too "
+                "small with fewer than 20 clusters; rely on the wild_bootstrap and randomization "
+                "rows.")
+    return ""
+
+
+# --------------------------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------------------------
+_NEEDED = ("institution_id", "county_code", "t", "eligible", "adoption_t")
+
+
+def reform_data(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """The panel columns the reform analysis needs, with ``composite`` added when asked for.
+
+    The composite index comes from :func:`analysis.indicators.composite_index`.
+    """
+    check_choice("outcome", outcome, OUTCOMES)
+    missing = [c for c in _NEEDED if c not in panel.columns]
+    if missing:
+        raise SpecificationError(f"The panel lacks columns {missing}; rebuild the processed data "
+                                 "with `pairing-eval build`.")
+    if outcome == "composite":
+        from .indicators import composite_index
+
+        scores = composite_index(panel).scores[["institution_id", "period", "composite"]]
+        d = panel.loc[:, [*_NEEDED, "period"]].merge(scores, on=["institution_id", "period"],
+                                                     how="left")
+    else:
+        d = panel.loc[:, [*_NEEDED, outcome]].copy()
+    d["eligible"] = d["eligible"].astype(bool)
+    d["county_code"] = d["county_code"].astype(str)
+    return d
+
+
+def county_panel(d: pd.DataFrame, outcome: str, *, sample: Sample = "eligible") -> pd.DataFrame:
+    """County × quarter means of ``outcome`` over the assessed institutions of ``sample``."""
+    s = d[d["eligible"] == (sample == "eligible")]
+    out = (s.groupby(["county_code", "t"], as_index=False)
+           .agg(**{outcome: (outcome, "mean"), "adoption_t": ("adoption_t", "first"),
+                   "n_institutions": (outcome, "count")}))
+    return out
+
+
+def reform_attgt(
+    panel: pd.DataFrame,
+    *,
+    outcome: str = "environment_score",
+    control_group: ControlGroup = "notyettreated",
+    anticipation: int = 0,
+    base_period: Literal["varying", "universal"] = "varying",
+    level: Level = "institution",
+    sample: Sample = "eligible",
+) -> ATTgtResult:
+    """Callaway–Sant'Anna ATT(g,t) of the county-management reform, clustered by county.
+
+    Parameters
+    ----------
+    panel : the institution-quarter panel (``Processed.panel``; not modified).
+    outcome : one of ``OUTCOMES`` (``composite`` from :mod:`analysis.indicators`).
+    control_group, anticipation, base_period : as :func:`analysis.staggered.att_gt`.
+    level : ``"institution"`` (institutions are the units) or ``"county"`` (county-quarter means
+        of the sample's institutions are the units).
+    sample : ``"eligible"`` (the reform) or ``"ineligible"`` (placebo: their county's adoption
+        date, but the reform did not apply to them).
+
+    References
+    ----------
+    Callaway & Sant'Anna (2021).
+    """
+    check_choice("level", level, ("institution", "county"))
+    check_choice("sample", sample, ("eligible", "ineligible"))
+    d = reform_data(panel, outcome)
+    if level == "county":
+        data = county_panel(d, outcome, sample=sample)
+        unit = "county_code"
+    else:
+        data = d[d["eligible"] == (sample == "eligible")]
+        unit = "institution_id"
+    if data[outcome].notna().sum() == 0:
+        raise SpecificationError(f"No {sample} institution has a value of {outcome!r}.")
+    return att_gt(data, outcome=outcome, unit=unit, time="t", group="adoption_t",
+                  cluster="county_code", control_group=control_group, anticipation=anticipation,
+                  base_period=base_period)
+
+
+def triple_difference(
+    panel: pd.DataFrame,
+    *,
+    outcome: str = "environment_score",
+    control_group: ControlGroup = "notyettreated",
+    anticipation: int = 0,
+) -> ATTgtResult:
+    """Triple difference: CS on the county-quarter gap between eligible and ineligible
+    institutions' mean outcomes.
+
+    Any county-by-quarter shock that hits both types of institution equally cancels in the gap;
+    the identifying assumption becomes parallel trends of the *gap* between adopting and
+    not-yet-adopting counties (Olden & Møen 2022).
+    """
+    d = reform_data(panel, outcome)
+    e = county_panel(d, outcome, sample="eligible")
+    i = county_panel(d, outcome, sample="ineligible")
+    m = e.merge(i[["county_code", "t", outcome]], on=["county_code", "t"],
+                suffixes=("_eligible", "_ineligible"))
+    if m.empty:
+        raise SpecificationError("No county has both eligible and ineligible institutions; the "
+                                 "triple difference needs both in the same county.")
+    m["gap"] = m[f"{outcome}_eligible"] - m[f"{outcome}_ineligible"]
+    return att_gt(m, outcome="gap", unit="county_code", time="t", group="adoption_t",
+                  cluster="county_code", control_group=control_group, anticipation=anticipation)
+
+
+# --------------------------------------------------------------------------------------------
+# TWFE and the Goodman-Bacon decomposition
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TWFEResult(ResultMixin):
+    """Two-way fixed-effects regression (static or event study) for contrast with CS."""
+
+    kind: str
+    table: pd.DataFrame = field(repr=False)
+    outcome: str = ""
+    _notes: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        return f"TWFE ({self.kind}) — {self.outcome}"
+
+    def tidy(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def plot(self, *, ax: Any = None) -> Any:
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4))
+        t = self.table[self.table["inference"] == "cluster"]
+        if self.kind == "event":
+            x = t["event_time"].to_numpy(float)
+            ax.fill_between(x, t["ci_low"], t["ci_high"], alpha=0.25, color="C1")
+            ax.plot(x, t["estimate"], "s-", color="C1", label="TWFE event study")
+            ax.axvspan(x.min() - 0.5, -0.5, color="grey", alpha=0.12)
+            ax.set_xlabel("event time")
+        else:
+            ax.errorbar([0], t["estimate"], yerr=[t["estimate"] - t["ci_low"],
+                                                  t["ci_high"] - t["estimate"]], fmt="s")
+            ax.set_xticks([0], ["reform_treated"])
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_title(self.title)
+        return ax
+
+
+def twfe(
+    panel: pd.DataFrame,
+    *,
+    outcome: str = "environment_score",
+    kind: Literal["static", "event"] = "static",
+    window: tuple[int, int] = (-8, 8),
+    n_boot: int = 999,
+    seed: int = 0,
+) -> TWFEResult:
+    """Static (``y ~ reform_treated``) or event-study TWFE with institution and quarter fixed
+    effects on the eligible institutions, clustered by county.
+
+    The static coefficient also gets the restricted wild cluster bootstrap (Webb) from
+    :func:`analysis.inference.wild_cluster_bootstrap`. Event study: dummies for event times in
+    ``window`` (endpoints binned), reference period ``-1``.
+
+    References
+    ----------
+    Goodman-Bacon (2021); Sun, L., & Abraham, S. (2021). Estimating dynamic treatment effects in
+    event studies with heterogeneous treatment effects. *Journal of Econometrics* 225(2), 175–199.
+    """
+    check_choice("kind", kind, ("static", "event"))
+    d = reform_data(panel, outcome)
+    d = d[d["eligible"]].dropna(subset=[outcome]).copy()
+    d["period"] = d["t"].astype(int)
+    d["reform_treated"] = (d["t"] >= d["adoption_t"]).astype(float)
+    n_cl = d["county_code"].nunique()
+    warn = few_cluster_warning(n_cl)
+    if kind == "static":
+        r = fe_ols(d, y=outcome, x=["reform_treated"], fe=["institution_id", "period"],
+                   cluster="county_code")
+        t = r.tidy()
+        t["inference"] = "cluster"
+        rows = [t]
+        from .inference import wild_cluster_bootstrap
+
+        wb = wild_cluster_bootstrap(d, y=outcome, x=["reform_treated"], term="reform_treated",
+                                    cluster="county_code", fe="institution_id",
+                                    dummies=["period"], B=n_boot,
+                                    rng=np.random.default_rng(seed))
+        wt = wb.tidy()
+        rows.append(pd.DataFrame({
+            "term": ["reform_treated"], "estimate": [float(t["estimate"].iloc[0])],
+            "std_error": [float(t["std_error"].iloc[0])],
+            "p_value": [float(wt["p_value"].iloc[0])], "ci_low": [float(wt["ci_low"].iloc[0])],
+            "ci_high": [float(wt["ci_high"].iloc[0])], "inference": ["wild_bootstrap"],
+            "n_obs": [r.n_obs]}))
+        table = pd.concat(rows, ignore_index=True)
+        table["event_time"] = np.nan
+    else:
+        lo, hi = window
+        e = (d["t"] - d["adoption_t"]).clip(lo, hi)
+        terms = []
+        for k in range(lo, hi + 1):
+            if k == -1:
+                continue
+            name = f"e{k}"
+            d[name] = (e == k).astype(float).fillna(0.0)
+            if d[name].sum() > 0:
+                terms.append((k, name))
+        r = fe_ols(d, y=outcome, x=[n for _, n in terms], fe=["institution_id", "period"],
+                   cluster="county_code")
+        table = r.tidy()
+        table["event_time"] = [k for k, _ in terms]
+        table["inference"] = "cluster"
+    table["n_clusters"] = n_cl
+    table["warning"] = warn
+    notes = tuple(n for n in (warn,) if n) + (
+        "TWFE weights 2×2 comparisons that use already-treated institutions as controls; with "
+        "effects that grow over time it is biased (see the Bacon decomposition).",)
+    return TWFEResult(kind=kind, table=table, outcome=outcome, _notes=notes)
+
+
+@dataclass(frozen=True)
+class BaconResult(ResultMixin):
+    """Goodman-Bacon decomposition: every 2×2 DiD, its type and weight, and the TWFE coefficient."""
+
+    table: pd.DataFrame = field(repr=False)
+    twfe_coef: float
+    outcome: str = ""
+    _notes: tuple[str, ...] = ()
+    title = "Goodman-Bacon decomposition of the static TWFE"
+
+    def tidy(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def by_type(self) -> pd.DataFrame:
+        t = self.table
+        g = t.assign(wb=t["weight"] * t["estimate"]).groupby("type")
+        out = pd.DataFrame({"weight": g["weight"].sum(), "estimate": g["wb"].sum() /
+                            g["weight"].sum()}).reset_index()
+        return out
+
+    def plot(self, *, ax: Any = None) -> Any:
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        markers = {"treated vs never treated": "o", "earlier vs later treated": "^",
+                   "later vs earlier treated": "x"}
+        for i, (typ, s) in enumerate(self.table.groupby("type")):
+            ax.scatter(s["weight"], s["estimate"], marker=markers.get(typ, "o"), label=typ,
+                       color=f"C{i}")
+        ax.axhline(self.twfe_coef, color="black", ls="--", lw=0.8,
+                   label=f"TWFE = {self.twfe_coef:.3g}")
+        ax.set_xlabel("weight")
+        ax.set_ylabel("2×2 DiD estimate")
+        ax.set_title(self.title + (f" — {self.outcome}" if self.outcome else ""))
+        ax.legend(fontsize=8)
+        return ax
+
+
+def bacon_decomposition(data: pd.DataFrame, *, outcome: str, unit: str, time: str,
+                        group: str) -> BaconResult:
+    """Goodman-Bacon (2021) decomposition of the static TWFE coefficient on a balanced panel.
+
+    Parameters
+    ----------
+    data : long balanced panel (one non-missing outcome per unit and period; not modified).
+    outcome, unit, time : columns.
+    group : first treatment period (NaN or 0 = never treated); units treated in the first period
+        are "always treated".
+
+    Returns
+    -------
+    BaconResult: ``table`` with ``type``, ``treated``, ``control``, ``estimate`` and ``weight``
+    (weights sum to 1; ``Σ weight · estimate`` equals the TWFE coefficient ``twfe_coef``).
+
+    References
+    ----------
+    Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment timing.
+    *Journal of Econometrics* 225(2), 254–277, Theorem 1.
+    """
+    d = data.loc[:, [unit, time, group, outcome]].copy()
+    Y = d.pivot(index=unit, columns=time, values=outcome)
+    if Y.isna().to_numpy().any():
+        raise SpecificationError("The Bacon decomposition needs a balanced panel (every unit "
+                                 "observed in every period); aggregate to county-quarter means "
+                                 "or keep only fully observed units.")
+    times = Y.columns.to_numpy(float)
+    T = len(times)
+    g_unit = d.groupby(unit)[group].first().reindex(Y.index).astype(float).to_numpy()
+    g_unit = np.where(np.isnan(g_unit) | (g_unit == 0), np.inf, g_unit)
+    g_unit = np.where(g_unit > times.max(), np.inf, g_unit)
+    y = Y.to_numpy(float)
+    N = len(y)
+    D = (times[None, :] >= g_unit[:, None]).astype(float)
+    # TWFE on the balanced panel: double demeaning
+    def dd(a: np.ndarray) -> np.ndarray:
+        return a - a.mean(1, keepdims=True) - a.mean(0, keepdims=True) + a.mean()
+    Dt = dd(D)
+    VD = (Dt**2).mean()
+    if VD <= 0:
+        raise SpecificationError("Treatment does not vary over time within units; nothing to "
+                                 "decompose.")
+    beta = float((Dt * dd(y)).sum() / (Dt**2).sum())
+    groups = np.unique(g_unit)
+    n = {g: np.mean(g_unit == g) for g in groups}
+    Dbar = {g: float(np.mean(times >= g)) for g in groups}
+    ybar = {g: y[g_unit == g].mean(0) for g in groups}  # mean over units per period
+
+    def m(g: float, mask: np.ndarray) -> float:
+        return float(ybar[g][mask].mean())
+
+    rows = []
+    finite = [g for g in groups if np.isfinite(g) and Dbar[g] < 1]
+    never = [g for g in groups if np.isinf(g)]
+    always = [g for g in groups if np.isfinite(g) and Dbar[g] == 1]
+    for k in finite:
+        pre, post = times < k, times >= k
+        for u in never:
+            nk, nu = n[k], n[u]
+            nku = nk / (nk + nu)
+            w = (nk + nu) ** 2 * nku * (1 - nku) * Dbar[k] * (1 - Dbar[k]) / VD
+            est = (m(k, post) - m(k, pre)) - (m(u, post) - m(u, pre))
+            rows.append(("treated vs never treated", k, u, est, w))
+    timing = finite + always
+    for a in timing:
+        for b in finite:
+            if not a < b:
+                continue
+            k, late = a, b  # k early, late treated later
+            nk, nl = n[k], n[late]
+            nkl = nk / (nk + nl)
+            pre, mid, post = times < k, (times >= k) & (times < late), times >= late
+            if Dbar[k] < 1 and pre.any():
+                w = (((nk + nl) * (1 - Dbar[late])) ** 2 * nkl * (1 - nkl)
+                     * (Dbar[k] - Dbar[late]) / (1 - Dbar[late]) * (1 - Dbar[k]) / (1 - Dbar[late]) / VD)
+                est = (m(k, mid) - m(k, pre)) - (m(late, mid) - m(late, pre))
+                rows.append(("earlier vs later treated", k, late, est, w))
+            w = (((nk + nl) * Dbar[k]) ** 2 * nkl * (1 - nkl)
+                 * (Dbar[late] / Dbar[k]) * (Dbar[k] - Dbar[late]) / Dbar[k] / VD)
+            est = (m(late, post) - m(late, mid)) - (m(k, post) - m(k, mid))
+            rows.append(("later vs earlier treated", late, k, est, w))
+    table = pd.DataFrame(rows, columns=["type", "treated", "control", "estimate", "weight"])
+    notes = (f"Σ weights = {table['weight'].sum():.12f}; Σ weight·estimate = "
+             f"{(table['weight'] * table['estimate']).sum():.10g}; TWFE = {beta:.10g} "
+             f"({N} units × {T} periods).",)
+    return BaconResult(table=table, twfe_coef=beta, outcome=outcome, _notes=notes)
+
+
+def reform_bacon(panel: pd.DataFrame, *, outcome: str = "environment_score") -> BaconResult:
+    """Bacon decomposition of the static TWFE on the balanced county-quarter panel of eligible
+    institutions' mean outcomes (the institution panel is unbalanced, which the decomposition does
+    not allow)."""
+    d = reform_data(panel, outcome)
+    c = county_panel(d, outcome, sample="eligible").dropna(subset=[outcome])
+    counts = c.groupby("county_code")["t"].nunique()
+    full = counts[counts == c["t"].nunique()].index
+    c = c[c["county_code"].isin(full)]
+    return bacon_decomposition(c, outcome=outcome, unit="county_code", time="t",
+                               group="adoption_t")
+
+
+# --------------------------------------------------------------------------------------------
+# results hook
+# --------------------------------------------------------------------------------------------
+def _label_key(kind: str, key: Any) -> str:
+    if kind == "simple":
+        return ""
+    if isinstance(key, str):
+        return key
+    if kind == "dynamic":
+        return str(int(key))
+    return period_label(float(key))
+
+
+def _aggregate_rows(res: ATTgtResult, outcome: str, *, n_boot: int, n_perm: int, seed: int,
+                    extra: dict[str, Any] | None = None) -> pd.DataFrame:
+    out = []
+    for kind in ("simple", "dynamic", "group", "calendar"):
+        inference = ("analytic", "wild_bootstrap", "randomization")
+        if kind in ("group", "calendar"):
+            # keys with one or two counties: randomisation and bootstrap still apply
+            pass
+        a = res.aggregate(kind, inference=inference, n_boot=n_boot, n_perm=n_perm, seed=seed)
+        t = a.tidy()
+        t["key"] = [_label_key(kind, k) for k in t["key"]]
+        t.insert(0, "aggregation", kind)
+        t.insert(0, "outcome", outcome)
+        out.append(t)
+    df = pd.concat(out, ignore_index=True)
+    df["warning"] = few_cluster_warning(res.n_clusters)
+    df["control_group"] = res.control_group
+    for k, v in (extra or {}).items():
+        df[k] = v
+    return df
+
+
+def _attgt_rows(res: ATTgtResult, outcome: str) -> pd.DataFrame:
+    t = res.tidy()
+    t.insert(0, "outcome", outcome)
+    t["group_t"] = t["group"]
+    t["period_t"] = t["period"]
+    t["group"] = [period_label(g) for g in t["group_t"]]
+    t["period"] = [period_label(p) for p in t["period_t"]]
+    t["base_period"] = [period_label(p) for p in t["base_period"]]
+    t["event_time"] = t["event_time"].astype(int)
+    t["warning"] = few_cluster_warning(res.n_clusters)
+    t["control_group"] = res.control_group
+    return t
+
+
+def _diag_rows(outcome: str, diagnostic: str, df: pd.DataFrame) -> pd.DataFrame:
+    df = df.copy()
+    df.insert(0, "diagnostic", diagnostic)
+    df.insert(0, "outcome", outcome)
+    return df
+
+
+def diagnostics(panel: pd.DataFrame, outcome: str, res: ATTgtResult, *, n_boot: int = 999,
+                n_perm: int = 999, seed: int = 0) -> pd.DataFrame:
+    """Pre-trend tests, TWFE (static and event), Bacon, triple difference and placebo for one
+    outcome, as one long table (columns ``diagnostic``, ``term``, ``estimate``, ``std_error``,
+    ``ci_low``, ``ci_high``, ``p_value``, ``inference``, ``weight``, ``n_clusters``,
+    ``warning``)."""
+    parts = []
+    warn = few_cluster_warning(res.n_clusters)
+    pt = pretrend_test(res, n_boot=n_boot, n_perm=n_perm, seed=seed).tidy()
+    parts.append(_diag_rows(outcome, "pretrend", pd.DataFrame({
+        "term": pt["statistic"], "estimate": pt["value"], "p_value": pt["p_value"],
+        "inference": pt["inference"], "df": pt["df"], "n_clusters": pt["n_clusters"]})))
+    st = twfe(panel, outcome=outcome, kind="static", n_boot=n_boot, seed=seed).tidy()
+    parts.append(_diag_rows(outcome, "twfe_static", st[["term", "estimate", "std_error", "ci_low",
+                                                        "ci_high", "p_value", "inference",
+                                                        "n_clusters"]]))
+    ev = twfe(panel, outcome=outcome, kind="event").tidy()
+    ev["term"] = [str(int(e)) for e in ev["event_time"]]
+    parts.append(_diag_rows(outcome, "twfe_event", ev[["term", "estimate", "std_error", "ci_low",
+                                                       "ci_high", "p_value", "inference",
+                                                       "n_clusters"]]))
+    try:
+        b = reform_bacon(panel, outcome=outcome)
+        bt = b.tidy()
+        parts.append(_diag_rows(outcome, "bacon", pd.DataFrame({
+            "term": [f"{typ}: {period_label(tr)} vs {period_label(co) or 'never'}"
+                     for typ, tr, co in zip(bt["type"], bt["treated"], bt["control"], strict=True)],
+            "estimate": bt["estimate"], "weight": bt["weight"], "inference": "none",
+            "comparison": bt["type"]})))
+        parts.append(_diag_rows(outcome, "bacon", pd.DataFrame({
+            "term": ["twfe_county_panel"], "estimate": [b.twfe_coef], "weight": [1.0],
+            "inference": ["none"], "comparison": ["total"]})))
+    except SpecificationError:
+        pass
+    for name, r in (("triple_difference", triple_difference(panel, outcome=outcome,
+                                                            control_group=res.control_group)),
+                    ("placebo_ineligible", reform_attgt(panel, outcome=outcome,
+                                                        control_group=res.control_group,
+                                                        sample="ineligible"))):
+        for kind in ("simple", "dynamic"):
+            a = r.aggregate(kind, inference=("analytic", "wild_bootstrap", "randomization"),
+                            n_boot=n_boot, n_perm=n_perm, seed=seed).tidy()
+            if kind == "dynamic":
+                a = a[a["is_overall"]]
+            a["term"] = [f"{kind}" if k in ("", "overall") else f"{kind}:{k}" for k in a["key"]]
+            parts.append(_diag_rows(outcome, name, a[["term", "att", "std_error", "ci_low",
+                                                      "ci_high", "p_value", "inference",
+                                                      "n_clusters"]].rename(
+                                                          columns={"att": "estimate"})))
+    out = pd.concat(parts, ignore_index=True)
+    out["warning"] = warn
+    return out
+
+
+def build_results(processed: Any, *, n_boot: int = 999, n_perm: int = 999,
+                  seed: int = 20240101) -> dict[str, pd.DataFrame]:
+    """Results hook: ``reform_attgt``, ``reform_aggregate`` and ``reform_diagnostics``.
+
+    For each outcome (the four scores and the composite): CS ATT(g,t) on eligible institutions
+    (not-yet-treated comparison, clustered by county); its simple, dynamic, group and calendar
+    aggregations with analytic, wild-bootstrap and randomisation rows; and the diagnostics of
+    :func:`diagnostics`. ``group``/``period``/``key`` are quarter labels like ``2022Q1``; event-time
+    keys are integers as text; the simple aggregation's key is empty and each other aggregation
+    has an ``overall`` row.
+    """
+    panel = processed.panel
+    attgt, agg, diag = [], [], []
+    for outcome in OUTCOMES:
+        res = reform_attgt(panel, outcome=outcome)
+        attgt.append(_attgt_rows(res, outcome))
+        agg.append(_aggregate_rows(res, outcome, n_boot=n_boot, n_perm=n_perm, seed=seed))
+        diag.append(diagnostics(panel, outcome, res, n_boot=n_boot, n_perm=n_perm, seed=seed))
+    a = pd.concat(agg, ignore_index=True)
+    a["key"] = a["key"].astype(str)
+    d = pd.concat(diag, ignore_index=True)
+    for c in ("term", "inference", "comparison", "warning"):
+        if c in d.columns:
+            d[c] = d[c].astype(object).where(d[c].notna(), None).astype("string")
+    return {"reform_attgt": pd.concat(attgt, ignore_index=True), "reform_aggregate": a,
+            "reform_diagnostics": d}
