@@ -31,6 +31,7 @@ import io as _io
 import os
 import re
 import unicodedata
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +83,9 @@ class Source:
         if h is None:
             return column
         h = " ".join(str(h).split())
-        return column if h == column else f"{h} ({column})"
+        if h == column or column in h.split():
+            return h
+        return f"{h} ({column})"
 
 
 @dataclass
@@ -137,6 +140,7 @@ def _key(s: str) -> str:
 
 
 _SPLIT = re.compile(r"[\n/|,;()\s]+")
+_SPLIT_COARSE = re.compile(r"[\n/|,;\s]+")
 
 
 def _lookup(text: object, table: dict[str, str]) -> str | None:
@@ -148,13 +152,15 @@ def _lookup(text: object, table: dict[str, str]) -> str | None:
     k = _key(str(text))
     if k in table:
         return table[k]
-    parts = [p for p in _SPLIT.split(unicodedata.normalize("NFKC", str(text)).strip().rstrip("*")) if p]
-    if len(parts) < 2:
-        return None
-    found = {table.get(_key(p)) for p in parts}
-    if None in found or len(found) != 1:
-        return None
-    return found.pop()
+    clean = unicodedata.normalize("NFKC", str(text)).strip().rstrip("*")
+    for splitter in (_SPLIT_COARSE, _SPLIT):
+        parts = [p for p in splitter.split(clean) if p]
+        if len(parts) < 2:
+            continue
+        found = {table.get(_key(p)) for p in parts}
+        if None not in found and len(found) == 1:
+            return found.pop()
+    return None
 
 
 def header_table(spec: Table) -> dict[str, str]:
@@ -466,20 +472,38 @@ def read_xlsx_grids(path: Path) -> dict[str, _Sheet]:
 
     import openpyxl
 
+    from openpyxl.utils.cell import range_boundaries
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            wb = openpyxl.load_workbook(path, data_only=True)
+            # read-only mode is several times faster; merged ranges are then read from the XML
+            wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
+            archive = zipfile.ZipFile(path)
         except Exception as err:  # noqa: BLE001 - any failure means "not a readable workbook"
             raise _FileProblem("an Excel workbook (.xlsx)",
                                f"the file cannot be opened ({type(err).__name__}); open it in Excel/WPS "
                                "and save it again as .xlsx") from None
     out = {}
-    for ws in wb.worksheets:
-        rows = [(i, list(r)) for i, r in enumerate(ws.iter_rows(min_row=1, min_col=1, values_only=True), start=1)]
-        merged = [(m.min_row, m.max_row, m.min_col - 1, m.max_col - 1, m.coord) for m in ws.merged_cells.ranges]
-        out[ws.title] = _Sheet(rows=rows, merged=merged)
-    wb.close()
+    try:
+        for ws in wb.worksheets:
+            rows = [(i, list(r)) for i, r in
+                    enumerate(ws.iter_rows(min_row=1, min_col=1, values_only=True), start=1)]
+            merged = []
+            xml_path = getattr(ws, "_worksheet_path", None)
+            if xml_path is None:  # pragma: no cover - openpyxl internals changed: slow route
+                full = openpyxl.load_workbook(path, data_only=True)[ws.title]
+                refs = [m.coord for m in full.merged_cells.ranges]
+            else:
+                xml = archive.read(xml_path.lstrip("/"))
+                refs = [m.decode() for m in re.findall(rb'<(?:\w+:)?mergeCell ref="([A-Z0-9:$]+)"', xml)]
+            for ref in refs:
+                c1, r1, c2, r2 = range_boundaries(ref)
+                merged.append((r1, r2, c1 - 1, c2 - 1, ref))
+            out[ws.title] = _Sheet(rows=rows, merged=merged)
+    finally:
+        wb.close()
+        archive.close()
     return out
 
 
