@@ -106,6 +106,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "latest": ("最新", "Latest"),
     "change": ("变化", "Change"),
     "target_met": ("达标", "Target met"),
+    "significant": ("显著达标", "Met, significantly"),
+    "weighting_note": (
+        "县区和全市值的加权方式：{weighting}（residents = 按在院人数加权）。",
+        "County and city values are weighted by: {weighting} (residents = by number of residents).",
+    ),
     "city_change": ("全市变化", "City change"),
     "vs_city": ("与全市相比", "Compared with the city"),
     "better": ("好于全市", "better than the city"),
@@ -183,6 +188,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "not-yet-treated comparison).",
     ),
     "all_cohorts": ("各批次比较", "All cohorts compared"),
+    "all_groups": ("各批次合计", "all cohorts"),
     "all_cohorts_note": (
         "单元格为平均处理效应及其p值（{method}）。",
         "Cells show the ATT and its p-value ({method}).",
@@ -497,10 +503,10 @@ def league(processed: Processed) -> pd.DataFrame:
     out["value_per_bed"] = out["value_rmb"] * 1e4 / out["beds"].where(out["beds"] > 0)
     out["resolved_share"] = out["problems_resolved"] / out["problems_found"].where(out["problems_found"] > 0)
     out["composite_change"] = np.nan
-    if processed.has_result("indicators"):
-        ind = processed.result("indicators")
+    ind = indicators(processed)
+    if ind is not None:
         comp = ind[(ind["level"] == "county") & (ind["indicator"] == "composite")]
-        out["composite_change"] = comp.set_index(comp["id"].astype(str))["change"].reindex(out.index)
+        out["composite_change"] = comp.set_index("id")["change"].reindex(out.index)
     out["cohort"] = _cohorts(processed).reindex(out.index)
     for m, higher in _RANKED.items():
         out[f"rank_{m}"] = out[m].rank(ascending=not higher, method="min")
@@ -508,6 +514,27 @@ def league(processed: Processed) -> pd.DataFrame:
     out["rank"] = out[f"rank_{primary}"]
     out.attrs["rank_metric"] = primary
     return out.reset_index()
+
+
+PREFERRED_WEIGHTING = ("residents", "unweighted", "none")
+
+
+def indicators(processed: Processed) -> pd.DataFrame | None:
+    """``indicators.parquet`` with one row per (level, id, indicator): when the file holds several
+    weightings of the county and city aggregates, the resident-weighted one is kept (else the first
+    listed in ``PREFERRED_WEIGHTING``, else the first present). ``None`` when not run."""
+    if not processed.has_result("indicators"):
+        return None
+    ind = processed.result("indicators").copy()
+    ind["id"] = ind["id"].astype(str)
+    if "weighting" in ind.columns:
+        keep = []
+        for _, g in ind.groupby("level", sort=False):
+            present = list(dict.fromkeys(g["weighting"].astype(str)))
+            pick = next((w for w in PREFERRED_WEIGHTING if w in present), present[0])
+            keep.append(g[g["weighting"].astype(str) == pick])
+        ind = pd.concat(keep)
+    return ind.drop_duplicates(["level", "id", "indicator"])
 
 
 def _cohorts(processed: Processed) -> pd.Series:
@@ -537,9 +564,9 @@ def _city_figures(processed: Processed, lg: pd.DataFrame) -> dict[str, float]:
 
 
 def _city_indicator(processed: Processed, indicator: str) -> float:
-    if not processed.has_result("indicators"):
+    ind = indicators(processed)
+    if ind is None:
         return np.nan
-    ind = processed.result("indicators")
     row = ind[(ind["level"] == "city") & (ind["indicator"] == indicator)]
     return float(row["change"].iloc[0]) if len(row) else np.nan
 
@@ -633,13 +660,15 @@ def scorecard(ctx: ReportContext) -> Section:
     """三升一降: baseline vs latest, target met, and the county's change against the city's, plus
     quarterly means of the four outcomes for the county and the city."""
     lang = ctx.language
-    ind = ctx.result("indicators")
+    ind = indicators(ctx.processed)
     blocks: list[str] = [_p(label("scorecard_note", lang), cls="pe-note")]
     if ind is None:
         blocks.append(_not_run("indicators", lang))
     else:
-        ind = ind.copy()
-        ind["id"] = ind["id"].astype(str)
+        if "weighting" in ind.columns:
+            w = ind.loc[ind["level"] == "county", "weighting"]
+            if len(w):
+                blocks.append(_p(label("weighting_note", lang, weighting=str(w.iloc[0])), cls="pe-note"))
         city = ind[ind["level"] == "city"].set_index("indicator")
         if ctx.county_code:
             mine = ind[(ind["level"] == "county") & (ind["id"] == ctx.county_code)]
@@ -654,6 +683,8 @@ def scorecard(ctx: ReportContext) -> Section:
                         label("latest", lang): r["latest"],
                         label("change", lang): r["change"],
                         label("target_met", lang): _yes_no(r.get("target_met"), lang),
+                        **({label("significant", lang): _yes_no(r.get("target_met_significant"), lang)}
+                           if "target_met_significant" in mine.columns else {}),
                         label("city_change", lang): c_change,
                         label("vs_city", lang): label(better, lang) if better else "",
                     }
@@ -922,8 +953,12 @@ def reform(ctx: ReportContext, *, outcome_for_plot: str = "composite") -> Sectio
         best = best.assign(cell=[f"{a:.3g} (p={pv:.2f})" if pd.notna(pv) else f"{a:.3g}"
                                  for a, pv in zip(best["att"], best["p_value"], strict=True)])
         wide = best.pivot(index="outcome", columns="key", values="cell")
-        wide = wide[sorted(wide.columns)]
-        wide.columns = [f"{c} {label('this_cohort', lang)}" if c == cohort else str(c) for c in wide.columns]
+        wide = wide[sorted(wide.columns, key=lambda c: (c == "overall", str(c)))]
+        wide.columns = [
+            f"{c} {label('this_cohort', lang)}" if c == cohort
+            else (label("all_groups", lang) if c == "overall" else str(c))
+            for c in wide.columns
+        ]
         wide.index = [outcome_label(o, lang) for o in wide.index]
         blocks.append(_table(wide.reset_index(names=label("outcome", lang))))
         blocks.append(_p(label("all_cohorts_note", lang, method=_inference_label(best["inference"].iloc[0], lang)), cls="pe-note"))
@@ -941,6 +976,7 @@ def reform(ctx: ReportContext, *, outcome_for_plot: str = "composite") -> Sectio
             wide = prof.pivot_table(index="period", columns="outcome", values="att", aggfunc="first")
             wide.columns = [outcome_label(c, lang) for c in wide.columns]
             g_t = _quarter_index(cohort)
+            wide = wide.loc[sorted(wide.index, key=lambda q: _quarter_index(str(q)))]
             wide.insert(0, label("event_time", lang), [_quarter_index(str(q)) - g_t for q in wide.index])
             blocks.append(f"<h3>{html.escape(label('event_profile', lang))}</h3>")
             blocks.append(_table(wide.reset_index().rename(columns={"period": label("period", lang)})))

@@ -1,0 +1,312 @@
+"""The report driver end to end: papermill runs of the county and city notebooks, HTML checks,
+failure handling, the up-to-date skip and parameter refusal.
+
+Most tests use the small processed world of ``test_reports_world`` (three counties, a tiny
+children's home, an institution named ``<script>alert(1)</script>``); the demo-world tests use the
+shared ``demo_root`` build and skip until it exists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+import nbformat
+import pytest
+from test_reports_world import EVIL, make_world
+
+from analysis import county
+from analysis.errors import SpecificationError
+from analysis.reports import run_reports
+from analysis.reports.driver import check_parameters, inputs_hash, report_key
+
+REPO = Path(__file__).resolve().parents[1]
+COUNTY_NB = REPO / "notebooks" / "county_report.ipynb"
+SECTIONS = ("header", "key-figures", "institutions", "scorecard", "effectiveness", "reform",
+            "allocation", "quality", "methods")
+
+
+def _text(html_text: str) -> str:
+    """Visible text of a page (tags, styles and embedded images removed)."""
+    s = re.sub(r"<style>.*?</style>", "", html_text, flags=re.S)
+    s = re.sub(r"<img[^>]*>", "", s)
+    return re.sub(r"<[^>]+>", " ", s)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    return make_world(tmp_path_factory.mktemp("world"))
+
+
+@pytest.fixture(scope="module")
+def two_counties(world):
+    """Two counties and the city summary, two jobs, Chinese (the default)."""
+    outcome = run_reports("world", counties=["511102", "511123"], jobs=2, root=world, progress=False)
+    return outcome
+
+
+def test_two_counties_end_to_end(two_counties, world):
+    out = two_counties
+    assert out.ok, out.render()
+    d = world / "reports" / "world"
+    assert {r.name: r.status for r in out.results} == {"city": "written", "511102": "written",
+                                                        "511123": "written"}
+    for name in ("511102.html", "511123.html", "city.html", "index.html"):
+        assert (d / name).exists(), name
+    page = (d / "511102.html").read_text(encoding="utf-8")
+    # every section is there, in the notebook's order
+    positions = [page.find(f'id="{s}"') for s in SECTIONS]
+    assert all(p > 0 for p in positions) and positions == sorted(positions), positions
+    # no code: no input areas, no source text, no script tags at all
+    assert "jp-InputArea" not in page and "jp-CodeMirrorEditor" not in page
+    assert "open_report" not in page and "import analysis" not in page
+    assert "<script" not in page.lower()
+    # no warnings leaked into the output (a missing glyph would show here as stderr)
+    assert "Glyph" not in page and "Warning" not in page and "stderr" not in page
+    # figures embedded
+    assert page.count("data:image/png;base64,") >= 3
+    # provenance and banner
+    assert "abc123def4567890" in page and "pairing-eval 0.1.0" in page or "pairing-eval" in page
+    assert "pe-synthetic" in page and "合成数据" in page
+    # Chinese labels by default, page language declared
+    assert '<html lang="zh-CN">' in page and "三升一降" in page
+    # an institution named <script>alert(1)</script> is rendered inert
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert EVIL not in page
+    # the children's home (5 children) is suppressed, with the note
+    row = re.search(r"示例02号机构3</td>(.*?)</tr>", page, flags=re.S)
+    assert row and "&lt;10" in row.group(1) and ">5<" not in row.group(1)
+    assert "少于10人" in page
+    # the county's cohort is marked
+    assert "2021Q2 ◀ 本县" in page
+
+
+def test_index_lists_every_county_with_rank_cohort_and_links(two_counties, world):
+    d = world / "reports" / "world"
+    index = (d / "index.html").read_text(encoding="utf-8")
+    assert "href='511102.html'" in index and "href='511123.html'" in index
+    assert "href='city.html'" in index
+    # the third county was not requested: listed, not linked
+    assert "511132" in index and "href='511132.html'" not in index
+    assert "未收归" in index and "2022Q1" in index
+    # rank by the composite change, checked against a brute-force sort of the results file
+    from analysis.data import load_processed
+
+    ind = load_processed("world", root=world).result("indicators")
+    comp = ind[(ind["level"] == "county") & (ind["indicator"] == "composite")]
+    best = comp.sort_values("change", ascending=False)["id"].iloc[0]
+    assert re.search(rf"<td>1/3</td><td>{best}</td>", index)
+    city = (d / "city.html").read_text(encoding="utf-8")
+    assert 'id="comparison"' in city and "<script" not in city.lower()
+
+
+def test_up_to_date_reports_are_skipped_until_forced_or_inputs_change(two_counties, world):
+    d = world / "reports" / "world"
+    before = (d / "511102.html").stat().st_mtime_ns
+    again = run_reports("world", counties=["511102", "511123"], jobs=2, root=world, progress=False)
+    assert again.ok and {r.status for r in again.results} == {"skipped"}
+    assert (d / "511102.html").stat().st_mtime_ns == before
+    assert "--force" in again.render()
+    # a different language is a different report: not skipped
+    params = {"dataset": "world", "language": "zh", "threshold": 10, "county_code": "511102"}
+    k1 = report_key(inputs_hash("world", world), COUNTY_NB, params)
+    assert k1 != report_key(inputs_hash("world", world), COUNTY_NB, {**params, "language": "en"})
+    # forced: executed again
+    forced = run_reports("world", counties=["511102"], jobs=1, root=world, force=True, city=False,
+                         progress=False)
+    assert [r.status for r in forced.results] == ["written"]
+    assert (d / "511102.html").stat().st_mtime_ns != before
+
+
+def test_changed_inputs_change_the_key(tmp_path):
+    root = make_world(tmp_path)
+    params = {"dataset": "world", "county_code": "511102"}
+    k1 = report_key(inputs_hash("world", root), COUNTY_NB, params)
+    f = root / "data" / "processed" / "world" / "results" / "allocation_plan.parquet"
+    import pandas as pd
+
+    plan = pd.read_parquet(f)
+    plan.loc[0, "predicted_gain"] += 1
+    plan.to_parquet(f, index=False)
+    assert report_key(inputs_hash("world", root), COUNTY_NB, params) != k1
+
+
+def test_failing_county_keeps_going_and_exits_non_zero(tmp_path):
+    """One county fails in the notebook; the other is written; the CLI lists the failure with the
+    failing cell's error and exits 1; the partial notebook is kept."""
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    root = make_world(tmp_path)
+    nb = nbformat.read(COUNTY_NB, as_version=4)
+    params_at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    nb.cells.insert(params_at + 2, nbformat.v4.new_code_cell(
+        'assert county_code != "511123", "deliberate failure for 511123"'))
+    (root / "notebooks").mkdir()
+    nbformat.write(nb, str(root / "notebooks" / "county_report.ipynb"))
+    shutil.copy(REPO / "notebooks" / "city_summary.ipynb", root / "notebooks")
+
+    res = CliRunner().invoke(
+        app, ["report", "--dataset", "world", "--county", "511102", "--county", "511123", "--jobs", "2"],
+        env={"PAIRING_EVAL_ROOT": str(root)},
+    )
+    assert res.exit_code == 1, res.output
+    assert "FAILED 511123" in res.output and "deliberate failure for 511123" in res.output
+    assert "AssertionError" in res.output and "in cell" in res.output
+    d = root / "reports" / "world"
+    assert (d / "511102.html").exists() and (d / "city.html").exists()
+    assert not (d / "511123.html").exists()
+    partial = nbformat.read(d / "failed" / "511123.ipynb", as_version=4)
+    errors = [o for c in partial.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert errors and errors[0]["ename"] == "AssertionError"
+    index = (d / "index.html").read_text(encoding="utf-8")
+    assert "href='511102.html'" in index and "生成失败" in index
+
+
+def test_parameters_and_counties_are_refused_before_anything_runs(tmp_path):
+    root = make_world(tmp_path)
+    with pytest.raises(SpecificationError, match=r"'bogus'.*accepts: county_code, dataset, language, threshold"):
+        run_reports("world", root=root, parameters={"bogus": 1}, progress=False)
+    with pytest.raises(SpecificationError, match=r"'999999'.*valid codes: 511102, 511123, 511132"):
+        run_reports("world", counties=["999999"], root=root, progress=False)
+    with pytest.raises(SpecificationError, match="language"):
+        run_reports("world", language="fr", root=root, progress=False)
+    assert not (root / "reports").exists()
+    # the check works on a notebook whose kernelspec metadata was stripped
+    nb = nbformat.read(COUNTY_NB, as_version=4)
+    nb.metadata.pop("kernelspec", None)
+    stripped = tmp_path / "stripped.ipynb"
+    nbformat.write(nb, str(stripped))
+    check_parameters(stripped, {"dataset": "x", "county_code": "1"})
+    with pytest.raises(SpecificationError, match="county_cod"):
+        check_parameters(stripped, {"county_cod": "1"})
+
+
+def test_cli_refuses_unknown_county_with_exit_code_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    root = make_world(tmp_path)
+    res = CliRunner().invoke(app, ["report", "--dataset", "world", "--county", "123"],
+                             env={"PAIRING_EVAL_ROOT": str(root)})
+    assert res.exit_code == 2 and "valid codes" in res.output
+
+
+def test_kernel_is_this_interpreter_over_ipc(tmp_path):
+    """With no kernelspec in the notebook, the kernel is the running interpreter (the venv) and
+    talks over IPC sockets, not TCP ports."""
+    import papermill
+
+    from analysis.reports.kernel import ProjectKernelManager
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 0", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "import sys, json\nfrom ipykernel.connect import get_connection_info\n"
+            "info = get_connection_info(unpack=True)\n"
+            "print(json.dumps({'prefix': sys.prefix, 'transport': info['transport']}))"),
+    ]
+    src = tmp_path / "k.ipynb"
+    nbformat.write(nb, str(src))
+    out = papermill.execute_notebook(str(src), str(tmp_path / "o.ipynb"), parameters={"x": 1},
+                                     kernel_name="python3", language="python",
+                                     kernel_manager_class=ProjectKernelManager, progress_bar=False)
+    seen = json.loads(out.cells[-1].outputs[0]["text"])
+    assert seen == {"prefix": sys.prefix, "transport": "ipc"}
+
+
+# ---- in-process checks of the sections (no papermill) ------------------------------------------
+
+
+def test_sections_say_plainly_when_an_analysis_has_not_been_run(tmp_path):
+    root = make_world(tmp_path, results=("indicators",))
+    ctx = county.open_report("world", "511102", root=root)
+    for fn, name in ((county.effectiveness, "effectiveness"), (county.reform, "reform_aggregate"),
+                     (county.recommendations, "allocation_plan")):
+        text = fn(ctx)._repr_html_()
+        assert f"{name}.parquet" in text and "尚未运行此项分析" in text
+        assert "<table" not in text  # nothing made up in its place
+    ctx_en = county.open_report("world", "511102", root=root, language="en")
+    assert "has not been run for this dataset" in county.reform(ctx_en)._repr_html_()
+
+
+def test_english_report_has_english_labels(tmp_path):
+    root = make_world(tmp_path)
+    ctx = county.open_report("world", "511123", root=root, language="en")
+    parts = [f(ctx)._repr_html_() for f in (county.header, county.key_figures, county.scorecard,
+                                            county.reform, county.methods)]
+    text = _text("".join(parts))
+    assert "Qianwei" in text and "Key figures" in text and "SYNTHETIC DATA" in text
+    assert "犍为县" not in text and "关键指标" not in text
+    assert "2022Q1 ◀ this county" in text
+
+
+def test_no_glyph_warnings_and_the_check_can_fail(tmp_path):
+    from matplotlib import pyplot as plt
+
+    from analysis import plots
+
+    root = make_world(tmp_path)
+    ctx = county.open_report("world", "511132", root=root)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        html_text = "".join(f(ctx)._repr_html_() for f in (county.scorecard, county.effectiveness,
+                                                             county.reform))
+    assert not [w for w in caught if "Glyph" in str(w.message)]
+    assert html_text.count("data:image/png") >= 3
+    # negative control: a character no bundled font has is refused, not silently drawn as a box
+    plots.setup()
+    fig, ax = plt.subplots()
+    ax.set_title("\U0001f600")
+    with pytest.raises(UserWarning, match="Glyph"):
+        plots.figure_to_html(fig)
+
+
+def test_small_counts_suppressed_in_every_people_table(tmp_path):
+    root = make_world(tmp_path)
+    ctx = county.open_report("world", "511132", root=root, threshold=50)
+    inst = county.institutions(ctx)._repr_html_()
+    # with a threshold of 50, residents 48 and 5 are hidden, 96 and 64 shown
+    assert inst.count(">&lt;50<") == 2 and ">64<" in inst
+    kf = county.key_figures(ctx)._repr_html_()
+    assert "少于50人" not in kf or "&lt;50" in kf
+    from analysis.county import league_table
+
+    lt = league_table(ctx.processed, "zh", 1000)
+    assert lt.n_primary == 3  # every county's residents total (< 1000) is hidden
+
+
+def test_unknown_county_in_the_notebook_api_is_refused(tmp_path):
+    root = make_world(tmp_path)
+    with pytest.raises(SpecificationError, match="valid codes"):
+        county.open_report("world", "000000", root=root)
+
+
+# ---- the demo world ------------------------------------------------------------------------------
+
+
+def test_demo_two_counties_end_to_end(demo_root):
+    codes = sorted(county.county_codes(county.load_processed("demo", root=demo_root)))[:2]
+    out = run_reports("demo", counties=codes, jobs=2, root=demo_root, progress=False)
+    assert out.ok, out.render()
+    d = demo_root / "reports" / "demo"
+    for code in codes:
+        page = (d / f"{code}.html").read_text(encoding="utf-8")
+        assert "pe-synthetic" in page and "<script" not in page.lower() and "Glyph" not in page
+        assert all(f'id="{s}"' in page for s in SECTIONS)
+    assert (d / "index.html").exists() and (d / "city.html").exists()
+
+
+@pytest.mark.slow
+def test_demo_all_counties_english(demo_root, tmp_path):
+    out = run_reports("demo", jobs=2, root=demo_root, language="en", progress=False)
+    assert out.ok, out.render()
+    assert sum(r.status != "failed" for r in out.results) == 12
