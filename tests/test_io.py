@@ -137,7 +137,7 @@ def test_date_spellings(value):
 def test_excel_serial_matches_openpyxl():
     from openpyxl.utils.datetime import from_excel
 
-    for serial in (61, 365, 36526, 44260, 45657, 54000):
+    for serial in (1, 5, 12, 59, 61, 365, 36526, 44260, 45657, 54000):
         assert parse_date(serial)[0] == pd.Timestamp(from_excel(serial))
 
 

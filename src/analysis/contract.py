@@ -455,8 +455,8 @@ def check(raw: Any) -> Findings:
             if not col.ref or col.name not in df.columns:
                 continue
             parent, pcol = col.ref.split(".")
-            if parent not in present:
-                continue  # the parent table itself is broken; its problems are listed already
+            if parent not in present or len(raw.tables[parent]) == 0:
+                continue  # the parent table itself is broken or empty; that is reported already
             known = set(raw.tables[parent][pcol].dropna())
             vals = df[col.name]
             bad = vals.notna() & ~vals.isin(known)

@@ -120,9 +120,9 @@ class _Sheet:
 
 
 class _FileProblem(Exception):
-    def __init__(self, expected: str, fix: str, value: object = None) -> None:
+    def __init__(self, expected: str, fix: str, value: object = None, row: int | None = None) -> None:
         super().__init__(expected)
-        self.expected, self.fix, self.value = expected, fix, value
+        self.expected, self.fix, self.value, self.row = expected, fix, value, row
 
 
 # --------------------------------------------------------------------------------------------
@@ -308,7 +308,9 @@ def _serial(x: float, raw: str) -> tuple[Any, Err | None]:
     if not 1 <= x <= MAX_SERIAL:
         return None, (f"a date ({DATE_SPELLINGS})",
                       "the number is not an Excel date; write the date as YYYY-MM-DD")
-    ts = (EXCEL_EPOCH + pd.Timedelta(days=int(x))).normalize()
+    # Excel's 1900 system counts a fictitious 1900-02-29 (serial 60): before it, day 1 = 1900-01-01
+    epoch = EXCEL_EPOCH if x >= 61 else EXCEL_EPOCH + pd.Timedelta(days=1)
+    ts = (epoch + pd.Timedelta(days=int(x))).normalize()
     return ts, None
 
 
@@ -448,14 +450,18 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
                            "byte-order mark; save it from Excel/WPS as CSV UTF-8 (逗号分隔)")
     try:
         return data.decode("utf-8", errors="strict"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as err:
+        utf8_err = err
     try:
         return data.decode("gb18030", errors="strict"), "GB18030/GBK"
     except UnicodeDecodeError as err:
+        # the encoding that reads further is the one the file was meant to be in
+        worst, name = max((utf8_err, "UTF-8"), (err, "GB18030/GBK"), key=lambda e: e[0].start)
+        line = data[:worst.start].count(b"\n") + 1
         raise _FileProblem("text in UTF-8 or GB18030/GBK",
-                           f"byte {err.start} cannot be read in either encoding; save the file from "
-                           "Excel/WPS as CSV UTF-8 (逗号分隔)") from None
+                           f"the file reads as {name} up to row {line}, whose bytes cannot be read in "
+                           "either encoding (a damaged file, or Big5/Latin-1?); correct that row or "
+                           "save the file from Excel/WPS as CSV UTF-8 (逗号分隔)", row=line) from None
 
 
 def read_csv_grid(path: Path) -> tuple[_Sheet, str]:
@@ -775,7 +781,8 @@ def read_raw(raw_dir: Path | str) -> RawData:
             try:
                 sheet, enc = read_csv_grid(p)
             except _FileProblem as fp:
-                folder_problem(p.name, fp.expected, fp.fix)
+                raw.problems.append(Problem(file=p.name, row=fp.row, column=None, value=fp.value,
+                                            expected=fp.expected, fix=fp.fix))
                 raw.failed.add(t)
                 continue
             grids[t] = (sheet, Source(table=t, file=p.name, encoding=enc))

@@ -1,0 +1,323 @@
+"""Bad input never crashes, never half-writes: each case runs ``pairing-eval validate`` and
+``pairing-eval build`` through the CLI and asserts exit code 2, a message naming file, row and
+column (where the problem has them), no traceback, and ``data/processed/`` unchanged."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from test_contract import TINY, csv_text, tiny_rows, write_tiny
+from typer.testing import CliRunner
+
+from analysis.cli import app
+from analysis.contract import TABLES
+
+REPO = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    make: Callable[[Path], None]
+    file: str
+    row: int | None
+    column: str | None
+    says: str
+
+
+def edit(**kw) -> Callable[[Path], None]:
+    """Tiny world with cells replaced: ``edit(encoding=..., cells={(table, i, col): text})``."""
+    def make(d: Path) -> None:
+        write_tiny(d, edit=kw.get("cells"), encoding=kw.get("encoding", "utf-8"))
+    return make
+
+
+def replace_file(table: str, content: Callable[[], bytes]) -> Callable[[Path], None]:
+    def make(d: Path) -> None:
+        write_tiny(d)
+        (d / f"{table}.csv").write_bytes(content())
+    return make
+
+
+def with_rows(table: str, rows_fn: Callable[[list[dict]], list[dict]], header=None,
+              encoding="utf-8") -> Callable[[Path], None]:
+    def make(d: Path) -> None:
+        write_tiny(d)
+        rows = rows_fn(tiny_rows(table))
+        h = header(rows) if callable(header) else header
+        (d / f"{table}.csv").write_bytes(csv_text(rows, h).encode(encoding))
+    return make
+
+
+def workbook(modify: Callable[[dict], None]) -> Callable[[Path], None]:
+    """The tiny world as one workbook; ``modify(sheets)`` edits the openpyxl worksheets."""
+    def make(d: Path) -> None:
+        d.mkdir(parents=True, exist_ok=True)
+        wb = Workbook()
+        wb.remove(wb.active)
+        sheets = {}
+        for t in TINY:
+            ws = wb.create_sheet(t)
+            rows = tiny_rows(t)
+            ws.append(list(rows[0]))
+            for r in rows:
+                ws.append([v or None for v in r.values()])
+            sheets[t] = ws
+        modify(sheets)
+        wb.save(d / "ledger.xlsx")
+    return make
+
+
+def _merge_vertical(s):
+    ws = s["institutions"]
+    ws["C3"] = None
+    ws.merge_cells("C2:C3")
+
+
+def _merged_subtotal_row(s):
+    ws = s["activities"]
+    ws.insert_rows(3)
+    ws["A3"] = "小计"
+    ws.merge_cells("A3:H3")
+
+
+def _serial_cell(s):
+    s["activities"]["B2"] = 5  # a bare number in a date column: Excel serial 5 = 1900-01-05
+
+
+def _ragged(rows):
+    text = csv_text(rows).replace("donation,5,30,5000", "donation,5,30,5,000")
+    return text.encode()
+
+
+def _undecodable() -> bytes:
+    good = csv_text(tiny_rows("institutions")).encode("utf-8").split(b"\n")
+    good[2] = good[2].replace("合成".encode(), b"\xff\xfe\xff")
+    return b"\n".join(good)
+
+
+def _xlsx_bytes() -> bytes:
+    import io
+
+    wb = Workbook()
+    wb.active.append(["institution_id"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _mixed_headers(rows):
+    return [c.zh if i % 2 else c.name for i, c in enumerate(TABLES["activities"].columns)]
+
+
+def _both_formats(d: Path) -> None:
+    write_tiny(d)
+    workbook(lambda s: None)(d)
+
+
+def _example_row(rows):
+    return [*rows, dict(rows[0], unit_id="示例U09", unit_name="示例单位")]
+
+
+def _blank_rows_then_bad(d: Path) -> None:
+    write_tiny(d, edit={("activities", 2, "category"): "party"})
+    lines = (d / "activities.csv").read_text(encoding="utf-8").splitlines()
+    lines.insert(2, ",,,,,,,")  # blank row 3: the bad row A3 is now row 5 in the file
+    (d / "activities.csv").write_text("\n".join(lines) + "\n\n,,,\n", encoding="utf-8")
+
+
+CASES = [
+    # encodings
+    Case("gbk-bad-enum", edit(encoding="gbk", cells={("institutions", 1, "kind"): "养老院X"}),
+         "institutions.csv", 3, "kind", "one of elderly (养老)"),
+    Case("gb18030-impossible-day", edit(encoding="gb18030", cells={("activities", 2, "date"): "2022-08-32"}),
+         "activities.csv", 4, "date", "August 2022 has 31 days"),
+    Case("utf8-bom-negative-money", edit(encoding="utf-8-sig", cells={("activities", 1, "value_rmb"): "-5000"}),
+         "activities.csv", 3, "value_rmb", "cannot be negative"),
+    Case("undecodable-bytes", replace_file("institutions", _undecodable),
+         "institutions.csv", 3, None, "reads as UTF-8 up to row 3"),
+    Case("utf16-without-bom", replace_file("units", lambda: csv_text(tiny_rows("units")).encode("utf-16-le")),
+         "units.csv", None, None, "UTF-16 without a byte-order mark"),
+    Case("xlsx-renamed-to-csv", replace_file("institutions", _xlsx_bytes),
+         "institutions.csv", None, None, "Excel workbook renamed to .csv"),
+    # columns
+    Case("missing-column", with_rows("institutions", lambda r: [{k: v for k, v in x.items() if k != "beds"} for x in r]),
+         "institutions.csv", 1, "beds", "add a column headed 'beds'"),
+    Case("renamed-column", with_rows("institutions", lambda r: r,
+                                     header=lambda r: [("机构种类" if k == "kind" else k) for k in r[0]]),
+         "institutions.csv", 1, "kind", "rename the header '机构种类'"),
+    Case("duplicated-column", with_rows("institutions", lambda r: [dict(x, dup=x["institution_id"]) for x in r],
+                                        header=lambda r: [*list(r[0])[:-1], "机构编号"]),
+         "institutions.csv", 1, "K 机构编号", "already holds institution_id"),
+    Case("mixed-headers-bad-value", with_rows("activities", lambda r: [dict(r[0], date="2021-02-29"), *r[1:]],
+                                              header=_mixed_headers),
+         "activities.csv", 2, "日期 (date)", "February 2021 has 28 days"),
+    # keys
+    Case("duplicate-key", edit(cells={("activities", 1, "activity_id"): "A1"}),
+         "activities.csv", 3, "activity_id", "row 2 has the same activity_id"),
+    Case("duplicate-composite-key", edit(cells={("assessments", 1, "period"): "2020Q4"}),
+         "assessments.csv", 3, "period", "row 2 has the same institution_id and period"),
+    Case("fk-county", edit(cells={("institutions", 0, "county_code"): "511199"}),
+         "institutions.csv", 2, "county_code", "listed in counties.csv"),
+    Case("fk-unit-of-activity", edit(cells={("activities", 0, "unit_id"): "U99"}),
+         "activities.csv", 2, "unit_id", "listed in units.csv"),
+    Case("fk-institution-of-pairing", edit(cells={("pairings", 2, "institution_id"): "I030"}),
+         "pairings.csv", 4, "institution_id", "listed in institutions.csv"),
+    Case("missing-table", lambda d: write_tiny(d, drop=("pairings",)),
+         "pairings.csv", None, None, "add the pairings table"),
+    # enumerations and values
+    Case("unknown-enum", edit(cells={("activities", 0, "category"): "visits"}),
+         "activities.csv", 2, "category", "did you mean 'visit'"),
+    Case("required-value-empty", edit(cells={("institutions", 0, "institution_name"): ""}),
+         "institutions.csv", 2, "institution_name", "may not be empty"),
+    Case("negative-count", edit(cells={("activities", 3, "participants"): "-1"}),
+         "activities.csv", 5, "participants", "counts cannot be negative"),
+    Case("score-above-100", edit(cells={("assessments", 4, "happiness_score"): "101"}),
+         "assessments.csv", 6, "happiness_score", "0–100 scale"),
+    Case("residents-above-beds", edit(cells={("assessments", 7, "residents"): "11"}),
+         "assessments.csv", 9, "residents", "at most the institution's 10 beds"),
+    Case("share-written-as-percent-number", edit(cells={("counties", 1, "elderly_share"): "26"}),
+         "counties.csv", 3, "elderly_share", "0.26"),
+    Case("county-code-five-digits", edit(cells={("counties", 0, "county_code"): "51110"}),
+         "counties.csv", 2, "county_code", "6-digit"),
+    Case("non-integer-count", edit(cells={("activities", 0, "participants"): "3.5"}),
+         "activities.csv", 2, "participants", "remove the decimals"),
+    Case("bad-yes-no", edit(cells={("assessments", 0, "over_capacity_flag"): "maybe"}),
+         "assessments.csv", 2, "over_capacity_flag", "是 or 否"),
+    Case("bad-period", edit(cells={("assessments", 0, "period"): "2021Q5"}),
+         "assessments.csv", 2, "period", "quarter 5 does not exist"),
+    # dates
+    Case("end-before-start", edit(cells={("pairings", 1, "end_date"): "2021-05-01"}),
+         "pairings.csv", 3, "end_date", "cannot end before it starts"),
+    Case("resolved-before-found", edit(cells={("problems", 0, "resolved_date"): "2021-01-15"}),
+         "problems.csv", 2, "resolved_date", "cannot be resolved before it starts"),
+    Case("unparseable-date", edit(cells={("units", 0, "joined_date"): "去年"}),
+         "units.csv", 2, "joined_date", "write the date as YYYY-MM-DD"),
+    Case("impossible-date", edit(cells={("activities", 0, "date"): "2023-02-30"}),
+         "activities.csv", 2, "date", "February 2023 has 28 days"),
+    Case("month-13", edit(cells={("problems", 1, "found_date"): "2021-13-01"}),
+         "problems.csv", 3, "found_date", "month 13 does not exist"),
+    Case("day-first-date", edit(cells={("pairings", 0, "start_date"): "01/01/2021"}),
+         "pairings.csv", 2, "start_date", "write it as 2021-MM-DD"),
+    Case("csv-serial-date-implausible", edit(cells={("counties", 0, "county_management_date"): "12"}),
+         "counties.csv", 2, "county_management_date", "1900-01-12 is implausible"),
+    Case("xlsx-serial-date-implausible", workbook(_serial_cell),
+         "ledger.xlsx, sheet activities", 2, "date", "1900-01-05 is implausible"),
+    # files and rows
+    Case("empty-file", replace_file("units", lambda: b""), "units.csv", None, None, "the file is empty"),
+    Case("header-only", replace_file("institutions", lambda: ",".join(TINY["institutions"][0]).encode() + b"\n"),
+         "institutions.csv", None, None, "at least one data row"),
+    Case("blank-rows-keep-row-numbers", _blank_rows_then_bad, "activities.csv", 5, "category", "party"),
+    Case("xlsx-merged-cells", workbook(_merge_vertical),
+         "ledger.xlsx, sheet institutions", 3, "county_code", "cells C2:C3 are merged"),
+    Case("xlsx-merged-subtotal-row", workbook(_merged_subtotal_row),
+         "ledger.xlsx, sheet activities", 3, None, "cells A3:H3 are merged into one"),
+    Case("ragged-csv-row", replace_file("activities", lambda: _ragged(tiny_rows("activities"))),
+         "activities.csv", 3, "I", "put that value in double quotes"),
+    Case("template-example-row-left", with_rows("units", _example_row),
+         "units.csv", 4, "unit_id", "delete the grey example rows"),
+    Case("csv-and-workbook-together", _both_formats, "tiny", None, None, "either CSV files or one workbook"),
+]
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project root whose data/processed/tiny holds a previous build."""
+    prev = tmp_path / "data" / "processed" / "tiny"
+    (prev / "results").mkdir(parents=True)
+    (prev / "manifest.json").write_text('{"dataset": "tiny", "note": "previous build"}')
+    (prev / "panel.parquet").write_bytes(b"previous panel bytes")
+    (prev / "results" / "indicators.parquet").write_bytes(b"previous results")
+    return tmp_path
+
+
+def _problem_line(output: str, case: Case) -> str | None:
+    for line in output.splitlines():
+        if case.file not in line or case.says not in line:
+            continue
+        if case.row is not None and f"row {case.row}," not in line and f"row {case.row}:" not in line:
+            continue
+        if case.column is not None and f"column {case.column}" not in line:
+            continue
+        return line
+    return None
+
+
+def test_there_are_at_least_30_cases():
+    assert len(CASES) >= 30
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(project: Path, case: Case):
+    raw = project / "data" / "raw" / "tiny"
+    case.make(raw)
+    inputs = _snapshot(raw)
+    before = _snapshot(project / "data" / "processed")
+
+    res = runner.invoke(app, ["validate", str(raw)])
+    assert res.exit_code == 2, res.output
+    assert isinstance(res.exception, SystemExit)
+    assert "Traceback" not in res.output
+    line = _problem_line(res.output, case)
+    assert line is not None, f"no line names {case.file} / row {case.row} / {case.column} / {case.says!r}:\n{res.output}"
+    assert "expected" in line and "Fix:" in line
+
+    res = runner.invoke(app, ["build", str(raw), "--out-root", str(project / "data" / "processed")])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and _problem_line(res.output, case) is not None
+    assert _snapshot(project / "data" / "processed") == before
+    assert sorted(p.name for p in (project / "data" / "processed").iterdir()) == ["tiny"]
+    assert _snapshot(raw) == inputs
+
+
+def test_every_problem_is_listed_not_just_the_first(project: Path):
+    raw = project / "data" / "raw" / "tiny"
+    write_tiny(raw, edit={("activities", 0, "date"): "2023-02-30",
+                          ("activities", 1, "value_rmb"): "-1",
+                          ("institutions", 2, "area"): "suburb",
+                          ("pairings", 1, "end_date"): "2020-01-01",
+                          ("assessments", 5, "service_score"): "-3"})
+    res = runner.invoke(app, ["validate", str(raw)])
+    assert res.exit_code == 2
+    assert "5 problem(s)" in res.output
+    for needle in ("activities.csv, row 2, column date", "activities.csv, row 3, column value_rmb",
+                   "institutions.csv, row 4, column area", "pairings.csv, row 3, column end_date",
+                   "assessments.csv, row 7, column service_score"):
+        assert needle in res.output
+
+
+def test_no_traceback_reaches_the_user_in_a_real_process(tmp_path: Path):
+    exe = Path(sys.executable).parent / "pairing-eval"
+    if not exe.exists():
+        pytest.skip("console script not installed in this environment")
+    bad = write_tiny(tmp_path / "raw" / "bad", edit={("activities", 0, "date"): "2023-02-30"})
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    p = subprocess.run([str(exe), "validate", str(bad)], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert p.returncode == 2
+    assert "Traceback" not in p.stdout + p.stderr
+    assert ("activities.csv, row 2, column date: value '2023-02-30': expected a real calendar date "
+            "(YYYY-MM-DD, YYYY/M/D, YYYY年M月D日 or an Excel serial number). Fix: correct the day; "
+            "February 2023 has 28 days") in p.stderr
+    p = subprocess.run([str(exe), "validate", str(tmp_path / "nowhere")], capture_output=True,
+                       text=True, env=env, timeout=120)
+    assert p.returncode == 2 and "Traceback" not in p.stdout + p.stderr
+    assert "No raw data folder" in p.stderr
+    good = write_tiny(tmp_path / "raw" / "good")
+    p = subprocess.run([str(exe), "validate", str(good)], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "is valid" in p.stdout
