@@ -382,8 +382,10 @@ class AggregateResult(ResultMixin):
         t = self.table
         return t[(t["is_overall"]) & (t["inference"] == inference)].iloc[0]
 
-    def plot(self, *, ax: Any = None, inference: str = "analytic", pre_shade: bool = True) -> Any:
-        """Estimates with 95% interval bars; for the dynamic kind, pre-periods shaded."""
+    def plot(self, *, ax: Any = None, inference: str = "analytic", pre_shade: bool = True,
+             labels: Any = None) -> Any:
+        """Estimates with 95% interval bars; for the dynamic kind, a band with pre-periods shaded.
+        ``labels`` maps group / period keys to tick labels."""
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -404,7 +406,7 @@ class AggregateResult(ResultMixin):
             x = np.arange(len(t))
             err = np.vstack([t["att"] - t["ci_low"], t["ci_high"] - t["att"]])
             ax.errorbar(x, t["att"], yerr=err, fmt="o", capsize=3, label=f"95% CI ({inference})")
-            ax.set_xticks(x, [str(k) for k in t["key"]], rotation=45)
+            ax.set_xticks(x, [labels(k) if labels else str(k) for k in t["key"]], rotation=45)
             ax.set_xlabel(self.kind)
         ax.axhline(0, color="black", lw=0.8)
         ax.set_ylabel("ATT")
@@ -473,9 +475,10 @@ class ATTgtResult(ResultMixin):
             "n_clusters": self.n_clusters,
         })
 
-    def plot(self, *, ax: Any = None, value: str = "att", highlight_group: float | None = None
-             ) -> Any:
-        """Group × period heatmap of ATT(g,t) (post cells outlined)."""
+    def plot(self, *, ax: Any = None, value: str = "att", highlight_group: float | None = None,
+             labels: Any = None) -> Any:
+        """Group × period heatmap of ATT(g,t) (post cells outlined; ``highlight_group`` framed;
+        ``labels`` maps time values to tick labels, e.g. ``analysis.reform.period_label``)."""
         import matplotlib.pyplot as plt
         import seaborn as sns
 
@@ -493,6 +496,11 @@ class ATTgtResult(ResultMixin):
             if highlight_group is not None and g == highlight_group:
                 ax.add_patch(plt.Rectangle((0, i), len(mat.columns), 1, fill=False, lw=2.0,
                                            ec="gold"))
+        if labels is not None:
+            ax.set_xticklabels([labels(v) for v in mat.columns], rotation=90)
+            ax.set_yticklabels([labels(v) for v in mat.index], rotation=0)
+        ax.set_xlabel("period")
+        ax.set_ylabel("adoption cohort")
         ax.set_title(f"ATT(g,t) — {self.outcome} (outlined: post-adoption)")
         return ax
 
