@@ -359,13 +359,13 @@ def _run_results(processed: Processed, out: Path,
         if not isinstance(res, dict) or not all(
                 isinstance(k, str) and _STEM.match(k) and isinstance(v, pd.DataFrame)
                 for k, v in res.items()):
-            raise BuildError(f"{full}.build_results must return a dict of file stem → DataFrame; "
-                             "nothing was replaced.")
+            raise BuildError(f"{full}.build_results must return a dict of file stem → DataFrame. "
+                             "Nothing was replaced.")
         for key, df in res.items():
             fname = f"{key}.parquet"
             if fname in written:
                 raise BuildError(f"results file {fname} is produced by two modules "
-                                 f"(second: {full}); nothing was replaced.")
+                                 f"(second: {full}). Nothing was replaced.")
             try:
                 df.to_parquet(out / fname, index=False)
             except Exception as err:

@@ -1,0 +1,225 @@
+"""``pairing-eval build``: processed tables, panel, results hook, manifest, atomic replacement,
+up-to-date detection, recovery from an interrupted swap."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import sys
+import types
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_contract import TINY, write_tiny
+from typer.testing import CliRunner
+
+import analysis
+from analysis import build as b
+from analysis.cli import app
+from analysis.contract import TABLE_NAMES
+from analysis.data import load_processed
+from analysis.errors import DataContractError
+
+runner = CliRunner()
+CALLS: list[str] = []
+
+
+def _fake_module(name: str, fn) -> str:
+    mod = types.ModuleType(f"analysis.{name}")
+    if fn is not None:
+        mod.build_results = fn
+    sys.modules[f"analysis.{name}"] = mod
+    return name
+
+
+@pytest.fixture
+def fake_results(monkeypatch):
+    """Replace the four results modules by small fakes (the real ones are tested by their owners)."""
+    def ok(processed):
+        CALLS.append("ok")
+        assert processed.path.name.startswith(".tiny.building-")  # sees the temporary folder
+        assert set(processed.tables) == set(TABLE_NAMES)
+        n = processed.panel.groupby("institution_id").size()
+        return {"fake_counts": n.rename("quarters").reset_index()}
+
+    names = (
+        _fake_module("_t_ok", ok),
+        _fake_module("_t_nohook", None),
+        "_t_not_written_yet",
+    )
+    monkeypatch.setattr(b, "RESULT_MODULES", names)
+    yield names
+    for n in names:
+        sys.modules.pop(f"analysis.{n}", None)
+
+
+def _project(tmp_path: Path, **kw) -> tuple[Path, Path]:
+    raw = write_tiny(tmp_path / "data" / "raw" / "tiny", **kw)
+    return raw, tmp_path / "data" / "processed"
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_build_writes_tables_panel_results_and_manifest(tmp_path, fake_results):
+    raw, out = _project(tmp_path, truth=True)
+    lines: list[str] = []
+    outcome = b.build(raw, out_root=out, echo=lines.append)
+    target = out / "tiny"
+    assert outcome.path == target and not outcome.up_to_date
+    assert "Built" in outcome.render() and "Skipped analysis._t_not_written_yet" in outcome.render()
+    assert any("Deriving the institution-quarter panel" in x for x in lines)
+
+    processed = load_processed("tiny", root=tmp_path)
+    assert processed.tables["institutions"]["institution_id"].tolist() == ["I001", "I002", "I003", "007"]
+    assert str(processed.tables["activities"]["date"].dtype) == "datetime64[ns]"
+    assert processed.result("fake_counts")["quarters"].tolist() == [3, 3, 3, 3]
+    # the panel: 4 institutions × (2020Q4..2021Q2)
+    assert len(processed.panel) == 12
+
+    m = processed.manifest
+    # input hashes, computed here independently
+    files = sorted(p for p in raw.iterdir())
+    assert m["inputs"] == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    expect = hashlib.sha256("".join(f"{p.name}:{m['inputs'][p.name]}\n" for p in files).encode()).hexdigest()
+    assert m["data_hash"] == expect
+    # row counts, counted here with the csv module
+    for t in TABLE_NAMES:
+        with open(raw / f"{t}.csv", encoding="utf-8") as fh:
+            assert m["row_counts"][t] == sum(1 for _ in csv.DictReader(fh)), t
+    assert m["row_counts"]["panel"] == 12
+    assert m["package_version"] == analysis.__version__
+    assert m["dataset"] == "tiny" and m["synthetic"] is True and m["seed"] == 7
+    assert m["results"] == ["fake_counts.parquet"]
+    assert set(m["results_skipped"]) == {"_t_nohook", "_t_not_written_yet"}
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_not_synthetic_without_truth(tmp_path, fake_results):
+    raw, out = _project(tmp_path)
+    b.build(raw, out_root=out, echo=lambda s: None)
+    m = json.loads((out / "tiny" / "manifest.json").read_text())
+    assert m["synthetic"] is False and m["seed"] is None
+
+
+def test_unchanged_inputs_do_nothing_and_force_rebuilds(tmp_path, fake_results):
+    raw, out = _project(tmp_path)
+    b.build(raw, out_root=out, echo=lambda s: None)
+    before = _tree(out)
+    CALLS.clear()
+    res = runner.invoke(app, ["build", str(raw), "--out-root", str(out)])
+    assert res.exit_code == 0 and "is up to date" in res.output
+    assert CALLS == [] and _tree(out) == before
+    outcome = b.build(raw, out_root=out, force=True, echo=lambda s: None)
+    assert not outcome.up_to_date and CALLS == ["ok"]
+    # changed input → rebuilt, new hash
+    old_hash = json.loads((out / "tiny" / "manifest.json").read_text())["data_hash"]
+    write_tiny(raw, edit={("activities", 0, "participants"): "4"})
+    assert not b.build(raw, out_root=out, echo=lambda s: None).up_to_date
+    assert json.loads((out / "tiny" / "manifest.json").read_text())["data_hash"] != old_hash
+
+
+def test_default_out_root_is_beside_raw(tmp_path, fake_results):
+    raw, out = _project(tmp_path)
+    assert b.default_out_root(raw) == out.resolve()
+    res = runner.invoke(app, ["build", str(raw)])
+    assert res.exit_code == 0, res.output
+    assert (out / "tiny" / "manifest.json").exists()
+
+
+@pytest.mark.parametrize("failure", ["raises", "interrupt", "bad_return", "panel"])
+def test_failed_build_leaves_previous_output_untouched(tmp_path, fake_results, monkeypatch, failure):
+    raw, out = _project(tmp_path)
+    b.build(raw, out_root=out, echo=lambda s: None)
+    before = _tree(out)
+    write_tiny(raw, edit={("activities", 0, "participants"): "9"})  # inputs changed: a real rebuild
+
+    def boom(processed):
+        if failure == "interrupt":
+            raise KeyboardInterrupt
+        if failure == "bad_return":
+            return {"no good": 1}
+        raise ZeroDivisionError("division by zero")
+
+    if failure == "panel":
+        import analysis.panel
+
+        monkeypatch.setattr(analysis.panel, "derive_panel", lambda tables: 1 / 0)
+    else:
+        monkeypatch.setattr(b, "RESULT_MODULES", (*b.RESULT_MODULES, _fake_module("_t_boom", boom)))
+    if failure == "interrupt":
+        with pytest.raises(KeyboardInterrupt):
+            b.build(raw, out_root=out, echo=lambda s: None)
+    else:
+        res = runner.invoke(app, ["build", str(raw), "--out-root", str(out)])
+        assert res.exit_code == 1, res.output
+        assert "Traceback" not in res.output and "Nothing was replaced" in res.output
+    assert _tree(out) == before
+    assert sorted(p.name for p in out.iterdir()) == ["tiny"]  # no temporary folder left
+    sys.modules.pop("analysis._t_boom", None)
+
+
+def test_invalid_data_raises_and_writes_nothing(tmp_path, fake_results):
+    raw, out = _project(tmp_path, edit={("pairings", 0, "end_date"): "2020-01-01"})
+    with pytest.raises(DataContractError):
+        b.build(raw, out_root=out, echo=lambda s: None)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_interrupted_swap_is_recovered(tmp_path, fake_results):
+    raw, out = _project(tmp_path)
+    b.build(raw, out_root=out, echo=lambda s: None)
+    before = _tree(out / "tiny")
+    # a build killed between its two renames: current moved aside, new one not in place
+    os.rename(out / "tiny", out / ".tiny.previous-999999-deadbeef")
+    (out / ".tiny.building-999999-cafebabe").mkdir()  # a dead build's temporary folder
+    lines: list[str] = []
+    outcome = b.build(raw, out_root=out, echo=lines.append)
+    assert outcome.up_to_date  # the restored output matches the inputs
+    assert any("Restored" in x for x in lines)
+    assert _tree(out / "tiny") == before
+    assert sorted(p.name for p in out.iterdir()) == ["tiny"]
+
+
+def test_validate_report_lists_tables_and_notes(tmp_path):
+    raw, _ = _project(tmp_path, edit={("activities", 0, "unit_id"): "U02"})
+    res = runner.invoke(app, ["validate", str(raw)])
+    assert res.exit_code == 0, res.output
+    assert "is valid (CSV files, 7 tables)" in res.output
+    for t in TABLE_NAMES:
+        assert t in res.output
+    assert "activities.csv: 1 activity by a unit never paired with that institution (rows 2)" in res.output
+
+
+def test_validate_report_for_a_workbook(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for t, rows in TINY.items():
+        ws = wb.create_sheet(t)
+        ws.append(list(rows[0]))
+        for r in rows:
+            ws.append([v or None for v in r.values()])
+    (tmp_path / "wb").mkdir()
+    wb.save(tmp_path / "wb" / "台账.xlsx")
+    report = b.validate_raw(tmp_path / "wb")
+    assert report.format == "xlsx" and "one Excel workbook" in report.render()
+    assert report.locations["units"] == "台账.xlsx, sheet units"
+
+
+def test_demo_build_manifest(demo, truth, repo_root):
+    m = demo.manifest
+    assert m["synthetic"] is True and m["seed"] == truth["seed"]
+    raw = repo_root / "data" / "raw" / "demo"
+    assert set(m["inputs"]) == {p.name for p in raw.iterdir() if p.is_file() and not p.name.startswith(".")}
+    for t in TABLE_NAMES:
+        assert m["row_counts"][t] == len(pd.read_csv(raw / f"{t}.csv", dtype=str)), t
+        assert len(demo.tables[t]) == m["row_counts"][t]
+    assert m["row_counts"]["panel"] == len(demo.panel)
+    for f in m["results"]:
+        assert (demo.path / "results" / f).exists()
