@@ -258,7 +258,12 @@ def fe_ols(
             f"Regressor(s) {bad} do not vary within the fixed effects (they are absorbed); "
             "remove them or drop a fixed effect."
         )
-    coef, *_ = np.linalg.lstsq(xt, yt, rcond=None)
+    xtx = xt.T @ xt
+    try:
+        coef = np.linalg.solve(xtx, xt.T @ yt)
+    except np.linalg.LinAlgError:
+        raise SpecificationError("The regressors are collinear after absorbing the fixed effects; "
+                                 "remove a redundant regressor.") from None
     resid = yt - xt @ coef
     n = len(d)
     n_params = len(x) + fe_rank(codes) if fe else len(x)

@@ -50,7 +50,7 @@ import pandas as pd
 
 from ..errors import SpecificationError, check_choice
 from ..results import ResultMixin
-from ..within import demean, factorize
+from ..within import demean, factorize, fe_rank
 from .weights import draw_weights
 
 __all__ = ["WildBootstrapResult", "WCRBootstrap", "wild_cluster_bootstrap"]
@@ -83,7 +83,7 @@ class WCRBootstrap:
         # restricted residuals e(r) = e0 - r * ex with Z = X without column j
         Z = np.delete(X, j, axis=1)
         if Z.shape[1]:
-            zz = np.linalg.lstsq(Z, np.column_stack([y, X[:, j]]), rcond=None)[0]
+            zz = np.linalg.solve(Z.T @ Z, Z.T @ np.column_stack([y, X[:, j]]))
             e0 = y - Z @ zz[:, 0]
             ex = X[:, j] - Z @ zz[:, 1]
         else:
@@ -123,8 +123,11 @@ class WCRBootstrap:
         return (self.estimate - r) / self.se
 
     def p_value(self, r: float = 0.0) -> float:
-        """Symmetric bootstrap p-value ``P(|t*| ≥ |t|)`` for the null ``β_j = r``."""
-        return float(np.mean(np.abs(self.t_star(r)) >= abs(self.t_stat(r)) - 1e-12))
+        """Symmetric bootstrap p-value for the null ``β_j = r``: ``(1 + #{|t*| ≥ |t|}) / (B + 1)``,
+        the Monte Carlo p-value that is exact under exchangeability and never reported as 0
+        (Davison & Hinkley 1997, §4.2.1)."""
+        hits = np.sum(np.abs(self.t_star(r)) >= abs(self.t_stat(r)) - 1e-12)
+        return float((1 + hits) / (len(self.W) + 1))
 
     def confidence_interval(self, alpha: float = 0.05, *, rtol: float = 1e-4) -> tuple[float, float]:
         """Interval of null values not rejected at level ``alpha`` (test inversion, bisection)."""
@@ -207,7 +210,7 @@ def wild_cluster_bootstrap(
     x: Sequence[str],
     term: str,
     cluster: str,
-    fe: str | None = None,
+    fe: str | Sequence[str] | None = None,
     dummies: Sequence[str] = (),
     null: float = 0.0,
     B: int = 999,
@@ -226,7 +229,8 @@ def wild_cluster_bootstrap(
     data : DataFrame (not modified); rows with missing values in used columns are dropped.
     y, x, term : outcome, regressors, and the regressor tested (must be in ``x``).
     cluster : cluster column (few clusters expected, e.g. ``county_code``).
-    fe : a fixed-effect column nested in ``cluster`` (projected out exactly).
+    fe : fixed-effect column(s) nested in ``cluster`` (projected out exactly, by alternating
+        projections when there are several, e.g. institution and county × quarter).
     dummies : fixed effects not nested in the clusters, entered as dummy columns.
     null : hypothesised value of the coefficient.
     B : bootstrap draws; weights : ``"webb"`` (default) or ``"rademacher"``.
@@ -245,7 +249,8 @@ def wild_cluster_bootstrap(
         raise SpecificationError(f"term={term!r} must be one of the regressors x={x}.")
     if not 0 < alpha < 1:
         raise SpecificationError(f"alpha={alpha!r} must lie strictly between 0 and 1, e.g. 0.05.")
-    cols = list(dict.fromkeys([y, *x, cluster, *([fe] if fe else []), *dummies]))
+    fes = [fe] if isinstance(fe, str) else list(fe or ())
+    cols = list(dict.fromkeys([y, *x, cluster, *fes, *dummies]))
     missing = [c for c in cols if c not in data.columns]
     if missing:
         raise SpecificationError(f"Columns {missing} are not in the data; check the spelling.")
@@ -258,19 +263,22 @@ def wild_cluster_bootstrap(
         X = np.column_stack([X, D[:, 1:]])
     yv = d[y].to_numpy(float)
     n_fe = 0
-    if fe:
-        per_fe = d.groupby(fe, observed=True)[cluster].nunique()
-        if (per_fe > 1).any():
-            raise SpecificationError(
-                f"The fixed effect {fe!r} is not nested in the clusters {cluster!r} (some {fe} "
-                f"appear in several clusters); pass it in dummies= instead of fe=."
-            )
-        codes, n_fe = factorize(d[fe])
-        yv = demean(yv, [codes])
-        X = demean(X, [codes])
+    if fes:
+        for f in fes:
+            per_fe = d.groupby(f, observed=True)[cluster].nunique()
+            if (per_fe > 1).any():
+                raise SpecificationError(
+                    f"The fixed effect {f!r} is not nested in the clusters {cluster!r} (some {f} "
+                    f"appear in several clusters); pass it in dummies= instead of fe=."
+                )
+        codes = [factorize(d[f])[0] for f in fes]
+        n_fe = fe_rank(codes)
+        yv = demean(yv, codes)
+        X = demean(X, codes)
     else:
         X = np.column_stack([X, np.ones(len(d))])
-    if np.linalg.matrix_rank(X) < X.shape[1]:
+    xtx_eig = np.linalg.eigvalsh(X.T @ X)
+    if xtx_eig.min() <= 1e-10 * max(xtx_eig.max(), 1e-300):
         raise SpecificationError(
             "The design is collinear (a regressor is a combination of the fixed effects or dummies); "
             "remove the redundant regressor."
