@@ -409,7 +409,8 @@ def check(raw: Any) -> Findings:
     # left-over example rows of the template
     for name in present:
         spec, df = TABLES[name], raw.tables[name]
-        cols = [c.name for c in spec.columns if c.kind == "id"]
+        # identifiers carry the mark; counties have a real 6-digit code, so their name does
+        cols = [c.name for c in spec.columns if c.kind == "id" or c.name == "county_name"]
         if len(df) == 0:
             continue
         make = _locator(raw, name)
@@ -671,7 +672,7 @@ def render_markdown() -> str:
         "  or label and code together (`养老 elderly`, as the template's dropdowns write them).",
         "* **Numbers** may use thousands separators (`1,234`); shares accept `23.5%`.",
         "* **Empty** cells: nothing, or `-`, `/`, `无`, `NA`.",
-        f"* The template's grey example rows (identifiers starting with `{EXAMPLE_MARK}`) must be",
+        f"* The template's grey example rows (identifiers, or the county name, starting with `{EXAMPLE_MARK}`) must be",
         "  deleted before the file is sent back; they are reported as errors.",
         "",
         "Every problem is reported at once (file, sheet, row, column, value, what was expected and",
