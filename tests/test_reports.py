@@ -85,6 +85,22 @@ def test_two_counties_end_to_end(two_counties, world):
     assert "2021Q2 ◀ 本县" in page
 
 
+def test_bundled_font_subset_covers_every_character_of_the_pages(two_counties, world):
+    """Chinese page text renders on a machine with no CJK system font: the font subset written
+    beside the pages has a glyph for every non-ASCII character they show."""
+    from fontTools.ttLib import TTFont
+
+    from analysis.reports.html import FONT_FAMILY, FONT_FILE, visible_text
+
+    d = world / "reports" / "world"
+    cmap = TTFont(str(d / FONT_FILE)).getBestCmap()
+    for name in ("511102.html", "city.html", "index.html"):
+        page = (d / name).read_text(encoding="utf-8")
+        assert FONT_FAMILY in page and FONT_FILE in page
+        wanted = {c for c in visible_text(page) if ord(c) > 0x2000 and not c.isspace()}
+        assert wanted and not {c for c in wanted if ord(c) not in cmap}, name
+
+
 def test_index_lists_every_county_with_rank_cohort_and_links(two_counties, world):
     d = world / "reports" / "world"
     index = (d / "index.html").read_text(encoding="utf-8")

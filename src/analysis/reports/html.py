@@ -13,12 +13,16 @@ import html
 import re
 from typing import Any
 
+FONT_FILE = "fonts/pe-cjk-subset.otf"
+FONT_FAMILY = "PE Noto Sans CJK SC subset"
+
 PAGE_CSS = """
+@font-face { font-family: "%(family)s"; src: url("%(file)s") format("opentype"); font-display: swap; }
 :root { --accent: #c0392b; --ink: #1f2933; --muted: #52606d; --line: #d9e2ec; }
 * { box-sizing: border-box; }
 body { margin: 0; color: var(--ink); background: #fff;
   font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
-    "WenQuanYi Micro Hei", "Helvetica Neue", Arial, sans-serif;
+    "WenQuanYi Micro Hei", "%(family)s", "Helvetica Neue", Arial, sans-serif;
   line-height: 1.6; font-size: 15px; }
 main { max-width: 1000px; margin: 0 auto; padding: 24px 28px 64px; }
 h1 { font-size: 1.7em; margin: 0.2em 0 0.4em; }
@@ -40,7 +44,7 @@ td:first-child, th:first-child { text-align: left; }
 .pe-failed { color: var(--accent); font-weight: bold; }
 nav.pe-nav { font-size: 0.9em; margin-bottom: 8px; }
 a { color: #1f5f99; }
-"""
+""".replace("%(family)s", FONT_FAMILY).replace("%(file)s", FONT_FILE)
 
 
 def exporter() -> Any:
@@ -81,6 +85,49 @@ def notebook_to_page(nb: Any, *, language: str, key: str, nav: str = "") -> str:
     m = _TITLE.search(body)
     title = html.unescape(re.sub(r"<[^>]+>", "", m.group(1))) if m else "pairing-eval report"
     return page(body, title=title, language=language, key=key, nav=nav)
+
+
+def visible_text(page_html: str) -> str:
+    """The characters a browser will draw for ``page_html`` (styles, images and tags removed)."""
+    s = re.sub(r"<style>.*?</style>", "", page_html, flags=re.S)
+    s = re.sub(r"<img[^>]*>", "", s)
+    return html.unescape(re.sub(r"<[^>]+>", "", s))
+
+
+def write_font_subset(out_dir: Any) -> Any:
+    """Write ``fonts/pe-cjk-subset.otf`` beside the pages: the bundled Noto Sans CJK SC cut down
+    to the characters the pages in ``out_dir`` use (about 0.2 MB instead of 16 MB), so Chinese
+    renders on a machine with no CJK system font. Rebuilt from every page in the folder each run."""
+    import io
+    from pathlib import Path
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    from ..plots import cjk_font_path
+
+    out_dir = Path(out_dir)
+    chars = set("0123456789%.,:;()[]<>-+·—–“”‘’：；，。、（）《》？！")
+    for f in sorted(out_dir.glob("*.html")):
+        chars |= set(visible_text(f.read_text(encoding="utf-8")))
+    chars = {c for c in chars if not c.isspace()}
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    options.hinting = False
+    font = TTFont(str(cjk_font_path()), lazy=True)
+    sub = subset.Subsetter(options)
+    sub.populate(text="".join(sorted(chars)))
+    sub.subset(font)
+    buf = io.BytesIO()
+    font.save(buf)
+    target = out_dir / FONT_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_suffix(".part")
+    part.write_bytes(buf.getvalue())
+    part.replace(target)
+    return target
 
 
 _KEY = re.compile(r'<meta name="pairing-eval-key" content="([^"]*)">')
