@@ -56,7 +56,7 @@ def test_encoding_is_not_taken_from_the_locale(tmp_path, reference, monkeypatch)
 
 
 def test_decode_bytes_rules():
-    assert aio.decode_bytes("a,b\n".encode())[1] == "UTF-8"
+    assert aio.decode_bytes(b"a,b\n")[1] == "UTF-8"
     assert aio.decode_bytes(b"\xef\xbb\xbfa,b\n") == ("a,b\n", "UTF-8 with BOM")
     assert aio.decode_bytes("县,区\n".encode("gbk")) == ("县,区\n", "GB18030/GBK")
     with pytest.raises(aio._FileProblem):

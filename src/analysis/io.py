@@ -477,7 +477,6 @@ def read_xlsx_grids(path: Path) -> dict[str, _Sheet]:
     import warnings
 
     import openpyxl
-
     from openpyxl.utils.cell import range_boundaries
 
     with warnings.catch_warnings():
@@ -629,13 +628,14 @@ def parse_grid(spec: Table, grid: _Sheet, src: Source) -> tuple[pd.DataFrame, np
         notes.append(f"{src.where()}: extra column(s) kept but not checked: {', '.join(unknown)}.")
     src.extra = list(extra.values())
 
-    # merged cells inside the data rows
-    merged_rows: set[int] = set()
+    # merged cells inside the data rows: one problem per merged range
+    merged_rows: set[int] = set()  # whole rows merged into one cell (title or subtotal lines)
+    merged_cells: set[tuple[int, int]] = set()  # (row, column) covered by a merge, not its anchor
     ncols = len(header)
     first_data = data_rows[0][0] if data_rows else None
     for r1, r2, c1, c2, coord in grid.merged:
         if first_data is None or r2 < first_data:
-            continue
+            continue  # merges in the title or header rows are fine
         if r1 == r2 and (c2 - c1 + 1) >= max(2, ncols // 2):
             merged_rows.add(r1)
             problems.append(prob(r1, None, None, "a data row with one value per column",
@@ -643,14 +643,12 @@ def parse_grid(spec: Table, grid: _Sheet, src: Source) -> tuple[pd.DataFrame, np
                                  "the row or unmerge the cells and fill every column"))
             continue
         col = mapping.get(c1) or extra.get(c1) or _col_letter(c1)
-        problems.append(prob(max(r1, first_data) + (1 if r1 >= first_data else 0) if r2 > r1 else r1,
-                             src.display_column(col), None,
+        first_hole = r1 + 1 if r2 > r1 else r1  # the first row that lost its value to the merge
+        problems.append(prob(max(first_hole, first_data), src.display_column(col), None,
                              "a value in every cell (no merged cells in data rows)",
                              f"cells {coord} are merged; unmerge them and repeat the value in every row"))
-        for r in range(max(r1, first_data), r2 + 1):
-            for c in range(c1, c2 + 1):
-                if (r, c) != (r1, c1):
-                    merged_rows.add(-(r * 100000 + c))  # mark: merged non-anchor cell
+        merged_cells.update((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
+                            if (r, c) != (r1, c1))
 
     # parse cells
     parsers = {j: cell_parser(spec.column(canon)) for j, canon in mapping.items()}
@@ -672,7 +670,7 @@ def parse_grid(spec: Table, grid: _Sheet, src: Source) -> tuple[pd.DataFrame, np
             col = spec.column(canon)
             if _is_empty(v):
                 values[canon].append(None)
-                if -(r * 100000 + j) in merged_rows:
+                if (r, j) in merged_cells:
                     continue  # reported once per merged range
                 if not col.nullable and col.required:
                     problems.append(prob(r, src.display_column(canon), None,
