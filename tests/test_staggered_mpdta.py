@@ -132,3 +132,32 @@ def test_matches_csdid_on_demo_county_panel(demo):
     ok = mm["se"].notna()
     np.testing.assert_allclose(mm.loc[ok, "std_error"], mm.loc[ok, "se"] * np.sqrt(C / (C - 1)),
                                rtol=1e-7)
+
+
+def test_anticipation_cell_by_brute_force(mpdta):
+    """anticipation=1: cohort 2007's post cells use base 2005 and controls untreated by t+1."""
+    res = att_gt(mpdta, outcome="lemp", unit="countyreal", time="year", group="first.treat",
+                 control_group="notyettreated", anticipation=1).tidy()
+    w = mpdta.pivot(index="countyreal", columns="year", values="lemp")
+    g = mpdta.drop_duplicates("countyreal").set_index("countyreal")["first.treat"]
+    # cell g=2006, t=2005 (an anticipation period): base 2004, controls: never or G > 2005 + 1
+    dy = w[2005] - w[2004]
+    ctrl = (g == 0) | ((g > 2006) & (g != 2006))
+    exp = dy[g == 2006].mean() - dy[ctrl].mean()
+    got = res[(res["group"] == 2006) & (res["period"] == 2005)]
+    assert got["base_period"].iloc[0] == 2004
+    assert abs(got["att"].iloc[0] - exp) < 1e-12
+
+
+def test_integer_weights_equal_duplicated_units(mpdta):
+    rng = np.random.default_rng(0)
+    wts = pd.Series(rng.integers(1, 4, mpdta["countyreal"].nunique()),
+                    index=mpdta["countyreal"].unique())
+    d = mpdta.assign(w=mpdta["countyreal"].map(wts))
+    a = att_gt(d, outcome="lemp", unit="countyreal", time="year", group="first.treat",
+               weights="w").aggregate("dynamic").tidy()
+    dup = pd.concat([mpdta[mpdta["countyreal"].map(wts) > k].assign(
+        countyreal=lambda x, k=k: x["countyreal"] * 10 + k) for k in range(3)])
+    b = att_gt(dup, outcome="lemp", unit="countyreal", time="year",
+               group="first.treat").aggregate("dynamic").tidy()
+    np.testing.assert_allclose(a["att"], b["att"], atol=1e-12)
