@@ -150,6 +150,10 @@ LABELS: dict[str, tuple[str, str]] = {
         "The results file holds estimates for this county itself, shown below.",
     ),
     "eff_plot": ("帮扶效应估计与95%置信区间", "Estimated effects with 95% intervals"),
+    "eff_others": (
+        "结果文件中的其他模型（见全市汇总或在笔记本中查看）：{models}。",
+        "Other models in the results file (see the notebooks): {models}.",
+    ),
     # reform
     "reform_cohort": (
         "本县于{cohort}收归县管，属于{cohort}批次（同批次县区：{members}）。下表列出所有批次的效应，本县批次以“◀”标出。",
@@ -259,6 +263,7 @@ INFERENCE_LABELS = {
     "cluster": ("聚类稳健", "clustered"),
     "wild_bootstrap": ("野自助法", "wild bootstrap"),
     "randomization": ("随机化推断", "randomisation"),
+    "hac": ("HAC稳健", "HAC"),
 }
 
 
@@ -781,6 +786,14 @@ def trend_figure(ctx: ReportContext) -> str:
 _INF_ORDER = {"analytic": 0, "cluster": 0, "wild_bootstrap": 1, "randomization": 2}
 
 
+def p_text(v: object) -> str:
+    """A p-value as text: three decimals, ``<0.001`` below that, empty when missing."""
+    if v is None or pd.isna(v):
+        return ""
+    v = float(v)
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
 def _ci_text(lo: object, hi: object) -> str:
     return f"[{lo:.3g}, {hi:.3g}]" if pd.notna(lo) and pd.notna(hi) else ""
 
@@ -807,19 +820,23 @@ def inference_wide(df: pd.DataFrame, keys: Sequence[str], *, value: str, lang: s
             name = _inference_label(m, lang)
             if m in by.index:
                 rec[f"{label('ci', lang)} · {name}"] = _ci_text(by.at[m, "ci_low"], by.at[m, "ci_high"])
-                rec[f"{label('p_value', lang)} · {name}"] = by.at[m, "p_value"]
+                rec[f"{label('p_value', lang)} · {name}"] = p_text(by.at[m, "p_value"])
             else:
                 rec[f"{label('ci', lang)} · {name}"] = ""
-                rec[f"{label('p_value', lang)} · {name}"] = np.nan
+                rec[f"{label('p_value', lang)} · {name}"] = ""
         if "n_obs" in g:
             rec[label("n_obs", lang)] = g["n_obs"].iloc[0]
         rows.append(rec)
     return pd.DataFrame(rows)
 
 
-def effectiveness(ctx: ReportContext, *, max_rows: int = 24) -> Section:
-    """City-wide pairing-effectiveness estimates, the county's rows if the results hold any, and the
-    county's intensity of help to read them against."""
+MAIN_MODELS = ("dose_response", "placebo_lead")
+
+
+def effectiveness(ctx: ReportContext, *, models: Sequence[str] = MAIN_MODELS, max_rows: int = 30) -> Section:
+    """City-wide pairing-effectiveness estimates of the main ``models`` (every inference method
+    side by side), the county's own rows if the results hold any, the county's intensity of help to
+    read them against, and the list of the other models the results file holds."""
     lang = ctx.language
     eff = ctx.result("effectiveness")
     blocks: list[str] = []
@@ -832,9 +849,16 @@ def effectiveness(ctx: ReportContext, *, max_rows: int = 24) -> Section:
         mine = eff[eff["county_code"].astype(str) == str(ctx.county_code)] if ctx.county_code else eff.iloc[0:0]
     else:
         city_rows, mine = eff, eff.iloc[0:0]
-    city_rows = city_rows.sort_values(["outcome", "model", "term"], kind="stable")
-    wide = inference_wide(city_rows, ["outcome", "model", "term"], value="estimate", lang=lang)
+    present = list(dict.fromkeys(city_rows["model"].astype(str)))
+    shown = [m for m in models if m in present] or present[:1]
+    main = city_rows[city_rows["model"].astype(str).isin(shown)].copy()
+    main["_m"] = main["model"].astype(str).map({m: i for i, m in enumerate(shown)})
+    main = main.sort_values(["_m", "outcome", "term"], kind="stable")
+    wide = inference_wide(main, ["model", "outcome", "term"], value="estimate", lang=lang)
     blocks.append(_table(wide.head(max_rows)))
+    others = [m for m in present if m not in shown]
+    if others:
+        blocks.append(_p(label("eff_others", lang, models=", ".join(others)), cls="pe-note"))
     p = ctx.processed.panel
     if ctx.county_code:
         pc = p[p["county_code"] == ctx.county_code]
@@ -852,16 +876,16 @@ def effectiveness(ctx: ReportContext, *, max_rows: int = 24) -> Section:
         )
         if len(mine):
             blocks.append(_p(label("eff_county_rows", lang)))
-            blocks.append(_table(inference_wide(mine, ["outcome", "model", "term"], value="estimate", lang=lang)))
-    # one interval per estimate in the figure: the wild bootstrap one when present
+            blocks.append(_table(inference_wide(mine, ["model", "outcome", "term"], value="estimate", lang=lang)))
+    # the figure: the first main model, one interval per outcome (wild bootstrap when present)
+    first = main[main["model"].astype(str) == shown[0]]
     plot_rows = (
-        city_rows.assign(_o=city_rows["inference"].astype(str).map(lambda m: -1 if m == "wild_bootstrap" else _INF_ORDER.get(m, 9)))
+        first.assign(_o=first["inference"].astype(str).map(lambda m: -1 if m == "wild_bootstrap" else _INF_ORDER.get(m, 9)))
         .sort_values("_o", kind="stable")
-        .drop_duplicates(["outcome", "model", "term"])
-        .sort_values(["outcome", "model", "term"], kind="stable")
-        .head(max_rows)
+        .drop_duplicates(["outcome", "term"])
+        .sort_values(["outcome", "term"], kind="stable")
     )
-    blocks.append(_forest(plot_rows, lang, title=label("eff_plot", lang)))
+    blocks.append(_forest(plot_rows, lang, title=label("eff_plot", lang) + f" ({shown[0]})"))
     return Section("effectiveness", label("effectiveness", lang), tuple(blocks))
 
 
@@ -950,7 +974,7 @@ def reform(ctx: ReportContext, *, outcome_for_plot: str = "composite") -> Sectio
         blocks.append(f"<h3>{html.escape(label('all_cohorts', lang))}</h3>")
         pref = groups.assign(_o=groups["inference"].astype(str).map(lambda m: -1 if m == "wild_bootstrap" else _INF_ORDER.get(m, 9)))
         best = pref.sort_values("_o", kind="stable").drop_duplicates(["outcome", "key"])
-        best = best.assign(cell=[f"{a:.3g} (p={pv:.2f})" if pd.notna(pv) else f"{a:.3g}"
+        best = best.assign(cell=[f"{a:.3g} (p={p_text(pv)})" if pd.notna(pv) else f"{a:.3g}"
                                  for a, pv in zip(best["att"], best["p_value"], strict=True)])
         wide = best.pivot(index="outcome", columns="key", values="cell")
         wide = wide[sorted(wide.columns, key=lambda c: (c == "overall", str(c)))]
