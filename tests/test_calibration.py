@@ -57,7 +57,9 @@ def figures() -> dict[str, float]:
     city = set(units.loc[units["level"] == "city", "unit_id"])
     at_start = pairings[(pairings["start_date"] == "2021-01-01") & pairings["unit_id"].isin(city)]
     ft = units[units["sector"].isin(["finance", "telecom"])]
-    residents = assess.assign(r=assess["residents"].astype(int)).groupby("institution_id")["r"].max()
+    residents = (
+        assess.assign(r=assess["residents"].astype(int)).groupby("institution_id")["r"].max()
+    )
     children = inst.loc[inst["kind"] == "children", "institution_id"]
     return {
         "county_codes": counties["county_code"].nunique(),

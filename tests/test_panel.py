@@ -56,7 +56,9 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
     activities = pd.DataFrame(
         {
             "activity_id": ["a1", "a2", "a3", "a4", "a5", "a6"],
-            "date": _d("2021-02-10", "2021-03-31", "2021-04-01", "2021-12-31", "2020-12-31", "2021-08-01"),
+            "date": _d(
+                "2021-02-10", "2021-03-31", "2021-04-01", "2021-12-31", "2020-12-31", "2021-08-01"
+            ),
             "institution_id": ["A", "A", "A", "A", "C", "C"],
             "unit_id": ["U1", "U3", None, "U2", "U1", None],
             "category": ["visit", "culture", "visit", "donation", "visit", "health"],
@@ -138,7 +140,9 @@ def test_tiny_panel_matches_hand_computation():
     a = tiny_tables()["assessments"]
     merged = panel.merge(a, on=["institution_id", "period"], suffixes=("", "_a"))
     np.testing.assert_array_equal(merged["environment_score"], merged["environment_score_a"])
-    np.testing.assert_array_equal(merged["safety_hazards"], merged["safety_hazards_a"].astype(float))
+    np.testing.assert_array_equal(
+        merged["safety_hazards"], merged["safety_hazards_a"].astype(float)
+    )
     assert panel.loc[~panel["assessed"], "environment_score"].isna().all()
 
 
@@ -160,7 +164,9 @@ def test_panel_invariant_to_row_order_and_does_not_mutate():
     for k in tables:
         pd.testing.assert_frame_equal(tables[k], before[k])
     rng = np.random.default_rng(1)
-    shuffled = {k: v.sample(frac=1.0, random_state=rng).reset_index(drop=True) for k, v in tables.items()}
+    shuffled = {
+        k: v.sample(frac=1.0, random_state=rng).reset_index(drop=True) for k, v in tables.items()
+    }
     pd.testing.assert_frame_equal(derive_panel(shuffled), base)
 
 
@@ -208,7 +214,9 @@ def test_demo_panel_against_truth(demo_tables, truth):
     assert panel.loc[panel["year"] >= 2021, "paired"].all()
     # lags are the previous row within an institution
     a = panel[panel["institution_id"] == panel["institution_id"].iloc[0]]
-    np.testing.assert_array_equal(a["activities_lag1"].to_numpy()[1:], a["activities"].to_numpy()[:-1])
+    np.testing.assert_array_equal(
+        a["activities_lag1"].to_numpy()[1:], a["activities"].to_numpy()[:-1]
+    )
     assert panel.loc[panel["period"] == "2019Q1", "activities_lag1"].isna().all()
     assert panel.loc[panel["period"] != "2019Q1", "activities_lag1"].notna().all()
     # 36 institutions re-paired

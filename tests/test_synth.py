@@ -59,8 +59,12 @@ def test_other_seed_is_deterministic_and_different(tmp_path, committed):
         assert pa.read_bytes() == pb.read_bytes(), pa.name
     other = read_demo_tables(tmp_path / "a")
     # different seed, different data; the calibrated totals stay
-    assert not other["assessments"]["environment_score"].equals(committed["assessments"]["environment_score"])
-    assert not other["activities"]["institution_id"].equals(committed["activities"]["institution_id"])
+    assert not other["assessments"]["environment_score"].equals(
+        committed["assessments"]["environment_score"]
+    )
+    assert not other["activities"]["institution_id"].equals(
+        committed["activities"]["institution_id"]
+    )
     truth = json.loads((tmp_path / "a" / "TRUTH.json").read_text(encoding="utf-8"))
     assert truth["seed"] == 7
     assert truth["calibration"]["research_visits"] == 769
@@ -107,12 +111,25 @@ def test_every_county_has_eligible_and_ineligible(committed):
     assert len(per) == 11
     assert (per["sum"] > 0).all() and (per["sum"] < per["size"]).all()
     assert per["size"].between(9, 10).all() and per["size"].sum() == 104
-    kinds = inst.assign(e=elig).groupby("county_code").apply(
-        lambda g: {("children" if k == "children" else f"{o}_{a}") for k, o, a in zip(g["kind"], g["operator"], g["area"], strict=True)},
-        include_groups=False,
+    kinds = (
+        inst.assign(e=elig)
+        .groupby("county_code")
+        .apply(
+            lambda g: {
+                ("children" if k == "children" else f"{o}_{a}")
+                for k, o, a in zip(g["kind"], g["operator"], g["area"], strict=True)
+            },
+            include_groups=False,
+        )
     )
     for code, present in kinds.items():
-        assert {"children", "public_urban", "private_rural", "private_urban", "public_rural"} <= present, code
+        assert {
+            "children",
+            "public_urban",
+            "private_rural",
+            "private_urban",
+            "public_rural",
+        } <= present, code
 
 
 def test_staggered_adoption_with_not_yet_treated_controls(committed):
@@ -194,7 +211,14 @@ def test_problems_consistent(committed):
     assert (solved["resolved_date"] >= solved["found_date"]).all()
     assert pb["resolved_date"].isna().sum() > 0  # censored
     assert pb.loc[pb["resolved_date"].isna(), "unit_id"].isna().all()
-    assert set(pb["category"]) == {"environment", "safety", "service", "facilities", "operations", "resident_need"}
+    assert set(pb["category"]) == {
+        "environment",
+        "safety",
+        "service",
+        "facilities",
+        "operations",
+        "resident_need",
+    }
 
 
 def test_intensity_varies(demo_panel):
@@ -247,7 +271,9 @@ def _cluster_ols(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> tuple[np.n
     return beta, np.sqrt(np.diag(cov))
 
 
-@pytest.mark.parametrize("outcome", ["environment_score", "service_score", "happiness_score", "safety_hazards"])
+@pytest.mark.parametrize(
+    "outcome", ["environment_score", "service_score", "happiness_score", "safety_hazards"]
+)
 def test_planted_effects_are_in_the_data(demo_panel, truth, outcome):
     """Regress each outcome on the planted regressors with institution and county×quarter fixed
     effects: dose, the planted reform path (coefficient 1), the re-pairing shift and a lead

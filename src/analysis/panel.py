@@ -273,7 +273,9 @@ def derive_panel(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     pb = problems[problems["institution_id"].isin(row_of)]
     f_ = pd.to_datetime(pb["found_date"]).to_numpy(dtype="datetime64[ns]")
     r_ = pd.to_datetime(pb["resolved_date"]).to_numpy(dtype="datetime64[ns]")
-    open_at = (f_[:, None] <= q_end[None, :]) & (np.isnat(r_)[:, None] | (r_[:, None] > q_end[None, :]))
+    open_at = (f_[:, None] <= q_end[None, :]) & (
+        np.isnat(r_)[:, None] | (r_[:, None] > q_end[None, :])
+    )
     open_at &= ~np.isnat(f_)[:, None]
     rows = pb["institution_id"].map(row_of).to_numpy().astype("int64")
     open_counts = np.zeros((n_i, n_t), dtype="int64")

@@ -58,8 +58,26 @@ COUNTIES: tuple[tuple[str, str, str, str, int, str | None, int, bool], ...] = (
     ("511124", "井研县", "Jingyan County", "county", 267_281, "2021Q1", 10, False),
     ("511126", "夹江县", "Jiajiang County", "county", 305_437, "2022Q1", 9, False),
     ("511129", "沐川县", "Muchuan County", "county", 186_925, "2021Q1", 9, True),
-    ("511132", "峨边彝族自治县", "Ebian Yi Autonomous County", "autonomous_county", 135_604, "2021Q3", 9, True),
-    ("511133", "马边彝族自治县", "Mabian Yi Autonomous County", "autonomous_county", 176_358, "2022Q1", 10, True),
+    (
+        "511132",
+        "峨边彝族自治县",
+        "Ebian Yi Autonomous County",
+        "autonomous_county",
+        135_604,
+        "2021Q3",
+        9,
+        True,
+    ),
+    (
+        "511133",
+        "马边彝族自治县",
+        "Mabian Yi Autonomous County",
+        "autonomous_county",
+        176_358,
+        "2022Q1",
+        10,
+        True,
+    ),
     ("511181", "峨眉山市", "Emeishan City", "city", 473_278, "2022Q3", 10, False),
 )
 TOTAL_POPULATION = 3_160_168
@@ -187,7 +205,7 @@ OUTCOMES: dict[str, dict[str, Any]] = {
         "shock_rho": 0.5,
         "noise_sd": 0.0,
         "dose": -0.4,
-        "att": _ramp([-0.3, -0.6, -0.9, -1.2]),
+        "att": _ramp([-0.4, -0.8, -1.2, -1.5]),
         "repair": -0.3,
         "unit_sd": 0.3,
     },
@@ -388,7 +406,10 @@ def _units(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, str]]:
                 "joined_date": PROGRAMME_START,
             }
         )
-    for sector, n, label in (("finance", N_FINANCE, "示例金融机构"), ("telecom", N_TELECOM, "示例通讯公司")):
+    for sector, n, label in (
+        ("finance", N_FINANCE, "示例金融机构"),
+        ("telecom", N_TELECOM, "示例通讯公司"),
+    ):
         for _ in range(n):
             k += 1
             rows.append(
@@ -456,12 +477,20 @@ def _pairings(
     targets = np.concatenate([inst_order, extra])
     for u, i in zip(order, targets, strict=True):
         rows.append(
-            {"unit_id": u, "institution_id": i, "start_date": PROGRAMME_START, "end_date": pd.NaT, "reason": "initial"}
+            {
+                "unit_id": u,
+                "institution_id": i,
+                "start_date": PROGRAMME_START,
+                "end_date": pd.NaT,
+                "reason": "initial",
+            }
         )
     # adjusted: 36 institutions get a different city department for one of their pairs
     adjusted = rng.choice(ids, size=N_ADJUSTED, replace=False)
     for i in adjusted:
-        mine = [k for k, r in enumerate(rows) if r["institution_id"] == i and r["reason"] == "initial"]
+        mine = [
+            k for k, r in enumerate(rows) if r["institution_id"] == i and r["reason"] == "initial"
+        ]
         k = mine[int(rng.integers(0, len(mine)))]
         end = _random_day(rng, pd.Timestamp("2021-07-01"), pd.Timestamp("2023-09-30"))
         rows[k]["end_date"] = end
@@ -482,7 +511,13 @@ def _pairings(
     for u, joined in zip(added_units["unit_id"], added_units["joined_date"], strict=True):
         for i in rng.choice(ids, size=int(rng.integers(1, 3)), replace=False):
             rows.append(
-                {"unit_id": u, "institution_id": i, "start_date": joined, "end_date": pd.NaT, "reason": "added"}
+                {
+                    "unit_id": u,
+                    "institution_id": i,
+                    "start_date": joined,
+                    "end_date": pd.NaT,
+                    "reason": "added",
+                }
             )
     # added: county departments one-to-one with an institution of their county
     county_units = units[units["level"] == "county"]["unit_id"]
@@ -497,7 +532,9 @@ def _pairings(
             {
                 "unit_id": u,
                 "institution_id": i,
-                "start_date": _random_day(rng, pd.Timestamp("2021-03-01"), pd.Timestamp("2022-06-30")),
+                "start_date": _random_day(
+                    rng, pd.Timestamp("2021-03-01"), pd.Timestamp("2022-06-30")
+                ),
                 "end_date": pd.NaT,
                 "reason": "added",
             }
@@ -505,7 +542,9 @@ def _pairings(
     df = pd.DataFrame(rows)
     df["start_date"] = pd.to_datetime(df["start_date"])
     df["end_date"] = pd.to_datetime(df["end_date"])
-    df = df.sort_values(["start_date", "institution_id", "unit_id"], kind="stable").reset_index(drop=True)
+    df = df.sort_values(["start_date", "institution_id", "unit_id"], kind="stable").reset_index(
+        drop=True
+    )
     df.insert(0, "pairing_id", [f"P{k + 1:04d}" for k in range(len(df))])
     return df
 
@@ -540,7 +579,11 @@ def _activities(
     for p in pairings.itertuples(index=False):
         r = row_of[p.institution_id]
         start = np.datetime64(p.start_date, "ns")
-        end = np.datetime64(p.end_date, "ns") if not pd.isna(p.end_date) else np.datetime64(WINDOW_END, "ns")
+        end = (
+            np.datetime64(p.end_date, "ns")
+            if not pd.isna(p.end_date)
+            else np.datetime64(WINDOW_END, "ns")
+        )
         for j in range(n_t):
             a = max(start, q_start[j])
             b = min(end, q_end[j])
@@ -584,7 +627,10 @@ def _activities(
     others = list(ACTIVITY_OTHER_SHARES)
     other_counts = rng.multinomial(n_other, np.array(list(ACTIVITY_OTHER_SHARES.values())))
     cal_cats = np.concatenate(
-        [np.repeat(list(ACTIVITY_EXACT), list(ACTIVITY_EXACT.values())), np.repeat(others, other_counts)]
+        [
+            np.repeat(list(ACTIVITY_EXACT), list(ACTIVITY_EXACT.values())),
+            np.repeat(others, other_counts),
+        ]
     )
     cats = np.empty(len(ev_src), dtype=object)
     cats[ev_cal] = rng.permutation(cal_cats)
@@ -612,7 +658,9 @@ def _activities(
         }
     )
     df["unit_id"] = df["unit_id"].replace("", None)
-    df = df.sort_values(["date", "institution_id", "category", "value_rmb"], kind="stable").reset_index(drop=True)
+    df = df.sort_values(
+        ["date", "institution_id", "category", "value_rmb"], kind="stable"
+    ).reset_index(drop=True)
     df.insert(0, "activity_id", [f"A{k + 1:05d}" for k in range(len(df))])
     df["participants"] = df["participants"].astype("Int64")
     df["beneficiaries"] = df["beneficiaries"].astype("Int64")
@@ -622,7 +670,9 @@ def _activities(
 
 def _problems(rng: np.random.Generator, inst: pd.DataFrame, pairings: pd.DataFrame) -> pd.DataFrame:
     ids = inst["institution_id"].to_numpy()
-    propensity = rng.lognormal(0.0, 0.4, size=len(ids)) * np.sqrt(inst["beds"].to_numpy(dtype=float))
+    propensity = rng.lognormal(0.0, 0.4, size=len(ids)) * np.sqrt(
+        inst["beds"].to_numpy(dtype=float)
+    )
     propensity /= propensity.sum()
     days_total = int((WINDOW_END - PROGRAMME_START).days) + 1
     frames = []
@@ -639,26 +689,44 @@ def _problems(rng: np.random.Generator, inst: pd.DataFrame, pairings: pd.DataFra
         resolved = resolved.where(resolved <= WINDOW_END)
         frames.append(
             pd.DataFrame(
-                {"institution_id": ids[inst_k], "category": cat, "found_date": found, "resolved_date": resolved}
+                {
+                    "institution_id": ids[inst_k],
+                    "category": cat,
+                    "found_date": found,
+                    "resolved_date": resolved,
+                }
             )
         )
     df = pd.concat(frames, ignore_index=True)
     # the solving unit: a unit paired with the institution on the resolution day, for ~3 in 4
-    p = pairings
     unit = np.full(len(df), None, dtype=object)
-    by_inst = {i: g for i, g in p.groupby("institution_id")}
     draw = rng.random(len(df))
     pick = rng.random(len(df))
-    for k, (i, r) in enumerate(zip(df["institution_id"], df["resolved_date"], strict=True)):
-        if pd.isna(r) or draw[k] >= 0.75 or i not in by_inst:
-            continue
-        g = by_inst[i]
-        ok = (g["start_date"] <= r) & (g["end_date"].isna() | (g["end_date"] >= r))
-        cands = g.loc[ok, "unit_id"].to_numpy()
-        if len(cands):
-            unit[k] = cands[int(pick[k] * len(cands))]
+    want = df["resolved_date"].notna().to_numpy() & (draw < 0.75)
+    left = pd.DataFrame(
+        {
+            "row": np.nonzero(want)[0],
+            "institution_id": df["institution_id"].to_numpy()[want],
+            "resolved": df["resolved_date"].to_numpy()[want],
+        }
+    )
+    right = pairings.loc[:, ["institution_id", "unit_id", "start_date", "end_date"]].assign(
+        prow=np.arange(len(pairings))
+    )
+    m = left.merge(right, on="institution_id", how="inner")
+    m = m[
+        (m["start_date"] <= m["resolved"])
+        & (m["end_date"].isna() | (m["end_date"] >= m["resolved"]))
+    ]
+    m = m.sort_values(["row", "prow"], kind="stable")
+    n_cand = m.groupby("row")["unit_id"].transform("size").to_numpy()
+    chosen = np.floor(pick[m["row"].to_numpy()] * n_cand).astype(int)
+    m = m[m.groupby("row").cumcount().to_numpy() == chosen]
+    unit[m["row"].to_numpy()] = m["unit_id"].to_numpy()
     df["unit_id"] = unit
-    df = df.sort_values(["found_date", "institution_id", "category"], kind="stable").reset_index(drop=True)
+    df = df.sort_values(["found_date", "institution_id", "category"], kind="stable").reset_index(
+        drop=True
+    )
     df.insert(0, "problem_id", [f"Q{k + 1:05d}" for k in range(len(df))])
     df["found_date"] = pd.to_datetime(df["found_date"])
     df["resolved_date"] = pd.to_datetime(df["resolved_date"])
@@ -703,11 +771,17 @@ def _assessments(
     q_end = np.array([_quarter_end(t) for t in ts], dtype="datetime64[ns]")
     ps = p["start_date"].to_numpy(dtype="datetime64[ns]")
     pe = p["end_date"].to_numpy(dtype="datetime64[ns]")
-    covers = (ps[:, None] <= q_end[None, :]) & (np.isnat(pe)[:, None] | (pe[:, None] >= q_start[None, :]))
+    covers = (ps[:, None] <= q_end[None, :]) & (
+        np.isnat(pe)[:, None] | (pe[:, None] >= q_start[None, :])
+    )
     row_of = {i: k for k, i in enumerate(ids)}
     member = np.zeros((n_i, n_t, len(units)), dtype=bool)
     pr, pc = np.nonzero(covers)
-    member[p["institution_id"].map(row_of).to_numpy()[pr], pc, p["unit_id"].map(unit_col).to_numpy()[pr]] = True
+    member[
+        p["institution_id"].map(row_of).to_numpy()[pr],
+        pc,
+        p["unit_id"].map(unit_col).to_numpy()[pr],
+    ] = True
     n_cover = member.sum(axis=2)
 
     county = inst["county_code"].to_numpy()
@@ -734,7 +808,9 @@ def _assessments(
         shock = np.empty((len(COUNTIES), n_t))
         shock[:, 0] = rng.normal(0.0, sd, size=len(COUNTIES))
         for j in range(1, n_t):
-            shock[:, j] = rho * shock[:, j - 1] + np.sqrt(1 - rho**2) * rng.normal(0.0, sd, size=len(COUNTIES))
+            shock[:, j] = rho * shock[:, j - 1] + np.sqrt(1 - rho**2) * rng.normal(
+                0.0, sd, size=len(COUNTIES)
+            )
         u_eff = rng.normal(0.0, par["unit_sd"], size=len(units))
         realized[y] = {u: round(float(v), 4) for u, v in zip(units, u_eff, strict=True)}
         unit_sum = member.astype(float) @ u_eff
@@ -782,7 +858,9 @@ def calibration_figures(tables: dict[str, pd.DataFrame]) -> dict[str, float | in
     a, pb, asm = tables["activities"], tables["problems"], tables["assessments"]
     in_win = (a["date"] >= CALIBRATION_START) & (a["date"] <= CALIBRATION_END)
     aw = a[in_win]
-    solved = pb[(pb["resolved_date"] >= CALIBRATION_START) & (pb["resolved_date"] <= CALIBRATION_END)]
+    solved = pb[
+        (pb["resolved_date"] >= CALIBRATION_START) & (pb["resolved_date"] <= CALIBRATION_END)
+    ]
     city_units = u.loc[u["level"] == "city", "unit_id"]
     start = p[(p["start_date"] == PROGRAMME_START) & p["unit_id"].isin(city_units)]
     ft = u[u["sector"].isin(["finance", "telecom"]) & (u["joined_date"] > PROGRAMME_START)]
@@ -817,22 +895,68 @@ def calibration_figures(tables: dict[str, pd.DataFrame]) -> dict[str, float | in
 CALIBRATION_TARGETS: dict[str, dict[str, Any]] = {
     "county_codes": {"published": 11, "rule": "exact", "wording": "乐山市11个县（市、区）"},
     "population": {"published": 3_160_168, "rule": "exact", "wording": "2020 census population"},
-    "city_departments_paired_at_start": {"published": 114, "rule": "exact", "wording": "114个市级部门"},
-    "institutions_paired_at_start": {"published": 104, "rule": "exact", "wording": "104家养老、儿童机构"},
+    "city_departments_paired_at_start": {
+        "published": 114,
+        "rule": "exact",
+        "wording": "114个市级部门",
+    },
+    "institutions_paired_at_start": {
+        "published": 104,
+        "rule": "exact",
+        "wording": "104家养老、儿童机构",
+    },
     "institutions": {"published": 104, "rule": "exact", "wording": "104家养老、儿童机构"},
     "pairs_adjusted": {"published": 36, "rule": "exact", "wording": "调整优化帮扶对子36组"},
-    "finance_telecom_units_added": {"published": 1, "rule": "at_least", "wording": "新增金融、通讯等市级帮扶单位"},
+    "finance_telecom_units_added": {
+        "published": 1,
+        "rule": "at_least",
+        "wording": "新增金融、通讯等市级帮扶单位",
+    },
     "research_visits": {"published": 769, "rule": "exact", "wording": "调研走访769次"},
-    "activities": {"published": 8600, "rule": "more_than", "step": 100, "wording": "帮扶活动8600余场次"},
-    "value_rmb": {"published": 30_000_000, "rule": "more_than", "step": 10_000_000, "wording": "3000余万元"},
-    "beneficiaries": {"published": 40_000, "rule": "more_than", "step": 10_000, "wording": "4万余人次"},
+    "activities": {
+        "published": 8600,
+        "rule": "more_than",
+        "step": 100,
+        "wording": "帮扶活动8600余场次",
+    },
+    "value_rmb": {
+        "published": 30_000_000,
+        "rule": "more_than",
+        "step": 10_000_000,
+        "wording": "3000余万元",
+    },
+    "beneficiaries": {
+        "published": 40_000,
+        "rule": "more_than",
+        "step": 10_000,
+        "wording": "4万余人次",
+    },
     "cultural_events": {"published": 638, "rule": "exact", "wording": "文娱活动638场次"},
     "health_events": {"published": 765, "rule": "exact", "wording": "义诊义检等765场次"},
     "volunteer_services": {"published": 3941, "rule": "exact", "wording": "志愿服务3941场"},
-    "problems_solved": {"published": 9000, "rule": "more_than", "step": 1000, "wording": "9000余个"},
-    "environment_problems_solved": {"published": 700, "rule": "more_than", "step": 100, "wording": "700余个"},
-    "safety_problems_solved": {"published": 50, "rule": "more_than", "step": 10, "wording": "50余个"},
-    "tiny_childrens_homes": {"published": 3, "rule": "at_least", "wording": "children's homes with fewer than 10 residents (demo design)"},
+    "problems_solved": {
+        "published": 9000,
+        "rule": "more_than",
+        "step": 1000,
+        "wording": "9000余个",
+    },
+    "environment_problems_solved": {
+        "published": 700,
+        "rule": "more_than",
+        "step": 100,
+        "wording": "700余个",
+    },
+    "safety_problems_solved": {
+        "published": 50,
+        "rule": "more_than",
+        "step": 10,
+        "wording": "50余个",
+    },
+    "tiny_childrens_homes": {
+        "published": 3,
+        "rule": "at_least",
+        "wording": "children's homes with fewer than 10 residents (demo design)",
+    },
 }
 
 
@@ -855,10 +979,10 @@ def _truth(seed: int, tables: dict[str, pd.DataFrame], info: dict[str, Any]) -> 
         key = "never" if pd.isna(date) else t_to_period(int(date.year * 4 + date.quarter - 1))
         cohorts.setdefault(key, []).append(code)
     cohorts = dict(sorted(cohorts.items(), key=lambda kv: (kv[0] == "never", kv[0])))
-    elig = inst[(inst["kind"] == "elderly") & (inst["operator"] == "public") & (inst["area"] == "rural")]
-    cohort_sizes = {
-        g: int(elig["county_code"].isin(codes).sum()) for g, codes in cohorts.items()
-    }
+    elig = inst[
+        (inst["kind"] == "elderly") & (inst["operator"] == "public") & (inst["area"] == "rural")
+    ]
+    cohort_sizes = {g: int(elig["county_code"].isin(codes).sum()) for g, codes in cohorts.items()}
     treated_sizes = {g: n for g, n in cohort_sizes.items() if g != "never"}
     outcomes = list(OUTCOMES)
     return {
@@ -928,7 +1052,11 @@ def _truth(seed: int, tables: dict[str, pd.DataFrame], info: dict[str, Any]) -> 
                 "+ repair*1[t >= repair_t_i] + mean_unit_effect_it + noise_it"
             ),
             "parameters": {
-                y: {k: v for k, v in OUTCOMES[y].items() if k not in ("att", "dose", "repair", "unit_sd")}
+                y: {
+                    k: v
+                    for k, v in OUTCOMES[y].items()
+                    if k not in ("att", "dose", "repair", "unit_sd")
+                }
                 for y in outcomes
             },
             "distributions": (
@@ -1003,7 +1131,9 @@ def _format_table(name: str, df: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_float_dtype(s):
             raise TypeError(f"{name}.{col} is a float column without a fixed format")
         else:
-            out[col] = [("" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)) for v in s]
+            out[col] = [
+                ("" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)) for v in s
+            ]
     return out
 
 
@@ -1046,7 +1176,16 @@ def read_demo_tables(folder: Path) -> dict[str, pd.DataFrame]:
                 df[col] = pd.to_datetime(s, format="%Y-%m-%d")
             elif (name, col) in FLOAT_FORMATS:
                 df[col] = pd.to_numeric(s).astype("float64")
-            elif col in ("population", "beds", "opened_year", "staff", "participants", "beneficiaries", "residents", "safety_hazards"):
+            elif col in (
+                "population",
+                "beds",
+                "opened_year",
+                "staff",
+                "participants",
+                "beneficiaries",
+                "residents",
+                "safety_hazards",
+            ):
                 df[col] = pd.array(pd.to_numeric(s), dtype="Int64")
             else:
                 df[col] = s.astype(object)
