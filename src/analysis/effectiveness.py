@@ -154,11 +154,13 @@ class DoseResponseResult(ResultMixin):
         ax.plot(c["x"], c["effect"], color=PALETTE["city"], lw=2, label=f"{self.transform} fit")
         ax.fill_between(c["x"], c["ci_low"], c["ci_high"], color=PALETTE["city"], alpha=0.2,
                         label="95% band (clustered by institution)")
-        xs = self.x_observed
+        xs = self.x_observed[self.x_observed <= c["x"].max()]
         ymin = ax.get_ylim()[0]
         ax.plot(xs, np.full(len(xs), ymin), "|", color="grey", alpha=0.3, ms=8)
         ax.axhline(0, color="grey", lw=0.8)
-        ax.set_xlabel(f"{self.intensity} in the previous quarter")
+        ax.set_xlim(0, c["x"].max())
+        ax.set_xlabel(f"{self.intensity} in the previous quarter (up to its 99th percentile; "
+                      "ticks: percentiles)")
         ax.set_ylabel(f"change in {OUTCOME_LABELS.get(self.outcome, self.outcome)}")
         ax.set_title(f"Dose-response: {OUTCOME_LABELS.get(self.outcome, self.outcome)}")
         ax.legend(fontsize=8)
@@ -525,7 +527,7 @@ def interrupted_time_series(
     ----------
     panel : the institution-quarter panel (not modified).
     outcome : target or ``"composite"``.
-    county_code : ``None`` for the whole city, else one county.
+    county_code : ``None`` or ``"all"`` for the whole city, else one county.
     start_period : programme start (default: the first quarter with any pairing).
     weighting : mean over institutions ``"unweighted"`` or weighted by ``"residents"``.
     maxlags : Newey–West truncation lag in quarters.
@@ -540,6 +542,7 @@ def interrupted_time_series(
 
     check_choice("weighting", weighting, ("residents", "unweighted"))
     d = _with_outcome(panel, outcome).dropna(subset=[outcome])
+    county_code = None if county_code in (None, "all") else str(county_code)
     if county_code is not None:
         if county_code not in set(d["county_code"]):
             raise SpecificationError(
@@ -704,7 +707,7 @@ def problem_survival(
     ----------
     data : the processed dataset or its tables (problems, institutions, pairings, units).
     by : group of the KM curves: ``"category"``, ``"county"`` or ``"sector"``.
-    county_code : restrict to one county (``None``: the city).
+    county_code : restrict to one county (``None`` or ``"all"``: the city).
     end_date : censoring date for open problems.
     cox : fit the Cox model.
     robust : Cox standard errors clustered by institution (Lin & Wei 1989 sandwich; lifelines
@@ -721,6 +724,7 @@ def problem_survival(
 
     check_choice("by", by, ("category", "county", "sector"))
     pr = problem_durations(data, end_date=end_date)
+    county_code = None if county_code in (None, "all") else str(county_code)
     if county_code is not None:
         if county_code not in set(pr["county_code"]):
             raise SpecificationError(f"county_code={county_code!r} has no problems; choose one of "

@@ -53,6 +53,7 @@ __all__ = [
     "institution_quarter",
     "indicators",
     "trends",
+    "scorecard",
     "build_results",
 ]
 
@@ -237,6 +238,10 @@ class IndicatorResult(ResultMixin):
     def tidy(self) -> pd.DataFrame:
         return self.table.copy()
 
+    def _display_table(self) -> pd.DataFrame:
+        return self.table[["level", "id", "indicator", "baseline", "latest", "change", "ci_low",
+                           "ci_high", "target_met", "target_met_significant"]]
+
     def plot(self, *, ax: Any = None, id: str | None = None) -> Any:  # noqa: A002
         """Change with interval per indicator, for ``id`` (default: the first id in the table)."""
         from .plots import PALETTE, new_axes
@@ -255,7 +260,7 @@ class IndicatorResult(ResultMixin):
         ax.set_yticks(y, [LABELS[i] + (" (down is good)" if DIRECTION[i] < 0 else "")
                           for i in t.index])
         ax.set_xlabel(f"change {self.baseline_year} → {self.latest_year} (green: target met)")
-        ax.set_title(f"三升一降 scorecard: {self.level} {ident}")
+        ax.set_title("三升一降 scorecard: " + ("city" if self.level == "city" else f"{self.level} {ident}"))
         return ax
 
 
@@ -411,9 +416,12 @@ class TrendResult(ResultMixin):
         return self.table.copy()
 
     def plot(self, *, ax: Any = None, indicator: str = "composite", highlight: str | None = None) -> Any:
-        """City line, grey county lines, ``highlight`` county in colour."""
+        """City line, grey county lines, ``highlight`` county in colour (``"all"``: none).
+
+        ``indicator`` is an indicator name or its outcome column (``"environment_score"``)."""
         from .plots import PALETTE, new_axes
 
+        indicator = {v: k for k, v in INDICATORS.items()}.get(indicator, indicator)
         check_choice("indicator", indicator, ALL_INDICATORS)
         ax = new_axes(ax)
         t = self.table[self.table["indicator"] == indicator]
@@ -458,6 +466,34 @@ def trends(panel: pd.DataFrame, *, weighting: Weighting = "residents",
                 columns={"n": "n_institutions"}))
     return TrendResult(weighting=weighting, baseline_year=s.baseline_year,
                        table=pd.concat(out, ignore_index=True))
+
+
+def scorecard(
+    panel: pd.DataFrame,
+    *,
+    county_code: str = "all",
+    weighting: Weighting = "residents",
+    baseline_year: int | None = None,
+    latest_year: int | None = None,
+) -> IndicatorResult:
+    """The 三升一降 scorecard of the city (``county_code="all"``) or of one county.
+
+    A thin view on :func:`indicators`: the city row, or the county's row, with the same
+    definitions and intervals.
+    """
+    county_code = str(county_code)
+    if county_code == "all":
+        return indicators(panel, level="city", weighting=weighting, baseline_year=baseline_year,
+                          latest_year=latest_year)
+    codes = sorted(panel["county_code"].astype(str).unique())
+    if county_code not in codes:
+        raise SpecificationError(f"county_code={county_code!r} is not in the data; choose 'all' or "
+                                 f"one of {codes}.")
+    res = indicators(panel, level="county", weighting=weighting, baseline_year=baseline_year,
+                     latest_year=latest_year)
+    table = res.table[res.table["id"] == county_code].reset_index(drop=True)
+    return IndicatorResult(level="county", weighting=res.weighting, baseline_year=res.baseline_year,
+                           latest_year=res.latest_year, alpha=res.alpha, table=table)
 
 
 def build_results(processed: Any) -> dict[str, pd.DataFrame]:
