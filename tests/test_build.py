@@ -223,3 +223,12 @@ def test_demo_build_manifest(demo, truth, repo_root):
     assert m["row_counts"]["panel"] == len(demo.panel)
     for f in m["results"]:
         assert (demo.path / "results" / f).exists()
+
+
+def test_cli_validate_demo_exits_0(repo_root):
+    demo = repo_root / "data" / "raw" / "demo"
+    if not (demo / "institutions.csv").exists():
+        pytest.skip("the demo world has not been generated (data/raw/demo)")
+    res = runner.invoke(app, ["validate", str(demo)])
+    assert res.exit_code == 0, res.output
+    assert "is valid (CSV files, 7 tables)" in res.output
