@@ -321,3 +321,10 @@ def test_no_traceback_reaches_the_user_in_a_real_process(tmp_path: Path):
                        timeout=120)
     assert p.returncode == 0, p.stderr
     assert "is valid" in p.stdout
+
+
+def test_a_file_instead_of_a_folder_gets_advice(tmp_path: Path):
+    d = write_tiny(tmp_path / "raw")
+    res = runner.invoke(app, ["validate", str(d / "units.csv")])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "pass the folder" in res.output

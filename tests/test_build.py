@@ -232,3 +232,40 @@ def test_cli_validate_demo_exits_0(repo_root):
     res = runner.invoke(app, ["validate", str(demo)])
     assert res.exit_code == 0, res.output
     assert "is valid (CSV files, 7 tables)" in res.output
+
+
+def test_killed_build_leaves_previous_output_and_is_cleaned_up(tmp_path, fake_results):
+    """A build killed with SIGKILL in the middle (no Python cleanup at all)."""
+    import signal
+    import subprocess
+    import time
+
+    raw, out = _project(tmp_path)
+    b.build(raw, out_root=out, echo=lambda s: None)
+    before = _tree(out / "tiny")
+    write_tiny(raw, edit={("activities", 0, "participants"): "8"})
+    script = (
+        "import sys, time, types\n"
+        "import analysis.build as b\n"
+        "m = types.ModuleType('analysis._t_slow')\n"
+        "m.build_results = lambda p: time.sleep(120)\n"
+        "sys.modules['analysis._t_slow'] = m\n"
+        "b.RESULT_MODULES = ('_t_slow',)\n"
+        f"b.build({str(raw)!r}, out_root={str(out)!r}, echo=lambda s: None)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.time() + 60
+        while not list(out.glob(".tiny.building-*/panel.parquet")):
+            assert proc.poll() is None and time.time() < deadline, "the build did not start"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert _tree(out / "tiny") == before  # previous output intact
+    assert list(out.glob(".tiny.building-*"))  # the dead build's leftovers …
+    outcome = b.build(raw, out_root=out, echo=lambda s: None)
+    assert not outcome.up_to_date
+    assert sorted(p.name for p in out.iterdir()) == ["tiny"]  # … are removed by the next build

@@ -721,6 +721,13 @@ def read_raw(raw_dir: Path | str) -> RawData:
     """Read and parse a raw folder. Never raises for problems in the data (see module docstring),
     only when the folder itself does not exist."""
     raw_dir = Path(raw_dir)
+    if raw_dir.is_file():
+        raise DataContractError([Problem(
+            file=str(raw_dir), row=None, column=None, value=None,
+            expected="a folder of raw tables, not a single file",
+            fix=f"put the file into a folder of its own and pass the folder, e.g. "
+                f"`pairing-eval validate {raw_dir.parent}`")],
+            header=f"{raw_dir} is a file")
     if not raw_dir.is_dir():
         raise DataContractError([Problem(
             file=str(raw_dir), row=None, column=None, value=None,
