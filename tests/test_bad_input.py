@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 from test_contract import TINY, csv_text, tiny_rows, write_tiny
 from typer.testing import CliRunner
@@ -328,3 +330,30 @@ def test_a_file_instead_of_a_folder_gets_advice(tmp_path: Path):
     res = runner.invoke(app, ["validate", str(d / "units.csv")])
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert "pass the folder" in res.output
+
+
+_CELLS = [(t, i, c) for t, rows in TINY.items() for i in range(len(rows)) for c in rows[0]]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(_CELLS),
+                          st.one_of(st.text(max_size=12), st.sampled_from(
+                              ["", "0", "-1", "1e309", "2021-02-29", "44260", "2021Q9", "养老 urban",
+                               "\"", "a,b", "\u3000", "nan", "None", "２０２１年２月３０日"]))),
+                min_size=1, max_size=4),
+       st.sampled_from(["utf-8", "gb18030", "utf-8-sig"]))
+def test_random_cells_never_crash(tmp_path_factory, edits, encoding):
+    """Whatever lands in the cells, the outcome is 'valid' or a DataContractError, never a crash."""
+    from analysis.contract import validate
+    from analysis.errors import DataContractError
+    from analysis.io import read_raw
+
+    d = tmp_path_factory.mktemp("fuzz")
+    try:
+        write_tiny(d, edit=dict(edits), encoding=encoding)
+    except UnicodeEncodeError:
+        return  # text the encoding cannot hold is not a file anyone could have
+    try:
+        validate(read_raw(d))
+    except DataContractError as err:
+        assert err.problems and all(p.file and p.expected and p.fix for p in err.problems)

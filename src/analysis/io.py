@@ -55,7 +55,6 @@ from .errors import DataContractError, Problem
 
 EMPTY_TOKENS = frozenset({"", "-", "--", "—", "——", "/", "无", "空", "na", "n/a", "nan", "none", "null", "nat"})
 TEMPLATE_SHEETS = frozenset({"instructions", "说明", "lists", "选项", "填写说明"})
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 MAX_SERIAL = 2958465  # 9999-12-31
 
 
@@ -309,9 +308,8 @@ def _serial(x: float, raw: str) -> tuple[Any, Err | None]:
         return None, (f"a date ({DATE_SPELLINGS})",
                       "the number is not an Excel date; write the date as YYYY-MM-DD")
     # Excel's 1900 system counts a fictitious 1900-02-29 (serial 60): before it, day 1 = 1900-01-01
-    epoch = EXCEL_EPOCH if x >= 61 else EXCEL_EPOCH + pd.Timedelta(days=1)
-    ts = (epoch + pd.Timedelta(days=int(x))).normalize()
-    return ts, None
+    epoch = dt.date(1899, 12, 30) if x >= 61 else dt.date(1899, 12, 31)
+    return pd.Timestamp(epoch + dt.timedelta(days=int(x))), None
 
 
 _ZH_Q = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
@@ -385,7 +383,7 @@ def _range_check(col: Column, x: Any) -> Err | None:
     if col.kind == "date":
         if x < DATE_MIN or x > DATE_MAX:
             return (f"a date between {DATE_MIN:%Y-%m-%d} and {DATE_MAX:%Y-%m-%d}",
-                    f"{x:%Y-%m-%d} is implausible: check the year, or whether the cell holds a number "
+                    f"{x.date().isoformat()} is implausible: check the year, or whether the cell holds a number "
                     "that Excel read as a date")
         return None
     lo, hi = col.min, col.max
@@ -683,7 +681,11 @@ def parse_grid(spec: Table, grid: _Sheet, src: Source) -> tuple[pd.DataFrame, np
             except TypeError:
                 ck, hit = None, None
             if hit is None:
-                hit = parsers[j](v)
+                try:
+                    hit = parsers[j](v)
+                except Exception:  # noqa: BLE001 - a cell must never crash the reader
+                    hit = (None, (f"a value of type {col.type_text()}",
+                                  "the value could not be read; retype it"))
                 if ck is not None:
                     caches[j][ck] = hit
             x, err = hit
