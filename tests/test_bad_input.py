@@ -226,6 +226,8 @@ CASES = [
          "activities.csv", 3, "I", "put that value in double quotes"),
     Case("template-example-row-left", with_rows("units", _example_row),
          "units.csv", 4, "unit_id", "delete the grey example rows"),
+    Case("xlsx-missing-sheet", workbook(lambda s: s["units"].parent.remove(s["units"])),
+         "ledger.xlsx", None, None, "a sheet of the workbook named units"),
     Case("csv-and-workbook-together", _both_formats, "tiny", None, None, "either CSV files or one workbook"),
 ]
 

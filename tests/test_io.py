@@ -278,3 +278,23 @@ def test_atomic_write_bytes(tmp_path):
     aio.atomic_write_bytes(f, b"two")
     assert f.read_bytes() == b"two"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_xlsx_merged_title_above_the_header_is_fine(tmp_path, reference):
+    def title(t, k, v):
+        return v or None
+
+    path = _workbook(tmp_path / "wb" / "ledger.xlsx", transform=title)
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    ws = wb["units"]
+    ws.insert_rows(1, 2)
+    ws["A1"] = "乐山市“一老一小”帮扶单位台账（2021年）"
+    ws.merge_cells("A1:F1")
+    wb.save(path)
+    raw = read_raw(tmp_path / "wb")
+    notes = validate(raw)
+    assert raw.rows["units"].tolist() == [4, 5]
+    assert any("rows 1–2 above the header (row 3)" in n for n in notes)
+    pd.testing.assert_frame_equal(raw.tables["units"], reference["units"])
