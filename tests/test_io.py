@@ -298,3 +298,12 @@ def test_xlsx_merged_title_above_the_header_is_fine(tmp_path, reference):
     assert raw.rows["units"].tolist() == [4, 5]
     assert any("rows 1–2 above the header (row 3)" in n for n in notes)
     pd.testing.assert_frame_equal(raw.tables["units"], reference["units"])
+
+
+def test_two_extra_columns_with_the_same_header_are_both_kept(tmp_path):
+    d = write_tiny(tmp_path / "x")
+    rows = [dict(r, n1="甲", n2="乙") for r in tiny_rows("units")]
+    header = [*TINY["units"][0], "备注", "备注"]
+    (d / "units.csv").write_text(csv_text(rows, header), encoding="utf-8")
+    units = _tables(d)["units"]
+    assert units["备注"].tolist() == ["甲", "甲"] and units["备注 (H)"].tolist() == ["乙", "乙"]

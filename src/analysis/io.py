@@ -598,7 +598,10 @@ def parse_grid(spec: Table, grid: _Sheet, src: Source) -> tuple[pd.DataFrame, np
             continue
         canon = _lookup(h, htab)
         if canon is None:
-            extra[j] = " ".join(str(h).split())
+            name = " ".join(str(h).split())
+            if name in extra.values():  # two extra columns with one header: keep both
+                name = f"{name} ({_col_letter(j)})"
+            extra[j] = name
             continue
         if canon in mapping.values():
             first = next(k for k, v in mapping.items() if v == canon)

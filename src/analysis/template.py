@@ -202,11 +202,15 @@ def write_template(path: Path | str, data_dir: Path | str | None = None) -> Path
             fmt = {"date": "yyyy-mm-dd", "share": "0.000", "float": "0.##"}.get(c.kind)
             if c.kind in ("id", "code6", "text", "enum", "period", "bool"):
                 fmt = "@"
+            if fmt:
+                ws.column_dimensions[letter].number_format = fmt  # for rows typed in later
+            # per cell only where it matters for what is shown (dates) or few (examples): fast
+            cell_fmt = fmt if (data_dir is None or c.kind == "date") else None
             values = df[c.name].tolist() if c.name in df.columns else [None] * n
             for i, v in enumerate(values, start=2):
                 cell = ws.cell(row=i, column=j, value=_cell_value(c, v))
-                if fmt:
-                    cell.number_format = fmt
+                if cell_fmt:
+                    cell.number_format = cell_fmt
                 if data_dir is None:
                     cell.font = example_font
             rng = f"{letter}2:{letter}{last}"
