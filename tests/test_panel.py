@@ -221,3 +221,19 @@ def test_demo_panel_against_truth(demo_tables, truth):
     assert panel.loc[panel["period"] != "2019Q1", "activities_lag1"].notna().all()
     # 36 institutions re-paired
     assert panel.groupby("institution_id")["repair_t"].first().notna().sum() == 36
+
+
+def test_demo_panel_same_through_the_package_reader(demo_tables):
+    """Two routes to the panel: the package's raw reader and the generator's own reader; and the
+    committed demo folder passes `pairing-eval validate` with no notes."""
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+    from analysis.io import read_raw
+
+    raw = read_raw(DEMO_RAW)
+    assert not raw.problems
+    pd.testing.assert_frame_equal(derive_panel(raw.tables), derive_panel(demo_tables))
+    result = CliRunner().invoke(app, ["validate", str(DEMO_RAW)])
+    assert result.exit_code == 0, result.output
+    assert "is valid" in result.output and "Notes" not in result.output

@@ -185,7 +185,10 @@ def test_pairings_consistent(committed):
         assert (prev["end_date"] + pd.Timedelta(days=1) == row.start_date).any(), row.pairing_id
         assert row.unit_id not in set(prev["unit_id"])
     # some institutions have two units at the start; levels present
-    assert (start.groupby("institution_id").size() == 2).sum() == 10
+    city_start = start[start["level"] == "city"]
+    assert (city_start.groupby("institution_id").size() == 2).sum() == 10
+    # township teams are paired with every institution of their county from the start
+    assert (start["level"] == "township").sum() == 104
     assert {"city", "county", "township"} <= set(committed["units"]["level"])
 
 

@@ -539,6 +539,18 @@ def _pairings(
                 "reason": "added",
             }
         )
+    # initial: each township team with every institution of its county (it visits them all)
+    for u in units.loc[units["level"] == "township", "unit_id"]:
+        for i in by_county[home[u]]:
+            rows.append(
+                {
+                    "unit_id": u,
+                    "institution_id": i,
+                    "start_date": PROGRAMME_START,
+                    "end_date": pd.NaT,
+                    "reason": "initial",
+                }
+            )
     df = pd.DataFrame(rows)
     df["start_date"] = pd.to_datetime(df["start_date"])
     df["end_date"] = pd.to_datetime(df["end_date"])
@@ -554,7 +566,6 @@ def _activities(
     inst: pd.DataFrame,
     units: pd.DataFrame,
     pairings: pd.DataFrame,
-    home: dict[str, str],
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Activities 2021Q1–2024Q4; returns the table and the unit activity levels."""
     ts = np.arange(period_to_t("2021Q1"), period_to_t(LAST_PERIOD) + 1)
@@ -570,7 +581,7 @@ def _activities(
     n_i, n_t = len(inst_ids), len(ts)
     overdisp = rng.gamma(4.0, 0.25, size=(n_i, n_t))
     season = np.array([SEASON[t % 4 + 1] * YEAR_LEVEL[t // 4] for t in ts])
-    township = {home[u]: u for u in units.loc[units["level"] == "township", "unit_id"]}
+    township = set(units.loc[units["level"] == "township", "unit_id"])
     team_rate = rng.lognormal(np.log(0.8), 0.5, size=n_i)
     lead_rate = rng.lognormal(np.log(0.3), 0.5, size=n_i)
 
@@ -595,16 +606,16 @@ def _activities(
             src_u.append(p.unit_id)
             src_a.append(a)
             src_b.append(b)
-            src_w.append(level[p.unit_id] * cover)
-    for r, c in enumerate(inst["county_code"]):
+            rate = team_rate[r] if p.unit_id in township else level[p.unit_id]
+            src_w.append(rate * cover)
+    for r in range(n_i):  # county leaders' teams: no unit id
         for j in range(n_t):
-            for u, w in ((township[c], team_rate[r]), ("", lead_rate[r])):
-                src_i.append(r)
-                src_t.append(j)
-                src_u.append(u)
-                src_a.append(q_start[j])
-                src_b.append(q_end[j])
-                src_w.append(w)
+            src_i.append(r)
+            src_t.append(j)
+            src_u.append("")
+            src_a.append(q_start[j])
+            src_b.append(q_end[j])
+            src_w.append(lead_rate[r])
     src_i_a = np.array(src_i)
     src_t_a = np.array(src_t)
     w = np.array(src_w) * overdisp[src_i_a, src_t_a] * season[src_t_a]
@@ -1097,7 +1108,7 @@ def generate(seed: int = DEFAULT_SEED) -> tuple[dict[str, pd.DataFrame], dict[st
     inst = _institutions(rng)
     units, home = _units(rng)
     pairings = _pairings(rng, inst, units, home)
-    activities, _levels = _activities(rng, inst, units, pairings, home)
+    activities, _levels = _activities(rng, inst, units, pairings)
     problems = _problems(rng, inst, pairings)
     tables = {
         "counties": counties,
