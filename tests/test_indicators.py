@@ -145,3 +145,11 @@ def test_demo_city_indicators(demo) -> None:
     assert res.baseline_year == 2020
     assert set(t["indicator"]) == {"environment", "service", "happiness", "safety_hazards", "composite"}
     assert t["ci_low"].le(t["change"]).all() and t["change"].le(t["ci_high"]).all()
+
+
+def test_results_hook_without_pairing_uses_first_year() -> None:
+    class P:
+        panel = _tiny().assign(paired=False)
+
+    out = build_results(P())["indicators"]
+    assert set(out["baseline_year"]) == {2020} and set(out["latest_year"]) == {2021}

@@ -1072,7 +1072,10 @@ def build_results(processed: Any, *, B: int = 999, seed: int = 20210101) -> dict
             es = repairing_event_study(panel, outcome=outcome, n_boot=B, seed=seed)
             n_obs = int(_with_outcome(panel, outcome)[outcome].notna().sum())
             rows.append(_event_rows(es, n_obs))
-        its = interrupted_time_series(panel, outcome=outcome).tidy()
+        try:
+            its = interrupted_time_series(panel, outcome=outcome).tidy()
+        except SpecificationError:  # no programme start in the window, or too few quarters
+            continue
         its["cluster"] = ""
         its["n_clusters"] = np.nan
         rows.append(its)

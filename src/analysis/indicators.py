@@ -500,13 +500,21 @@ def build_results(processed: Any) -> dict[str, pd.DataFrame]:
     """Results hook: ``indicators.parquet`` with institution, county and city rows.
 
     County and city rows appear once per weighting (``weighting`` column: ``residents`` is the
-    primary, ``unweighted`` the alternative); institution rows have ``weighting = "none"``.
+    primary, ``unweighted`` the alternative); institution rows have ``weighting = "none"``. When
+    the data have no pairing before which to take a baseline, the first assessed year is used
+    (``baseline_year`` column).
     """
     panel = processed.panel
-    parts = [indicators(panel, level="institution").tidy()]
+    try:
+        by = programme_start_year(panel) - 1
+        _years(panel, by, None)
+    except SpecificationError:  # no pairing, or no assessment before it: first vs last year
+        years = sorted(panel.dropna(subset=list(INDICATORS.values()), how="all")["year"].unique())
+        by = int(years[0])
+    parts = [indicators(panel, level="institution", baseline_year=by).tidy()]
     for level in ("county", "city"):
         for weighting in ("residents", "unweighted"):
-            parts.append(indicators(panel, level=level, weighting=weighting).tidy())
+            parts.append(indicators(panel, level=level, weighting=weighting, baseline_year=by).tidy())
     out = pd.concat(parts, ignore_index=True)
     out["id"] = out["id"].astype(str)
     out["county_code"] = out["county_code"].astype("string")
