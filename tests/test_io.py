@@ -178,6 +178,7 @@ def test_enumeration_spellings(tmp_path, reference):
     rows[0].update(kind="养老", operator="公办", area="农村")
     rows[1].update(kind="养老 elderly", operator="Private", area="城市 (urban)")
     rows[2].update(kind="儿童福利院", operator="公办 public", area="urban")
+    rows[3].update(kind="养 老", operator=" 公　办 ", area="Rural")  # stray (full-width) spaces
     d = write_tiny(tmp_path / "x")
     (d / "institutions.csv").write_text(csv_text(rows), encoding="utf-8")
     pd.testing.assert_frame_equal(_tables(d)["institutions"], reference["institutions"])

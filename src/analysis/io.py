@@ -151,6 +151,9 @@ def _lookup(text: object, table: dict[str, str]) -> str | None:
     k = _key(str(text))
     if k in table:
         return table[k]
+    squeezed = re.sub(r"(?<=[^\x00-\x7f])_|_(?=[^\x00-\x7f])", "", k)  # stray spaces in Chinese
+    if squeezed in table:
+        return table[squeezed]
     clean = unicodedata.normalize("NFKC", str(text)).strip().rstrip("*")
     for splitter in (_SPLIT_COARSE, _SPLIT):
         parts = [p for p in splitter.split(clean) if p]
