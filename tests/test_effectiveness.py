@@ -60,23 +60,18 @@ def test_dose_response_recovers_planted_effects(results, world, truth) -> None:
 
 
 def test_placebo_lead_is_not_significant(results, truth) -> None:
-    """The lead (next quarter's activities) has no planted effect.
-
-    Asserted for institution-clustered inference in the primary specification and for both
-    inferences with county × quarter effects. Known and reported: in the primary (quarter-effects)
-    specification the county-level wild bootstrap rejects the service-score lead on this
-    particular demo draw (p ≈ 0.01); across 25 regenerated demo worlds that test rejected a true
-    null lead in 7% of cases, the institution-clustered test in 5% (see docs).
-    """
+    """The lead (next quarter's activities) has no planted effect: not significant at 5% for any
+    outcome, with either inference, with quarter or county × quarter effects. (Such a test
+    rejects a true null in about 5–7% of demo worlds — measured over 25 regenerated worlds, see
+    docs/methods_effectiveness.md — so a failure after the demo is regenerated is worth a look,
+    not automatically a bug.)"""
     assert truth["dose_response"]["lead_effect"] == 0.0
     eff = results["effectiveness"]
     lead = eff[eff["term"] == "log1p(activities_lead1)"]
-    prim = lead[(lead["model"] == "placebo_lead") & (lead["inference"] == "cluster")]
-    cq = lead[lead["model"] == "placebo_lead_county_quarter"]
-    assert len(prim) == 5 and len(cq) == 10
-    assert (prim["p_value"] > 0.05).all(), prim[["outcome", "p_value"]]
-    assert (cq["p_value"] > 0.05).all(), cq[["outcome", "inference", "p_value"]]
-    assert ((cq["ci_low"] <= 0) & (cq["ci_high"] >= 0)).all()
+    assert set(lead["model"]) == {"placebo_lead", "placebo_lead_county_quarter"}
+    assert len(lead) == 2 * 2 * 5  # two specifications × two inferences × five outcomes
+    assert (lead["p_value"] > 0.05).all(), lead[["outcome", "model", "inference", "p_value"]]
+    assert ((lead["ci_low"] <= 0) & (lead["ci_high"] >= 0)).all()
 
 
 def test_repairing_event_study_covers_planted_shift(results, truth) -> None:
