@@ -308,3 +308,16 @@ def test_two_extra_columns_with_the_same_header_are_both_kept(tmp_path):
     (d / "units.csv").write_text(csv_text(rows, header), encoding="utf-8")
     units = _tables(d)["units"]
     assert units["备注"].tolist() == ["甲", "甲"] and units["备注 (H)"].tolist() == ["乙", "乙"]
+
+
+def test_row_order_does_not_matter(tmp_path, reference):
+    d = write_tiny(tmp_path / "x")
+    for t in ("activities", "assessments"):
+        rows = tiny_rows(t)[::-1]
+        (d / f"{t}.csv").write_text(csv_text(rows), encoding="utf-8")
+    tables = _tables(d)
+    for t in ("activities", "assessments"):
+        key = list(TABLES[t].key)
+        got = tables[t].sort_values(key).reset_index(drop=True)
+        want = reference[t].sort_values(key).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want)
