@@ -146,6 +146,18 @@ def test_tiny_panel_matches_hand_computation():
     assert panel.loc[~panel["assessed"], "environment_score"].isna().all()
 
 
+def test_value_per_resident_falls_back_to_beds():
+    tables = tiny_tables()
+    a = tables["assessments"].copy()
+    a.loc[(a["institution_id"] == "A") & (a["period"] == "2021Q1"), "residents"] = pd.NA
+    panel = derive_panel({**tables, "assessments": a})
+    row = panel[(panel["institution_id"] == "A") & (panel["period"] == "2021Q1")].iloc[0]
+    assert row["assessed"] and np.isnan(row["residents"])
+    assert row["value_per_resident"] == 150 / 20  # beds
+    nxt = panel[(panel["institution_id"] == "A") & (panel["period"] == "2021Q2")].iloc[0]
+    assert nxt["value_per_resident_lag1"] == 150 / 20
+
+
 def test_panel_types():
     panel = derive_panel(tiny_tables())
     for c in ("assessed", "paired", "eligible", "reform_treated"):

@@ -11,7 +11,7 @@ and nowhere else:
   whoever did it (paired units, other units, teams with no unit id); ``visits`` are the
   activities of category ``visit``;
 * ``value_per_resident = value_rmb / max(residents, 1)`` with the quarter's residents when
-  assessed, else the institution's beds;
+  assessed (and the count is given), else the institution's beds;
 * lags are the previous quarter's value (0 before any activity, NaN only in the first quarter of
   the window), leads the next quarter's (NaN only in the last quarter);
 * ``problems_found``/``problems_resolved`` count problems found / resolved in the quarter,
@@ -252,7 +252,8 @@ def derive_panel(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     panel["visits"] = count_into(np.where(is_visit, act_idx, -1)).astype("int64")
     panel["value_rmb"] = count_into(act_idx, value)
     beds = panel["beds"].to_numpy(dtype="float64", na_value=np.nan)
-    denom = np.where(panel["assessed"], panel["residents"], beds)
+    residents = panel["residents"].to_numpy(dtype="float64")
+    denom = np.where(np.isnan(residents), beds, residents)  # not assessed (or no count): beds
     denom = np.maximum(np.nan_to_num(denom, nan=1.0), 1.0)
     panel["value_per_resident"] = panel["value_rmb"] / denom
 
