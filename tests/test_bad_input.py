@@ -228,6 +228,8 @@ CASES = [
          "units.csv", 4, "unit_id", "delete the grey example rows"),
     Case("xlsx-missing-sheet", workbook(lambda s: s["units"].parent.remove(s["units"])),
          "ledger.xlsx", None, None, "a sheet of the workbook named units"),
+    Case("misnamed-file", lambda d: (write_tiny(d), (d / "units.csv").rename(d / "单位台账2023.csv")),
+         "units.csv", None, None, "rename the file that holds it ('单位台账2023.csv')"),
     Case("csv-and-workbook-together", _both_formats, "tiny", None, None, "either CSV files or one workbook"),
 ]
 

@@ -756,6 +756,7 @@ def read_raw(raw_dir: Path | str) -> RawData:
         folder_problem(p.name, "an .xlsx workbook or CSV files",
                        "old .xls files are not read; open it in Excel/WPS and save as .xlsx")
     grids: dict[str, tuple[_Sheet, Source]] = {}
+    unmatched: list[str] = []  # files or sheets that are not a table: maybe misnamed ones
     if books and csvs:
         folder_problem(raw_dir.name, "either CSV files or one workbook, not both",
                        f"move {', '.join(p.name for p in books)} or the CSV files out of the folder")
@@ -775,6 +776,7 @@ def read_raw(raw_dir: Path | str) -> RawData:
             if t is None:
                 if _key(title) not in TEMPLATE_SHEETS and not _blank(c for _, cells in sheet.rows for c in cells):
                     raw.notes.append(f"{book.name}: sheet {title!r} is not one of the tables; ignored.")
+                    unmatched.append(title)
                 continue
             if t in grids:
                 folder_problem(book.name, f"one sheet for table {t}",
@@ -786,6 +788,7 @@ def read_raw(raw_dir: Path | str) -> RawData:
             t = _table_for_name(p.stem)
             if t is None:
                 raw.notes.append(f"{p.name} is not one of the tables ({', '.join(TABLES)}); ignored.")
+                unmatched.append(p.name)
                 continue
             if t in grids:
                 folder_problem(p.name, f"one file for table {t}",
@@ -804,9 +807,13 @@ def read_raw(raw_dir: Path | str) -> RawData:
         if name not in grids:
             if name not in raw.failed:
                 where = "a sheet of the workbook" if raw.format == "xlsx" else "a file"
+                fix = f"add the {name} table (see `pairing-eval template` for its columns)"
+                if raw.format == "xlsx" and unmatched:
+                    fix += f", or rename the sheet that holds it ({', '.join(map(repr, unmatched))})"
+                elif raw.format == "csv" and unmatched:
+                    fix += f", or rename the file that holds it ({', '.join(map(repr, unmatched))})"
                 folder_problem(spec.file_name if raw.format == "csv" else (books[0].name if books else raw_dir.name),
-                               f"{where} named {name} (or {spec.zh}) for table {name}",
-                               f"add the {name} table (see `pairing-eval template` for its columns)")
+                               f"{where} named {name} (or {spec.zh}) for table {name}", fix)
             raw.failed.add(name)
             raw.tables[name] = _empty_frame(spec)
             raw.rows[name] = np.array([], dtype=int)
