@@ -612,7 +612,9 @@ def _tables(data: Any) -> dict[str, pd.DataFrame]:
 def problem_durations(data: Any, *, end_date: Any = None) -> pd.DataFrame:
     """One row per problem: days to resolution (or to ``end_date`` when open), event flag,
     category, county and the sector of the helper unit paired with the institution on the day the
-    problem was found (``"unpaired"`` when none)."""
+    problem was found (``"unpaired"`` when none). When several units cover that day, a city-level
+    unit is preferred to a county-level one and that to a township team (every institution has
+    its township team; the departments are what differ), then the earliest pairing."""
     tables = _tables(data)
     for name in ("problems", "institutions"):
         if name not in tables:
@@ -638,8 +640,13 @@ def problem_durations(data: Any, *, end_date: Any = None) -> pd.DataFrame:
         m = pr[["problem_id", "institution_id", "found_date"]].merge(pa, on="institution_id")
         cover = (m["start_date"] <= m["found_date"]) & (m["end_date"].isna()
                                                         | (m["end_date"] >= m["found_date"]))
-        m = m[cover].sort_values(["problem_id", "start_date", "unit_id"]).drop_duplicates("problem_id")
-        m = m.merge(tables["units"][["unit_id", "sector"]], on="unit_id", how="left")
+        units = tables["units"]
+        lv = units["level"] if "level" in units.columns else pd.Series("", index=units.index)
+        rank = dict(zip(units["unit_id"], lv.map({"city": 0, "county": 1, "township": 2}).fillna(3),
+                        strict=True))
+        m = m[cover].assign(_lv=lambda f: f["unit_id"].map(rank).fillna(3))
+        m = m.sort_values(["problem_id", "_lv", "start_date", "unit_id"]).drop_duplicates("problem_id")
+        m = m.merge(units[["unit_id", "sector"]], on="unit_id", how="left")
         pr = pr.drop(columns="sector").merge(m[["problem_id", "sector"]], on="problem_id", how="left")
         pr["sector"] = pr["sector"].fillna("unpaired")
     return pr[["problem_id", "institution_id", "county_code", "category", "sector", "found_date",
