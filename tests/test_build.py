@@ -278,3 +278,19 @@ def test_synthetic_marker_without_truth(tmp_path, fake_results):
     m = json.loads((out / "tiny" / "manifest.json").read_text())
     assert m["synthetic"] is True and m["seed"] is None
     assert "SYNTHETIC" in m["inputs"]
+
+
+def test_reader_bug_is_caught_by_the_schema_route(tmp_path, fake_results, monkeypatch):
+    """If the reader ever let an out-of-range value through, the pandera route stops the build."""
+    raw, out = _project(tmp_path)
+    real = b.read_raw
+
+    def leaky(folder):
+        r = real(folder)
+        r.tables["assessments"].loc[0, "service_score"] = 250.0
+        return r
+
+    monkeypatch.setattr(b, "read_raw", leaky)
+    res = runner.invoke(app, ["build", str(raw), "--out-root", str(out)])
+    assert res.exit_code == 1 and "internal check failed" in res.output
+    assert not (out / "tiny").exists()

@@ -39,7 +39,7 @@ from typing import Any
 import pandas as pd
 
 from . import __version__
-from .contract import CONTRACT_VERSION, TABLE_NAMES, validate
+from .contract import CONTRACT_VERSION, TABLE_NAMES, parsed_schema, validate
 from .data import Processed
 from .errors import AnalysisError, DataContractError, Problem
 from .io import RawData, read_raw, sha256_file, table_files
@@ -224,6 +224,20 @@ def _where(err: BaseException) -> str:
     return f" (at {Path(last.filename).name}:{last.lineno})"
 
 
+def _check_parsed(tables: dict[str, pd.DataFrame]) -> None:
+    """Second route: the parsed tables meet the pandera schema of the contract (types, ranges,
+    enumerations, keys). A failure here is a bug in the reader, not in the user's data."""
+    import pandera.errors
+
+    for t, df in tables.items():
+        try:
+            parsed_schema(t).validate(df, lazy=True)
+        except (pandera.errors.SchemaError, pandera.errors.SchemaErrors) as err:
+            raise BuildError(f"internal check failed: the parsed {t} table does not meet the "
+                             f"contract's schema although validation passed ({str(err)[:500]}). "
+                             "Nothing was written; please report this with the input file.") from None
+
+
 def input_hashes(raw_dir: Path) -> dict[str, str]:
     """SHA-256 of every (non-hidden) file of the raw folder, by file name."""
     return {p.name: sha256_file(p) for p in table_files(raw_dir)}
@@ -271,6 +285,7 @@ def build(raw_dir: Path | str, *, force: bool = False, out_root: Path | str | No
     tables = {t: raw.tables[t] for t in TABLE_NAMES}
     rows = {t: len(df) for t, df in tables.items()}
     echo("Valid: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()) + " rows.")
+    _check_parsed(tables)
 
     try:
         derive_panel = importlib.import_module("analysis.panel").derive_panel
