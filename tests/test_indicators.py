@@ -153,3 +153,17 @@ def test_results_hook_without_pairing_uses_first_year() -> None:
 
     out = build_results(P())["indicators"]
     assert set(out["baseline_year"]) == {2020} and set(out["latest_year"]) == {2021}
+
+
+def test_invariance_to_county_relabelling() -> None:
+    panel = _tiny()
+    relabel = {"511102": "511181", "511111": "511102"}
+    a = indicators(panel, level="city").tidy()
+    b = indicators(panel.assign(county_code=panel["county_code"].map(relabel)), level="city").tidy()
+    cols = ["indicator", "baseline", "latest", "change", "std_error", "ci_low", "ci_high"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
+    ca = indicators(panel, level="county").tidy().set_index(["id", "indicator"])
+    cb = indicators(panel.assign(county_code=panel["county_code"].map(relabel)),
+                    level="county").tidy().set_index(["id", "indicator"])
+    for old, new in relabel.items():
+        np.testing.assert_allclose(ca.loc[old, "change"], cb.loc[new, "change"])

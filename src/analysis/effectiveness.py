@@ -139,6 +139,10 @@ class DoseResponseResult(ResultMixin):
     def tidy(self) -> pd.DataFrame:
         return self.table.copy()
 
+    def _display_table(self) -> pd.DataFrame:
+        return self.table[["term", "inference", "estimate", "std_error", "ci_low", "ci_high",
+                           "p_value", "cluster", "n_clusters", "n_obs"]]
+
     def coefficient(self, term: str | None = None, inference: str = "cluster") -> pd.Series:
         """The row of ``term`` (default: the first dose term) for one inference."""
         term = term or self.terms[0]
@@ -483,6 +487,9 @@ class ITSResult(ResultMixin):
 
     def tidy(self) -> pd.DataFrame:
         return self.table.copy()
+
+    def _display_table(self) -> pd.DataFrame:
+        return self.table.drop(columns=["note"])  # the title and the notes say it
 
     def plot(self, *, ax: Any = None) -> Any:
         from .plots import PALETTE, new_axes
