@@ -96,7 +96,7 @@ def figure_to_html(fig: Any, *, alt: str = "", close: bool = True) -> str:
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=r".*[Gg]lyph.*missing.*")
-        fig.savefig(buf, format="png", bbox_inches="tight")
+        fig.savefig(buf, format="png")
     if close:
         plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
