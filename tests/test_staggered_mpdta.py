@@ -1,5 +1,6 @@
 """Callaway–Sant'Anna against outside references: R ``did`` 2.5.0 on mpdta (every ATT(g,t),
-aggregation and analytic standard error), and ``csdid`` on the demo world's county panel."""
+aggregation and analytic standard error; never-treated and not-yet-treated comparisons, and the
+outcome-regression scenario with ``lpop``), and ``csdid`` on the demo world's county panel."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from conftest import reference_file
 from analysis.errors import SpecificationError
 from analysis.staggered import att_gt
 
-SCENARIOS = {"mpdta_nev_dr": "nevertreated", "mpdta_nyt_dr": "notyettreated"}
+SCENARIOS = {"mpdta_nev_dr": "nevertreated", "mpdta_nyt_dr": "notyettreated",
+             "mpdta_nev_reg_cov": "nevertreated"}
+COVARIATES = {"mpdta_nev_reg_cov": ["lpop"]}
 TOL = 1e-9
 
 
@@ -24,7 +27,7 @@ def mpdta() -> pd.DataFrame:
 
 def _fit(mpdta, scenario):
     return att_gt(mpdta, outcome="lemp", unit="countyreal", time="year", group="first.treat",
-                  control_group=SCENARIOS[scenario])
+                  control_group=SCENARIOS[scenario], covariates=COVARIATES.get(scenario, ()))
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
@@ -161,3 +164,9 @@ def test_integer_weights_equal_duplicated_units(mpdta):
     b = att_gt(dup, outcome="lemp", unit="countyreal", time="year",
                group="first.treat").aggregate("dynamic").tidy()
     np.testing.assert_allclose(a["att"], b["att"], atol=1e-12)
+
+
+def test_covariates_refuse_randomization_but_bootstrap_runs(mpdta):
+    res = _fit(mpdta, "mpdta_nev_reg_cov")
+    with pytest.raises(SpecificationError, match="covariates"):
+        res.aggregate("simple", inference=("randomization",))

@@ -79,10 +79,14 @@ class PanelArrays:
     clustered: bool
     units: np.ndarray
     cluster_labels: np.ndarray
+    X: np.ndarray | None = None  # covariates (n, T, p) or None
 
     @property
     def obs(self) -> np.ndarray:
-        return ~np.isnan(self.Y)
+        ok = ~np.isnan(self.Y)
+        if self.X is not None:
+            ok &= ~np.isnan(self.X).any(2)
+        return ok
 
     @property
     def n(self) -> int:
@@ -142,12 +146,15 @@ def _control_mask(G: np.ndarray, g: float, t: float, b: float, control_group: st
 def _attgt_core(
     Yb: np.ndarray, obs: np.ndarray, G: np.ndarray, w: np.ndarray, cells: Cells,
     control_group: str, anticipation: int, *, want_if: bool = True,
+    X: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
     """ATT(g,t) and influence functions for a batch of outcome arrays.
 
     ``Yb`` has shape ``(R, n, T)``; ``obs`` ``(n, T)`` says where the outcome is observed (the same
     for the whole batch). Returns ``att`` ``(R, K)``, ``inf`` ``(R, n, K)`` (scaled as R ``did``:
     ``se = sqrt(sum(inf**2)) / n``), and the treated and control unit counts ``(K,)``.
+    With covariates ``X`` ``(n, T, p)`` the cell estimator is the outcome-regression DiD of
+    Sant'Anna & Zhao (2020, ``reg_did_panel``) with base-period covariates.
     """
     R, n, _ = Yb.shape
     K = len(cells)
@@ -172,6 +179,11 @@ def _attgt_core(
         d = treat[idx]
         ws = w[idx]
         dy = Yb[:, idx, tp] - Yb[:, idx, bp]  # (R, m)
+        if X is not None:
+            att[:, k], psi = _reg_cell(dy, d, ws, X[idx, bp, :], want_if)
+            if want_if:
+                inf[:, idx, k] = psi * (n / m)
+            continue
         w1 = ws * d
         w0 = ws * ~d
         mu1 = (dy * w1).sum(1) / w1.sum()
@@ -187,6 +199,39 @@ def _attgt_core(
             )
             inf[:, idx, k] = psi * (n / m)
     return att, inf, n1, n0
+
+
+def _reg_cell(dy: np.ndarray, d: np.ndarray, ws: np.ndarray, Xc: np.ndarray, want_if: bool
+              ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Outcome-regression DiD for one cell (Sant'Anna & Zhao 2020, DRDID ``reg_did_panel``):
+    regress the change on an intercept and ``Xc`` among comparison units, impute the treated
+    units' counterfactual change. Returns the ATT ``(R,)`` and its influence function ``(R, m)``
+    (unscaled, as DRDID)."""
+    m = len(d)
+    Z = np.column_stack([np.ones(m), Xc])
+    wn = ws / ws.mean()
+    w0 = wn * ~d
+    wt = wn * d
+    A = (Z * w0[:, None]).T @ Z
+    try:
+        beta = np.linalg.solve(A, (Z * w0[:, None]).T @ dy.T)  # (p+1, R)
+    except np.linalg.LinAlgError as exc:
+        raise SpecificationError("The covariates are collinear among the comparison units of a "
+                                 "group-time cell; drop a covariate.") from exc
+    od = (Z @ beta).T  # (R, m) predicted change
+    eta_t = (wt * dy).sum(1) / wt.sum()
+    eta_c = (wt * od).sum(1) / wt.sum()
+    att = eta_t - eta_c
+    if not want_if:
+        return att, None
+    mt = wt.mean()
+    inf_treat = wt * (dy - eta_t[:, None]) / mt
+    inf_c1 = wt * (od - eta_c[:, None])
+    xpx_inv = np.linalg.inv(A / m)
+    M1 = (wt[:, None] * Z).mean(0)
+    lin = (w0 * (dy - od))  # (R, m)
+    inf_c2 = lin * (Z @ (xpx_inv @ M1))[None, :]
+    return att, inf_treat - (inf_c1 + inf_c2) / mt
 
 
 def _group_shares(G: np.ndarray, w: np.ndarray, glist: np.ndarray) -> np.ndarray:
@@ -620,10 +665,11 @@ def _rows(spec: AggSpec, est, se, lo, hi, p, inference: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 def prepare_panel(
     data: pd.DataFrame, *, outcome: str, unit: str, time: str, group: str,
-    cluster: str | None = None, weights: str | None = None,
+    cluster: str | None = None, weights: str | None = None, covariates: Sequence[str] = (),
 ) -> tuple[PanelArrays, list[str]]:
     """Turn long data into :class:`PanelArrays` (validating as it goes); also return notes."""
-    cols = [outcome, unit, time, group] + [c for c in (cluster, weights) if c]
+    covariates = list(covariates)
+    cols = [outcome, unit, time, group] + [c for c in (cluster, weights) if c] + covariates
     missing = [c for c in dict.fromkeys(cols) if c not in data.columns]
     if missing:
         raise SpecificationError(f"Columns {missing} are not in the data; check the spelling "
@@ -649,6 +695,11 @@ def prepare_panel(
     Y = np.full((n, T), np.nan)
     yv = pd.to_numeric(d[outcome], errors="coerce").to_numpy(float)
     Y[ucodes, tpos] = yv
+    X = None
+    if covariates:
+        X = np.full((n, T, len(covariates)), np.nan)
+        for j, c in enumerate(covariates):
+            X[ucodes, tpos, j] = pd.to_numeric(d[c], errors="coerce").to_numpy(float)
     # unit-level attributes must be constant within unit
     g_unit = pd.Series(gvals).groupby(ucodes).agg(["min", "max", "count", "size"])
     gmin = g_unit["min"].to_numpy()
@@ -685,11 +736,13 @@ def prepare_panel(
         clab = np.asarray(units).astype(str)
     keep = ~early & np.isfinite(Y).any(1)
     Y, G, wv, clab, units = Y[keep], G[keep], wv[keep], clab[keep], np.asarray(units)[keep]
+    if X is not None:
+        X = X[keep]
     ccodes, cl_labels = pd.factorize(pd.Series(clab), sort=True)
     wv = wv / wv.mean()
     panel = PanelArrays(Y=Y, times=times, G=G, w=wv, cl=ccodes.astype(int),
                         n_clusters=len(cl_labels), clustered=cluster is not None, units=units,
-                        cluster_labels=np.asarray(cl_labels))
+                        cluster_labels=np.asarray(cl_labels), X=X)
     return panel, notes
 
 
@@ -705,6 +758,7 @@ def att_gt(
     anticipation: int = 0,
     base_period: BasePeriod = "varying",
     weights: str | None = None,
+    covariates: Sequence[str] = (),
     alpha: float = 0.05,
 ) -> ATTgtResult:
     """Callaway–Sant'Anna group-time average treatment effects ATT(g, t).
@@ -732,6 +786,11 @@ def att_gt(
         ``g - 1 - anticipation`` ("universal").
     weights : str, optional
         Column of unit sampling weights (constant within unit).
+    covariates : sequence of str
+        Covariates for outcome-regression adjustment (Sant'Anna & Zhao 2020's ``reg_did_panel``,
+        R ``did``'s ``est_method="reg"``), taken at each cell's base period. Empty (default): the
+        difference of mean changes (= DR = REG = IPW without covariates). Randomisation
+        inference is only available without covariates.
     alpha : float
         Level of the analytic pointwise intervals.
 
@@ -751,7 +810,7 @@ def att_gt(
     if not 0 < alpha < 1:
         raise SpecificationError(f"alpha={alpha!r} must lie strictly between 0 and 1.")
     panel, notes = prepare_panel(data, outcome=outcome, unit=unit, time=time, group=group,
-                                 cluster=cluster, weights=weights)
+                                 cluster=cluster, weights=weights, covariates=covariates)
     glist = np.unique(panel.G[np.isfinite(panel.G)])
     if len(glist) == 0:
         raise SpecificationError(f"No unit is treated within the window ({group!r} is empty, 0 or "
@@ -764,7 +823,7 @@ def att_gt(
         raise SpecificationError("No group-time cell has a pre-treatment base period; check "
                                  "`anticipation` and the adoption dates.")
     att, inf, n1, n0 = _attgt_core(panel.Y[None], panel.obs, panel.G, panel.w, cells,
-                                   control_group, int(anticipation))
+                                   control_group, int(anticipation), X=panel.X)
     empty = np.isnan(att[0])
     if empty.any():
         notes.append(f"{int(empty.sum())} ATT(g,t) cell(s) have no treated or no comparison "

@@ -87,7 +87,7 @@ def linear_maps(res: ATTgtResult, spec: AggSpec, E: np.ndarray) -> tuple[np.ndar
         Eb[k] = np.where(p.cl[:, None] == k, E, 0.0)
     Eb[:, ~p.obs] = np.nan
     att, inf, _, _ = _attgt_core(Eb, p.obs, p.G, p.w, res.cells, res.control_group,
-                                 res.anticipation)
+                                 res.anticipation, X=p.X)
     att = np.where(np.isnan(res.att)[None, :], np.nan, att)
     keys, overall = res._point(spec, att)
     T = np.concatenate([keys, overall[:, None]], axis=1)

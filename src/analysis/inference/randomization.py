@@ -112,6 +112,10 @@ class PermutationEstimator:
 
     def __init__(self, res: ATTgtResult):
         p = res.panel
+        if p.X is not None:
+            raise SpecificationError(
+                "Randomisation inference is implemented for the estimator without covariates; "
+                "drop covariates= or use inference=('analytic', 'wild_bootstrap').")
         G = p.G
         C = p.n_clusters
         gc = np.full(C, np.nan)
