@@ -309,3 +309,34 @@ def test_planted_effects_are_in_the_data(demo_panel, truth, outcome):
         assert abs(beta[k] - want[name]) < 4 * se[k], (name, beta[k], se[k], want[name])
     # and the effects are detectable, not buried in noise
     assert abs(want["dose"]) / se[0] > 3
+
+
+def test_truth_aggregations_match_cs_on_noise_free_outcome(demo_panel, truth):
+    """Two routes to the reform truths: TRUTH's simple/group/calendar/dynamic values against the
+    Callaway–Sant'Anna aggregations (analysis.staggered, checked against R did elsewhere) of an
+    outcome that is exactly the planted reform path on the demo panel's (unbalanced) layout."""
+    from analysis.panel import t_to_period
+    from analysis.staggered import att_gt
+
+    y = "safety_hazards"
+    path = truth["reform"]["att_by_event_time"][y]
+    d = demo_panel[demo_panel["eligible"] & demo_panel["assessed"]].copy()
+    e = (d["t"] - d["adoption_t"]).fillna(-1).astype(int)
+    d["y_planted"] = np.where(d["reform_treated"], [path.get(str(k), 0.0) for k in e], 0.0)
+    res = att_gt(d, outcome="y_planted", unit="institution_id", time="t", group="adoption_t")
+    simple = res.aggregate("simple").tidy()
+    assert simple["att"].iloc[0] == pytest.approx(truth["reform"]["att_simple"][y], abs=1e-5)
+    group = res.aggregate("group").tidy().set_index("key")
+    for g, v in truth["reform"]["att_group"][y].items():
+        key = "overall" if g == "overall" else period_to_t(g)
+        assert group.loc[key, "att"] == pytest.approx(v, abs=1e-5), g
+    cal = res.aggregate("calendar").tidy().set_index("key")
+    for p, v in truth["reform"]["att_calendar"][y].items():
+        key = "overall" if p == "overall" else period_to_t(p)
+        assert cal.loc[key, "att"] == pytest.approx(v, abs=1e-5), p
+    dyn = res.aggregate("dynamic").tidy().set_index("key")
+    for k, v in path.items():
+        assert dyn.loc[int(k), "att"] == pytest.approx(v, abs=1e-9), k
+    assert t_to_period(int(d["adoption_t"].min())) == min(
+        g for g in truth["reform"]["cohorts"] if g != "never"
+    )

@@ -982,6 +982,32 @@ def _simple_att(par_att: dict[str, float], cohorts: dict[str, int]) -> float:
     return num / den
 
 
+def _group_att(par_att: dict[str, float], cohorts: dict[str, int]) -> dict[str, float]:
+    """CS 'group' aggregation: each cohort's mean ATT over its post quarters; 'overall' weights
+    cohorts by size."""
+    t1 = period_to_t(LAST_PERIOD)
+    out = {}
+    for g in cohorts:
+        g_t = period_to_t(g)
+        out[g] = float(np.mean([par_att[str(t - g_t)] for t in range(g_t, t1 + 1)]))
+    n = np.array(list(cohorts.values()), dtype=float)
+    out["overall"] = float(np.dot(n, [out[g] for g in cohorts]) / n.sum())
+    return {k: round(v, 6) for k, v in out.items()}
+
+
+def _calendar_att(par_att: dict[str, float], cohorts: dict[str, int]) -> dict[str, float]:
+    """CS 'calendar' aggregation: per quarter from the first adoption on, the cohort-size weighted
+    ATT of the cohorts already treated; 'overall' is the mean over quarters."""
+    t1 = period_to_t(LAST_PERIOD)
+    gs = {period_to_t(g): n for g, n in cohorts.items()}
+    out = {}
+    for t in range(min(gs), t1 + 1):
+        on = {g: n for g, n in gs.items() if g <= t}
+        out[t_to_period(t)] = sum(n * par_att[str(t - g)] for g, n in on.items()) / sum(on.values())
+    out["overall"] = float(np.mean(list(out.values())))
+    return {k: round(float(v), 6) for k, v in out.items()}
+
+
 def _truth(seed: int, tables: dict[str, pd.DataFrame], info: dict[str, Any]) -> dict[str, Any]:
     counties = tables["counties"]
     inst = tables["institutions"]
@@ -1023,6 +1049,8 @@ def _truth(seed: int, tables: dict[str, pd.DataFrame], info: dict[str, Any]) -> 
             "att_simple": {
                 y: round(_simple_att(OUTCOMES[y]["att"], treated_sizes), 6) for y in outcomes
             },
+            "att_group": {y: _group_att(OUTCOMES[y]["att"], treated_sizes) for y in outcomes},
+            "att_calendar": {y: _calendar_att(OUTCOMES[y]["att"], treated_sizes) for y in outcomes},
             "description": (
                 "Eligible institutions get att_by_event_time[y][e] added to the mean of outcome y "
                 "in event time e = t - adoption quarter >= 0 (the quarter containing the county's "
@@ -1031,8 +1059,10 @@ def _truth(seed: int, tables: dict[str, pd.DataFrame], info: dict[str, Any]) -> 
                 "so the dynamic aggregation's truth is att_by_event_time and ATT(g,t) = "
                 "att_by_event_time[t-g]. att_simple is the CS simple aggregation of the planted "
                 "effects over post-adoption quarters up to 2024Q4, each (g,t) cell weighted by "
-                "cohort_sizes (number of eligible institutions). Event times beyond the listed "
-                "keys do not occur in the window."
+                "cohort_sizes (number of eligible institutions); att_group and att_calendar are "
+                "the CS group and calendar aggregations of the same cells (R did's aggte "
+                "definitions; 'overall' as aggte reports it). Event times beyond the listed keys "
+                "do not occur in the window."
             ),
         },
         "repairing": {
