@@ -173,3 +173,17 @@ def test_bad_specification_messages(demo):
         reform.reform_attgt(demo.panel, outcome="happiness")
     with pytest.raises(SpecificationError, match="level"):
         reform.reform_attgt(demo.panel, level="city")
+
+
+def test_build_results_without_any_adoption_says_why():
+    from types import SimpleNamespace
+
+    p = _mini_panel(2).assign(adoption_t=np.nan)
+    p = p.assign(service_score=p["environment_score"], happiness_score=p["environment_score"],
+                 safety_hazards=3.0, year=p["t"] // 4, residents=10.0, kind="elderly",
+                 operator="public", area="rural")
+    out = reform.build_results(SimpleNamespace(panel=p), n_boot=19, n_perm=19)
+    assert out["reform_attgt"].empty and out["reform_aggregate"].empty
+    d = out["reform_diagnostics"]
+    assert (d["diagnostic"] == "not_estimated").any()
+    assert d["term"].str.contains("No unit is treated").any()

@@ -516,12 +516,10 @@ def _label_key(kind: str, key: Any) -> str:
 
 def _aggregate_rows(res: ATTgtResult, outcome: str, *, n_boot: int, n_perm: int, seed: int,
                     extra: dict[str, Any] | None = None) -> pd.DataFrame:
+
     out = []
+    inference = _inference_for(res)
     for kind in ("simple", "dynamic", "group", "calendar"):
-        inference = ("analytic", "wild_bootstrap", "randomization")
-        if kind in ("group", "calendar"):
-            # keys with one or two counties: randomisation and bootstrap still apply
-            pass
         a = res.aggregate(kind, inference=inference, n_boot=n_boot, n_perm=n_perm, seed=seed)
         t = a.tidy()
         t["key"] = [_label_key(kind, k) for k in t["key"]]
@@ -534,6 +532,15 @@ def _aggregate_rows(res: ATTgtResult, outcome: str, *, n_boot: int, n_perm: int,
     for k, v in (extra or {}).items():
         df[k] = v
     return df
+
+
+def _inference_for(res: ATTgtResult) -> tuple[str, ...]:
+    """Analytic always; the few-cluster methods when they apply (≤ MAX_CLUSTERS clusters)."""
+    from .inference.multiplier import MAX_CLUSTERS
+
+    if res.n_clusters > MAX_CLUSTERS:
+        return ("analytic",)
+    return ("analytic", "wild_bootstrap", "randomization")
 
 
 def _attgt_rows(res: ATTgtResult, outcome: str) -> pd.DataFrame:
@@ -591,14 +598,21 @@ def diagnostics(panel: pd.DataFrame, outcome: str, res: ATTgtResult, *, n_boot: 
             "inference": ["none"], "comparison": ["total"]})))
     except SpecificationError:
         pass
-    for name, r in (("triple_difference", triple_difference(panel, outcome=outcome,
-                                                            control_group=res.control_group)),
-                    ("placebo_ineligible", reform_attgt(panel, outcome=outcome,
-                                                        control_group=res.control_group,
-                                                        sample="ineligible"))):
+    variants = (("triple_difference", lambda: triple_difference(
+                    panel, outcome=outcome, control_group=res.control_group)),
+                ("placebo_ineligible", lambda: reform_attgt(
+                    panel, outcome=outcome, control_group=res.control_group,
+                    sample="ineligible")))
+    for name, fit in variants:
+        try:
+            r = fit()
+        except SpecificationError as exc:  # e.g. no ineligible institutions in the data
+            parts.append(_diag_rows(outcome, name, pd.DataFrame({
+                "term": [f"not estimated: {exc}"], "estimate": [np.nan], "inference": ["none"]})))
+            continue
         for kind in ("simple", "dynamic"):
-            a = r.aggregate(kind, inference=("analytic", "wild_bootstrap", "randomization"),
-                            n_boot=n_boot, n_perm=n_perm, seed=seed).tidy()
+            a = r.aggregate(kind, inference=_inference_for(r), n_boot=n_boot, n_perm=n_perm,
+                            seed=seed).tidy()
             if kind == "dynamic":
                 a = a[a["is_overall"]]
             a["term"] = [f"{kind}" if k in ("", "overall") else f"{kind}:{k}" for k in a["key"]]
@@ -625,15 +639,25 @@ def build_results(processed: Any, *, n_boot: int = 999, n_perm: int = 999,
     panel = processed.panel
     attgt, agg, diag = [], [], []
     for outcome in OUTCOMES:
-        res = reform_attgt(panel, outcome=outcome)
-        attgt.append(_attgt_rows(res, outcome))
-        agg.append(_aggregate_rows(res, outcome, n_boot=n_boot, n_perm=n_perm, seed=seed))
-        diag.append(diagnostics(panel, outcome, res, n_boot=n_boot, n_perm=n_perm, seed=seed))
-    a = pd.concat(agg, ignore_index=True)
+        try:
+            res = reform_attgt(panel, outcome=outcome)
+            attgt.append(_attgt_rows(res, outcome))
+            agg.append(_aggregate_rows(res, outcome, n_boot=n_boot, n_perm=n_perm, seed=seed))
+            diag.append(diagnostics(panel, outcome, res, n_boot=n_boot, n_perm=n_perm,
+                                    seed=seed))
+        except SpecificationError as exc:  # e.g. no county adopted within the data window
+            diag.append(pd.DataFrame({"outcome": [outcome], "diagnostic": ["not_estimated"],
+                                      "term": [str(exc)], "estimate": [np.nan],
+                                      "inference": ["none"]}))
+    attgt_df = pd.concat(attgt, ignore_index=True) if attgt else pd.DataFrame(
+        columns=["outcome", "group", "period", "att", "std_error", "n_clusters", "warning"])
+    a = pd.concat(agg, ignore_index=True) if agg else pd.DataFrame(
+        columns=["outcome", "aggregation", "key", "att", "std_error", "ci_low", "ci_high",
+                 "p_value", "inference", "n_clusters", "warning"])
     a["key"] = a["key"].astype(str)
     d = pd.concat(diag, ignore_index=True)
     for c in ("term", "inference", "comparison", "warning"):
         if c in d.columns:
             d[c] = d[c].astype(object).where(d[c].notna(), None).astype("string")
-    return {"reform_attgt": pd.concat(attgt, ignore_index=True), "reform_aggregate": a,
+    return {"reform_attgt": attgt_df, "reform_aggregate": a,
             "reform_diagnostics": d}

@@ -918,7 +918,9 @@ def pretrend_test(res: ATTgtResult, *, n_boot: int = 999, n_perm: int = 999, see
         notes.append(f"The clustered covariance of the {nk} pre-period ATTs has rank {rank} with "
                      f"{C} clusters: no Wald test exists; read the bootstrap and randomisation "
                      "rows.")
-    if res.panel.clustered and nk:
+    from .inference.multiplier import MAX_CLUSTERS
+
+    if res.panel.clustered and nk and res.n_clusters <= MAX_CLUSTERS:
         s, p = pretrend_wild(res, spec, B=n_boot, seed=seed)
         rows.append({"statistic": "sum_t2", "value": s, "df": nk, "p_value": p,
                      "inference": "wild_bootstrap"})
