@@ -428,9 +428,10 @@ class AggregateResult(ResultMixin):
         return t[(t["is_overall"]) & (t["inference"] == inference)].iloc[0]
 
     def plot(self, *, ax: Any = None, inference: str = "analytic", pre_shade: bool = True,
-             labels: Any = None) -> Any:
+             labels: Any = None, window: tuple[float, float] | None = None) -> Any:
         """Estimates with 95% interval bars; for the dynamic kind, a band with pre-periods shaded.
-        ``labels`` maps group / period keys to tick labels."""
+        ``labels`` maps group / period keys to tick labels; ``window=(lo, hi)`` limits the event
+        times shown (late event times rest on one or two counties and have very wide bands)."""
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -439,6 +440,9 @@ class AggregateResult(ResultMixin):
         if len(t) == 0:
             return ax
         if self.kind == "dynamic":
+            if window is not None:
+                e = t["key"].astype(float)
+                t = t[(e >= window[0]) & (e <= window[1])]
             x = t["key"].astype(float).to_numpy()
             ax.fill_between(x, t["ci_low"], t["ci_high"], alpha=0.25, color="C0", step=None,
                             label=f"95% CI ({inference})")
