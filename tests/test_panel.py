@@ -249,3 +249,42 @@ def test_demo_panel_same_through_the_package_reader(demo_tables):
     result = CliRunner().invoke(app, ["validate", str(DEMO_RAW)])
     assert result.exit_code == 0, result.output
     assert "is valid" in result.output and "Notes" not in result.output
+
+
+def test_empty_event_tables_give_zeros():
+    tables = tiny_tables()
+    for k in ("pairings", "activities", "problems"):
+        tables[k] = tables[k].iloc[:0]
+    panel = derive_panel(tables)
+    assert len(panel) == 12 and not panel["paired"].any()
+    for c in ("n_units", "activities", "visits", "problems_found", "problems_open"):
+        assert (panel[c] == 0).all(), c
+    assert panel["value_rmb"].eq(0).all() and panel["repair_t"].isna().all()
+    assert panel.loc[panel["period"] != "2021Q1", "activities_lag1"].eq(0).all()
+
+
+def test_demo_panel_cells_by_brute_force(demo_tables):
+    """Forty random institution-quarters of the demo recomputed by direct filtering."""
+    panel = derive_panel(demo_tables).set_index(["institution_id", "period"])
+    p, a, pb = demo_tables["pairings"], demo_tables["activities"], demo_tables["problems"]
+    rng = np.random.default_rng(3)
+    for k in rng.choice(len(panel), size=40, replace=False):
+        (iid, period), row = panel.index[k], panel.iloc[k]
+        q = pd.Period(period, freq="Q")
+        lo, hi = q.start_time.normalize(), q.end_time.normalize()
+        mine = p[p["institution_id"] == iid]
+        cover = mine[
+            (mine["start_date"] <= hi) & (mine["end_date"].isna() | (mine["end_date"] >= lo))
+        ]
+        assert row["n_units"] == cover["unit_id"].nunique()
+        acts = a[(a["institution_id"] == iid) & (a["date"] >= lo) & (a["date"] <= hi)]
+        assert row["activities"] == len(acts)
+        assert row["visits"] == (acts["category"] == "visit").sum()
+        assert row["value_rmb"] == pytest.approx(acts["value_rmb"].sum())
+        probs = pb[pb["institution_id"] == iid]
+        assert row["problems_found"] == probs["found_date"].between(lo, hi).sum()
+        assert row["problems_resolved"] == probs["resolved_date"].between(lo, hi).sum()
+        is_open = (probs["found_date"] <= hi) & (
+            probs["resolved_date"].isna() | (probs["resolved_date"] > hi)
+        )
+        assert row["problems_open"] == is_open.sum()
