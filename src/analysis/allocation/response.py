@@ -1,0 +1,178 @@
+"""The concave dose-response the allocation optimiser maximises.
+
+The effectiveness analysis estimates, with institution and quarter fixed effects, how an
+institution's outcome moves with ``log1p(activities_lag1)`` (activities in the previous quarter).
+:class:`Response` turns one such coefficient ``beta`` into the predicted gain of giving an
+institution ``x`` activities per quarter, ``beta * log1p(x)``, and its piecewise-linear
+interpolant on fixed breakpoints, which is what a linear (mixed-integer) programme can maximise
+exactly: because ``log1p`` is concave, the interpolant equals the minimum of its segment lines,
+so "``z <= every segment line``" needs no extra integer variables (the standard concave
+piecewise-linear formulation; see e.g. Williams, *Model Building in Mathematical Programming*,
+5th ed., 2013, §9.3).
+
+Scale invariance: with one ``beta`` for every institution the optimal plan does not depend on
+``beta`` (any positive multiple ranks plans the same way); ``beta`` only scales the reported gains.
+That is why a documented default (``beta = 1``: gains in "log-activity points") is usable before an
+estimate exists, and why every result says which response it used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SpecificationError
+from ..results import ResultMixin
+
+#: Breakpoints on the activities-per-quarter scale. Denser where log1p bends most; beyond the last
+#: one the last segment's line continues (still concave). The largest relative gap between
+#: ``beta*log1p(x)`` and the interpolant on [0, 250] is below 1%.
+DEFAULT_BREAKPOINTS: tuple[float, ...] = (
+    0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.5, 8.0, 10.0, 13.0, 16.0, 20.0, 25.0, 32.0, 40.0,
+    50.0, 65.0, 80.0, 100.0, 130.0, 160.0, 200.0, 250.0,
+)
+
+#: Documented default coefficient: one outcome point per unit of log1p(activities per quarter).
+DEFAULT_BETA = 1.0
+
+EFFECT_MODEL = "dose_response"
+EFFECT_TERM = "log1p(activities_lag1)"
+EFFECT_INFERENCE = "cluster"
+
+
+@dataclass(frozen=True)
+class Response(ResultMixin):
+    """Predicted gain of ``x`` activities per quarter: ``beta * log1p(x)``, piecewise-linearised.
+
+    Parameters
+    ----------
+    beta : float
+        Outcome points per unit of ``log1p(activities per quarter)``; must be positive.
+    breakpoints : tuple of float
+        Strictly increasing, starting at 0.
+    outcome : str
+        The outcome ``beta`` refers to (``composite`` by default).
+    source : {"estimated", "default"}
+        Whether ``beta`` came from the effectiveness results or is the documented default.
+    description : str
+        Provenance in words (shown in results and notebooks).
+
+    References
+    ----------
+    Williams, H. P. (2013). *Model Building in Mathematical Programming* (5th ed.), Wiley, ch. 9.
+    """
+
+    beta: float = DEFAULT_BETA
+    breakpoints: tuple[float, ...] = DEFAULT_BREAKPOINTS
+    outcome: str = "composite"
+    source: str = "default"
+    description: str = (
+        "default response: beta = 1 outcome point per unit of log1p(activities per quarter); "
+        "the plan does not depend on beta's scale, only the reported gains do"
+    )
+    _notes: tuple[str, ...] = field(default=(), repr=False)
+
+    title = "Dose-response used for allocation"
+
+    def __post_init__(self) -> None:
+        b = np.asarray(self.breakpoints, dtype=float)
+        if not np.isfinite(self.beta) or self.beta <= 0:
+            raise SpecificationError(
+                f"The response coefficient beta={self.beta!r} is not positive: maximising a "
+                "non-positive response would recommend withdrawing help. Use an estimate with a "
+                "positive effect or the documented default Response()."
+            )
+        if b.ndim != 1 or b.size < 2 or b[0] != 0 or np.any(np.diff(b) <= 0):
+            raise SpecificationError(
+                "Response breakpoints must be strictly increasing, start at 0 and have at least "
+                f"two points; got {self.breakpoints!r}."
+            )
+        if self.source not in ("estimated", "default"):
+            raise SpecificationError(f"source={self.source!r}: choose 'estimated' or 'default'.")
+
+    # -- the function ---------------------------------------------------------------------
+    def exact(self, x: Any) -> np.ndarray:
+        """``beta * log1p(x)``."""
+        return self.beta * np.log1p(np.asarray(x, dtype=float))
+
+    @property
+    def slopes(self) -> np.ndarray:
+        b = np.asarray(self.breakpoints, dtype=float)
+        return np.diff(self.exact(b)) / np.diff(b)
+
+    @property
+    def intercepts(self) -> np.ndarray:
+        """Segment ``k`` is the line ``intercepts[k] + slopes[k] * x``."""
+        b = np.asarray(self.breakpoints, dtype=float)
+        return self.exact(b[:-1]) - self.slopes * b[:-1]
+
+    def __call__(self, x: Any) -> np.ndarray:
+        """The piecewise-linear interpolant (the function the optimiser maximises)."""
+        x = np.asarray(x, dtype=float)
+        if np.any(x < -1e-9):
+            raise SpecificationError("Activity intensities must be non-negative.")
+        lines = self.intercepts[:, None] + self.slopes[:, None] * np.atleast_1d(x).ravel()[None, :]
+        out = lines.min(axis=0)
+        return out.reshape(x.shape) if x.shape else out[0]
+
+    def segments(self) -> pd.DataFrame:
+        b = np.asarray(self.breakpoints, dtype=float)
+        return pd.DataFrame({"start": b[:-1], "end": b[1:], "slope": self.slopes,
+                             "intercept": self.intercepts})
+
+    # -- construction from the effectiveness results ----------------------------------------
+    @classmethod
+    def from_effectiveness(cls, table: pd.DataFrame, *, outcome: str = "composite",
+                           breakpoints: tuple[float, ...] = DEFAULT_BREAKPOINTS) -> Response:
+        """The estimated response from ``effectiveness.parquet``.
+
+        Uses the row ``model == "dose_response"``, ``term == "log1p(activities_lag1)"``,
+        ``inference == "cluster"`` for ``outcome``. Raises ``SpecificationError`` when the row is
+        missing or the estimate is not positive (the caller decides whether to fall back to the
+        default).
+        """
+        need = {"outcome", "model", "term", "estimate"}
+        missing = need - set(table.columns)
+        if missing:
+            raise SpecificationError(
+                f"The effectiveness table lacks columns {sorted(missing)}; cannot read the response.")
+        rows = table[(table["model"] == EFFECT_MODEL) & (table["term"] == EFFECT_TERM)
+                     & (table["outcome"] == outcome)]
+        if "inference" in rows.columns:
+            rows = rows[rows["inference"] == EFFECT_INFERENCE]
+        if rows.empty:
+            raise SpecificationError(
+                f"No {EFFECT_MODEL} estimate of {EFFECT_TERM} for outcome {outcome!r} "
+                f"(inference {EFFECT_INFERENCE!r}) in the effectiveness results.")
+        est = float(rows["estimate"].iloc[0])
+        se = float(rows["std_error"].iloc[0]) if "std_error" in rows.columns else float("nan")
+        return cls(
+            beta=est, breakpoints=breakpoints, outcome=outcome, source="estimated",
+            description=(f"estimated response: {EFFECT_MODEL} coefficient on {EFFECT_TERM} for "
+                         f"{outcome} = {est:.4g} (cluster s.e. {se:.3g}) from the effectiveness "
+                         "analysis"),
+        )
+
+    # -- display ---------------------------------------------------------------------------
+    def tidy(self) -> pd.DataFrame:
+        return pd.DataFrame({
+            "item": ["source", "outcome", "beta", "n_segments", "description"],
+            "value": [self.source, self.outcome, f"{self.beta:.6g}",
+                      str(len(self.breakpoints) - 1), self.description],
+        })
+
+    def plot(self, *, ax: Any = None) -> Any:
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.gca()
+        b = np.asarray(self.breakpoints, dtype=float)
+        x = np.linspace(0, b[-1], 400)
+        ax.plot(x, self.exact(x), label=f"{self.beta:.3g}·log1p(x)")
+        ax.plot(b, self(b), "o--", ms=3, label="piecewise-linear")
+        ax.set_xlabel("activities per quarter")
+        ax.set_ylabel(f"predicted gain ({self.outcome})")
+        ax.legend()
+        return ax
