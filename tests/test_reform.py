@@ -71,15 +71,32 @@ def test_planted_event_time_effects_coverage(agg, truth):
         assert hits / n >= 0.85, (m, hits, n)
 
 
-def test_placebo_on_ineligible_not_significant_familywise(diag):
-    """Ineligible institutions were never treated (TRUTH: att_ineligible = 0). Randomisation
-    inference over adoption dates, Holm-adjusted over the five outcomes, does not reject."""
+@pytest.mark.parametrize("method", ["wild_bootstrap", "randomization"])
+def test_placebo_on_ineligible_not_significant_familywise(diag, method):
+    """Ineligible institutions were never treated (TRUTH: att_ineligible = 0): the placebo's
+    few-cluster tests, Holm-adjusted over the five outcomes, do not reject."""
     p = diag[(diag["diagnostic"] == "placebo_ineligible") & (diag["term"] == "simple")
-             & (diag["inference"] == "randomization")]
+             & (diag["inference"] == method)]
     assert len(p) == len(reform.OUTCOMES)
     ps = np.sort(p["p_value"].to_numpy())
     holm = np.maximum.accumulate(ps * (len(ps) - np.arange(len(ps))))
     assert (holm > 0.05).all(), p[["outcome", "estimate", "p_value"]]
+
+
+@pytest.mark.parametrize("kind", ["group", "calendar"])
+def test_planted_group_and_calendar_effects_coverage(agg, truth, kind):
+    """TRUTH.json's planted cohort and calendar aggregations inside the few-cluster intervals
+    (at least 85% of them; 95% nominal)."""
+    planted = truth["reform"][f"att_{kind}"]
+    d = agg[(agg["aggregation"] == kind) & agg["outcome"].isin(SCORES)]
+    d = d.assign(truth=[planted.get(o, {}).get(k) for o, k in zip(d["outcome"], d["key"],
+                                                                   strict=True)])
+    d = d[d["truth"].notna()]
+    assert len(d) > 3 * 4 * 5
+    for m in ("wild_bootstrap", "randomization"):
+        s = d[d["inference"] == m]
+        cover = ((s["ci_low"] <= s["truth"]) & (s["truth"] <= s["ci_high"])).mean()
+        assert cover >= 0.85, (m, cover)
 
 
 def test_pretrend_tests_exist_and_do_not_reject_planted_parallel_trends(diag):

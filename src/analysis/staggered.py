@@ -53,7 +53,8 @@ from scipy import stats
 from .errors import SpecificationError, check_choice
 from .results import ResultMixin
 
-__all__ = ["att_gt", "ATTgtResult", "AggregateResult", "Cells", "PanelArrays"]
+__all__ = ["att_gt", "ATTgtResult", "AggregateResult", "pretrend_test", "PretrendResult", "Cells",
+           "PanelArrays"]
 
 ControlGroup = Literal["notyettreated", "nevertreated"]
 BasePeriod = Literal["varying", "universal"]
