@@ -8,7 +8,9 @@ shared ``demo_root`` build and skip until it exists.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import re
 import shutil
 import sys
@@ -24,9 +26,6 @@ from analysis.errors import SpecificationError
 from analysis.reports import run_reports
 from analysis.reports.driver import check_parameters, inputs_hash, report_key
 
-# the end-to-end tests share one module-scoped papermill run: keep them on one xdist worker
-together = pytest.mark.xdist_group("reports_e2e")
-
 REPO = Path(__file__).resolve().parents[1]
 COUNTY_NB = REPO / "notebooks" / "county_report.ipynb"
 SECTIONS = ("header", "key-figures", "institutions", "scorecard", "effectiveness", "reform",
@@ -40,25 +39,44 @@ def _text(html_text: str) -> str:
     return re.sub(r"<[^>]+>", " ", s)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def world(tmp_path_factory) -> Path:
-    return make_world(tmp_path_factory.mktemp("world"))
+    """The small world with two county reports, the city summary and the index already run.
+
+    Built once per test session even under xdist: workers share the folder through a file lock
+    (as ``demo_root`` does), because ``--dist loadgroup`` does not keep grouped tests on one worker
+    with pytest 9.2 (pytest-dev/pytest-xdist#1386)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / "reports_world"
+    done = root / "outcome.json"
+    with open(shared / "reports_world.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                if root.exists():
+                    shutil.rmtree(root)
+                make_world(root)
+                out = run_reports("world", counties=["511102", "511123"], jobs=2, root=root,
+                                  progress=False)
+                done.write_text(json.dumps({"ok": out.ok, "render": out.render(),
+                                            "statuses": {r.name: r.status for r in out.results}}))
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    return root
 
 
-@pytest.fixture(scope="module")
-def two_counties(world):
-    """Two counties and the city summary, two jobs, Chinese (the default)."""
-    outcome = run_reports("world", counties=["511102", "511123"], jobs=2, root=world, progress=False)
-    return outcome
+@pytest.fixture(scope="session")
+def two_counties(world) -> dict:
+    """What the first run reported: ``ok``, ``render`` and ``statuses`` (name → status)."""
+    return json.loads((world / "outcome.json").read_text())
 
 
-@together
 def test_two_counties_end_to_end(two_counties, world):
     out = two_counties
-    assert out.ok, out.render()
+    assert out["ok"], out["render"]
     d = world / "reports" / "world"
-    assert {r.name: r.status for r in out.results} == {"city": "written", "511102": "written",
-                                                        "511123": "written"}
+    assert out["statuses"] == {"city": "written", "511102": "written", "511123": "written"}
     for name in ("511102.html", "511123.html", "city.html", "index.html"):
         assert (d / name).exists(), name
     page = (d / "511102.html").read_text(encoding="utf-8")
@@ -92,7 +110,6 @@ def test_two_counties_end_to_end(two_counties, world):
     assert "2021Q2 ◀ 本县" in page
 
 
-@together
 def test_bundled_font_subset_covers_every_character_of_the_pages(two_counties, world):
     """Chinese page text renders on a machine with no CJK system font: the font subset written
     beside the pages has a glyph for every non-ASCII character they show."""
@@ -109,7 +126,6 @@ def test_bundled_font_subset_covers_every_character_of_the_pages(two_counties, w
         assert wanted and not {c for c in wanted if ord(c) not in cmap}, name
 
 
-@together
 def test_index_lists_every_county_with_rank_cohort_and_links(two_counties, world):
     d = world / "reports" / "world"
     index = (d / "index.html").read_text(encoding="utf-8")
@@ -129,7 +145,6 @@ def test_index_lists_every_county_with_rank_cohort_and_links(two_counties, world
     assert 'id="comparison"' in city and "<script" not in city.lower()
 
 
-@together
 def test_up_to_date_reports_are_skipped_until_forced_or_inputs_change(two_counties, world):
     d = world / "reports" / "world"
     before = (d / "511102.html").stat().st_mtime_ns
