@@ -1,4 +1,46 @@
-"""Resource allocation (in development)."""
-from .checker import check_assignment, check_budget  # noqa: F401
-from .optimise import AllocationResult, allocate_budget, candidate_pairs, optimise_pairs  # noqa: F401
-from .response import Response  # noqa: F401
+"""Resource allocation: did help go where it was needed, and how should units and money be
+re-assigned?
+
+* :mod:`.need` — need index per institution with configurable weights and a sensitivity view;
+* :mod:`.equity` — Gini, Theil (exact within/between-county decomposition), concentration index
+  against need, Lorenz/concentration curves, regression of received help on need;
+* :mod:`.response` — the concave dose-response (estimated or a documented default);
+* :mod:`.optimise` — the pairing optimiser and the budget allocation (HiGHS);
+* :mod:`.checker` — an independent check of every constraint of a plan;
+* :mod:`.inputs` — processed data → optimiser inputs, and :func:`build_results`.
+
+See ``docs/methods_allocation.md``.
+"""
+
+from .checker import CheckReport, check_assignment, check_budget
+from .equity import (
+    EquityResult,
+    concentration_index,
+    equity,
+    gini,
+    lorenz_curve,
+    received,
+    theil,
+    theil_decomposition,
+)
+from .inputs import (
+    AllocationInputs,
+    allocation_inputs,
+    build_results,
+    main_sectors,
+    recommend_budget,
+    recommend_pairs,
+    response_for,
+)
+from .need import DEFAULT_WEIGHTS, NeedIndex, NeedSensitivity, need_index, need_sensitivity
+from .optimise import AllocationResult, allocate_budget, candidate_pairs, optimise_pairs
+from .response import DEFAULT_BETA, DEFAULT_BREAKPOINTS, Response
+
+__all__ = [
+    "AllocationInputs", "AllocationResult", "CheckReport", "DEFAULT_BETA", "DEFAULT_BREAKPOINTS",
+    "DEFAULT_WEIGHTS", "EquityResult", "NeedIndex", "NeedSensitivity", "Response",
+    "allocate_budget", "allocation_inputs", "build_results", "candidate_pairs", "check_assignment",
+    "check_budget", "concentration_index", "equity", "gini", "lorenz_curve", "main_sectors",
+    "need_index", "need_sensitivity", "optimise_pairs", "received", "recommend_budget",
+    "recommend_pairs", "response_for", "theil", "theil_decomposition",
+]

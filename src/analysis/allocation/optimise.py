@@ -542,7 +542,7 @@ def _master_matrix(p: _Problem, cf: _Configs, idx: np.ndarray, K: int | None):
 
 def _solve_config(p: _Problem, resp: Response, *, K: int | None, floor: np.ndarray,
                   max_units: int | None, per_institution: int, gap: float, time_limit: float,
-                  configs: _Configs | None = None) -> dict:
+                  configs: _Configs | None = None, all_columns: int = 300_000) -> dict:
     """Exact search over unit sets per institution (a set-partitioning "configuration" model).
 
     1. Column generation on the LP relaxation (HiGHS simplex): start from the current sets and
@@ -574,6 +574,8 @@ def _solve_config(p: _Problem, resp: Response, *, K: int | None, floor: np.ndarr
     order = np.lexsort((-cf.gain, cf.inst))
     rank0 = np.arange(order.size) - np.searchsorted(cf.inst[order], cf.inst[order])
     chosen[order[rank0 < 10]] = True
+    if n_conf <= all_columns:
+        chosen[:] = True   # small enough: one LP over every set, no column generation
     big = 1e3 * (float(np.max(cf.gain, initial=0.0)) + 1.0)
     lp_obj = np.nan
     rounds = 0
@@ -615,6 +617,11 @@ def _solve_config(p: _Problem, resp: Response, *, K: int | None, floor: np.ndarr
                 "columns", "x": None, "seconds": time.perf_counter() - t0, "gap": np.nan,
                 "rounds": rounds}
     lp_bound = -lp_obj   # upper bound on the optimum over all sets
+    # restrict the integer search to the LP support and the sets priced at (near) zero; the
+    # reduced-cost closure below adds whatever else could still improve the incumbent
+    support = np.zeros(n_conf, dtype=bool)
+    support[idx[lam > 1e-9]] = True
+    chosen = support | (red <= 1e-9 * max(1.0, abs(lp_obj)))
     status = "optimal"
     x_best = None
     best = -np.inf

@@ -1,0 +1,236 @@
+"""From the processed tables to the optimiser's inputs, and the results hook.
+
+Definitions (all over the last ``window`` quarters of the panel, default 4):
+
+* current pairs: pairings ongoing at the end of the last quarter;
+* a unit's ``rate``: its activities in the window divided by the pair-quarters it was paired in
+  the window (activities per quarter it brings to one institution); ``capacity``: its current
+  number of institutions (the optimiser redistributes, it does not add help);
+* an institution's ``base``: activities per quarter in the window not done by its current units
+  (county/township teams without a unit id and other units);
+* a unit's ``county_code`` (for ``same_county``): the county of most of its current institutions;
+* ``cost_per_activity``: median RMB value of an activity with a non-zero value, for the budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InfeasibleError, SpecificationError
+from .equity import equity
+from .need import NeedIndex, need_index
+from .optimise import AllocationResult, allocate_budget, optimise_pairs
+from .response import Response
+
+
+def _quarter_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    p = pd.Period(period, freq="Q")
+    return p.start_time, p.end_time
+
+
+@dataclass(frozen=True, eq=False)
+class AllocationInputs:
+    """Units, institutions and current pairs in the optimiser's terms (see the module doc)."""
+
+    units: pd.DataFrame = field(repr=False)
+    institutions: pd.DataFrame = field(repr=False)
+    current: pd.DataFrame = field(repr=False)
+    cost_per_activity: float
+    window: tuple[str, str]
+
+
+def allocation_inputs(processed: Any, *, window: int = 4, need: NeedIndex | None = None,
+                      county_code: str | None = None) -> AllocationInputs:
+    """Build the optimiser's inputs from a processed dataset (``analysis.data.Processed``).
+
+    ``county_code`` restricts to one county's institutions and the units currently paired there.
+    """
+    panel = processed.panel
+    tables = processed.tables
+    periods = sorted(panel["period"].unique())
+    if window < 1 or window > len(periods):
+        raise SpecificationError(f"window={window!r} must be between 1 and {len(periods)}.")
+    first, last = periods[-window], periods[-1]
+    w_start, _ = _quarter_bounds(first)
+    _, w_end = _quarter_bounds(last)
+    pair = tables["pairings"]
+    ongoing = pair[(pair["start_date"] <= w_end) & (pair["end_date"].isna()
+                                                    | (pair["end_date"] >= w_end.normalize()))]
+    current = ongoing[["unit_id", "institution_id"]].drop_duplicates().reset_index(drop=True)
+    inst_t = tables["institutions"]
+    if need is None:
+        need = need_index(panel, inst_t, window=window)
+    # pair-quarters in the window per unit
+    pq = []
+    for per in periods[-window:]:
+        qs, qe = _quarter_bounds(per)
+        on = pair[(pair["start_date"] <= qe) & (pair["end_date"].isna()
+                                                | (pair["end_date"] >= qs.normalize()))]
+        pq.append(on[["unit_id", "institution_id"]].drop_duplicates().assign(period=per))
+    pq = pd.concat(pq, ignore_index=True)
+    acts = tables["activities"]
+    acts = acts[(acts["date"] >= w_start) & (acts["date"] <= w_end)]
+    by_unit = acts.dropna(subset=["unit_id"]).groupby("unit_id").size()
+    pq_count = pq.groupby("unit_id").size()
+    rate = (by_unit.reindex(pq_count.index).fillna(0) / pq_count).rename("rate")
+    cap = current.groupby("unit_id").size().rename("capacity")
+    units = pd.concat([rate.reindex(cap.index).fillna(0.0), cap], axis=1)
+    inst_county = inst_t.set_index("institution_id")["county_code"]
+    ucounty = (current.assign(county_code=current["institution_id"].map(inst_county))
+               .groupby("unit_id")["county_code"].agg(lambda s: s.value_counts().index[0]))
+    units["county_code"] = ucounty
+    ut = tables["units"].set_index("unit_id")
+    units["sector"] = ut["sector"].reindex(units.index)
+    units["level"] = ut["level"].reindex(units.index)
+    units.index.name = "unit_id"
+    units = units.reset_index()
+    # institutions: base = window activities not by current units, per quarter
+    cur_keys = set(map(tuple, current.to_numpy()))
+    is_cur = [(u, i) in cur_keys for u, i in zip(acts["unit_id"], acts["institution_id"],
+                                                  strict=True)]
+    base = (acts[~np.asarray(is_cur, dtype=bool)].groupby("institution_id").size()
+            / window).rename("base")
+    inst = inst_t[["institution_id", "county_code", "kind"]].copy()
+    inst["base"] = inst["institution_id"].map(base).fillna(0.0).astype(float)
+    inst = inst.merge(need.table[["institution_id", "need", "rank", "residents"]],
+                      on="institution_id", how="left")
+    spend = acts.groupby("institution_id")["value_rmb"].sum() / window
+    inst["current_spend"] = inst["institution_id"].map(spend).fillna(0.0)
+    vals = acts["value_rmb"][acts["value_rmb"] > 0]
+    cost = float(vals.median()) if len(vals) else 1.0
+    if county_code is not None:
+        if county_code not in set(inst["county_code"]):
+            raise SpecificationError(f"county_code={county_code!r} is not in the data; choose one "
+                                     f"of {sorted(inst['county_code'].unique())}.")
+        inst = inst[inst["county_code"] == county_code].reset_index(drop=True)
+        current = current[current["institution_id"].isin(inst["institution_id"])]
+        used = current.groupby("unit_id").size()
+        units = units[units["unit_id"].isin(used.index)].copy()
+        units["capacity"] = units["unit_id"].map(used).astype(int)
+        current = current.reset_index(drop=True)
+        units = units.reset_index(drop=True)
+    return AllocationInputs(units=units, institutions=inst, current=current,
+                            cost_per_activity=cost, window=(first, last))
+
+
+def response_for(processed: Any) -> tuple[Response, str]:
+    """The estimated response when the effectiveness results exist and are usable, else the
+    documented default; with a sentence saying which and why."""
+    if processed.has_result("effectiveness"):
+        try:
+            r = Response.from_effectiveness(processed.result("effectiveness"))
+            return r, r.description
+        except SpecificationError as err:
+            return Response(), f"default response used: {err}"
+    return Response(), "default response used: no effectiveness results in this build"
+
+
+def recommend_pairs(processed: Any, *, max_changes: int | None = 36,
+                    changes_per_institution: int = 1, same_county: bool = False,
+                    equity_floor: float | str | None = "median", neediest_share: float = 0.2,
+                    response: Response | None = None, county_code: str | None = None,
+                    window: int = 4) -> AllocationResult:
+    """The recommended re-pairing for a processed dataset.
+
+    ``equity_floor="median"`` sets the floor for the neediest ``neediest_share`` to the median
+    current intensity (activities per quarter) of all institutions; if that floor cannot be met
+    within the change limits, the plan is computed without it and a note says so.
+    """
+    inp = allocation_inputs(processed, window=window, county_code=county_code)
+    resp, why = (response, response.description) if response is not None else response_for(
+        processed)
+    rate = inp.units.set_index("unit_id")["rate"]
+    cur_int = inp.institutions.set_index("institution_id")["base"].add(
+        inp.current.assign(r=inp.current["unit_id"].map(rate)).groupby("institution_id")["r"]
+        .sum(), fill_value=0.0)
+    floor = float(cur_int.median()) if equity_floor == "median" else equity_floor
+    kw = dict(response=resp, max_changes=max_changes, same_county=same_county,
+              neediest_share=neediest_share, changes_per_institution=changes_per_institution)
+    notes = [why]
+    try:
+        res = optimise_pairs(inp.units, inp.institutions, inp.current, equity_floor=floor, **kw)
+    except InfeasibleError as err:
+        if floor is None:
+            raise
+        notes.append(f"equity floor {floor:.3g} dropped: {err}")
+        res = optimise_pairs(inp.units, inp.institutions, inp.current, equity_floor=None, **kw)
+    notes.append(f"Rates and base intensities from {inp.window[0]}–{inp.window[1]}.")
+    return _with_notes(res, notes)
+
+
+def recommend_budget(processed: Any, *, budget: float | None = None,
+                     floor_share: float = 0.5, neediest_share: float = 0.2,
+                     response: Response | None = None, county_code: str | None = None,
+                     window: int = 4) -> AllocationResult:
+    """Split ``budget`` RMB per quarter (default: the current quarterly total) across
+    institutions; the neediest ``neediest_share`` get a floor of ``floor_share`` × the mean
+    amount."""
+    inp = allocation_inputs(processed, window=window, county_code=county_code)
+    resp, why = (response, response.description) if response is not None else response_for(
+        processed)
+    inst = inp.institutions.copy()
+    B = float(inst["current_spend"].sum()) if budget is None else float(budget)
+    k = max(1, int(np.ceil(neediest_share * len(inst))))
+    top = inst["need"].rank(ascending=False, method="first") <= k
+    inst["floor"] = np.where(top, floor_share * B / max(len(inst), 1), 0.0)
+    # money adds activities on top of what units and teams do without it
+    base = inst["base"].to_numpy()
+    rate = inp.units.set_index("unit_id")["rate"]
+    unit_part = inp.current.assign(r=inp.current["unit_id"].map(rate)).groupby(
+        "institution_id")["r"].sum()
+    inst["base"] = base + inst["institution_id"].map(unit_part).fillna(0.0).to_numpy()
+    res = allocate_budget(inst, budget=B, cost_per_activity=inp.cost_per_activity, response=resp)
+    return _with_notes(res, [why, f"Budget {B:,.0f} RMB per quarter; money converts to activities "
+                              f"at the median value per activity ({inp.cost_per_activity:,.0f} "
+                              "RMB)."])
+
+
+def _with_notes(res: AllocationResult, notes: list[str]) -> AllocationResult:
+    from dataclasses import replace
+
+    return replace(res, _notes=tuple(notes) + res.notes)
+
+
+def main_sectors(processed: Any, current: pd.DataFrame) -> pd.Series:
+    """Main sector of each institution's current units (the most frequent; ties alphabetical)."""
+    ut = processed.tables["units"].set_index("unit_id")["sector"]
+    s = current.assign(sector=current["unit_id"].map(ut))
+    return s.groupby("institution_id")["sector"].agg(
+        lambda x: sorted(x.value_counts()[lambda v: v == v.max()].index)[0])
+
+
+def build_results(processed: Any) -> dict[str, pd.DataFrame]:
+    """Results hook: ``allocation_plan``, ``need``, ``equity`` (and ``equity_regression``,
+    ``need_sensitivity``, ``allocation_summary``) for ``data/processed/<dataset>/results/``."""
+    inst_t = processed.tables["institutions"]
+    need = need_index(processed.panel, inst_t)
+    sens = need.sensitivity(rng=np.random.default_rng(20210101))
+    inp = allocation_inputs(processed, need=need)
+    eq = equity(processed.panel, need.table, sectors=main_sectors(processed, inp.current))
+    res = recommend_pairs(processed)
+    plan = res.plan.copy()
+    plan["response_source"] = res.response.source
+    plan["response_beta"] = res.response.beta
+    need_tab = need.table.drop(columns=["kind_label"]).copy()
+    need_tab = need_tab.merge(sens.ranks.drop(columns="rank"), on="institution_id")
+    equity_tab = eq.table.copy()
+    equity_tab["county_code"] = ""
+    dec = eq.decomposition.melt(id_vars=["county_code", "measure"],
+                                value_vars=["within_contribution", "between_contribution",
+                                            "theil", "income_share", "weight_share"],
+                                var_name="statistic", value_name="value")
+    dec["statistic"] = "county_" + dec["statistic"]
+    equity_out = pd.concat([equity_tab, dec[["measure", "statistic", "value", "county_code"]]],
+                           ignore_index=True)
+    summary = res.tidy()
+    summary = pd.concat([summary, pd.DataFrame({
+        "metric": ["response_description", "notes"],
+        "value": [res.response.description, " | ".join(res.notes)]})], ignore_index=True)
+    cons = res.constraints.copy()
+    return {"allocation_plan": plan, "need": need_tab, "equity": equity_out,
+            "equity_regression": eq.regression, "need_sensitivity": sens.scenarios,
+            "allocation_summary": summary, "allocation_constraints": cons}

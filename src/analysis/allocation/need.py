@@ -1,0 +1,263 @@
+"""Need index per institution and how its ranking depends on the weights.
+
+The index is a weighted mean of components scaled to [0, 1] — a composite indicator in the sense
+of the OECD/JRC *Handbook on Constructing Composite Indicators* (2008): normalise, weight,
+aggregate, then show how sensitive the ranking is to the weights (their step 7). Components
+(all "higher = needier"):
+
+``residents``   mean residents over the last ``window`` assessed quarters (beds where missing)
+``low_scores``  100 − mean of environment, service and happiness scores over that window
+``hazards``     open safety hazards at the latest assessment
+``distance``    distance to the county seat (km; median where missing)
+``kind``        children's homes 1, elderly homes 0 (``kind_scores`` to change)
+
+Default weights (documented judgement, change them with ``weights=``): low scores 2, hazards 1.5,
+residents 1, distance 1, kind 0.5 — the programme's own targets (三升一降) weigh most.
+
+Plain pandas/numpy: a weighted mean of ranks needs no library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SpecificationError, check_choice
+from ..results import ResultMixin
+
+COMPONENTS: tuple[str, ...] = ("residents", "low_scores", "hazards", "distance", "kind")
+DEFAULT_WEIGHTS: dict[str, float] = {"residents": 1.0, "low_scores": 2.0, "hazards": 1.5,
+                                     "distance": 1.0, "kind": 0.5}
+DEFAULT_KIND_SCORES: dict[str, float] = {"children": 1.0, "elderly": 0.0}
+Scaling = Literal["rank", "minmax"]
+
+
+def need_components(panel: pd.DataFrame, institutions: pd.DataFrame, *, window: int = 4,
+                    kind_scores: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Raw need components per institution from the panel's last ``window`` assessed quarters."""
+    if window < 1:
+        raise SpecificationError(f"window={window!r} must be >= 1 quarter.")
+    ks = dict(DEFAULT_KIND_SCORES if kind_scores is None else kind_scores)
+    a = panel[panel["assessed"].astype(bool)].sort_values(["institution_id", "t"])
+    last = a.groupby("institution_id", sort=False).tail(window)
+    g = last.groupby("institution_id")
+    scores = last[["environment_score", "service_score", "happiness_score"]].mean(axis=1)
+    comp = pd.DataFrame({
+        "residents": g["residents"].mean(),
+        "low_scores": 100.0 - scores.groupby(last["institution_id"]).mean(),
+        "hazards": g["safety_hazards"].last(),
+    })
+    inst = institutions.set_index("institution_id")
+    comp = comp.reindex(inst.index)
+    comp["residents"] = comp["residents"].fillna(inst["beds"].astype(float))
+    dist = inst["distance_km"].astype(float) if "distance_km" in inst.columns else pd.Series(
+        np.nan, index=inst.index)
+    comp["distance"] = dist.fillna(dist.median() if dist.notna().any() else 0.0)
+    unknown = set(inst["kind"].dropna()) - set(ks)
+    if unknown:
+        raise SpecificationError(f"kind_scores lacks a score for kind(s) {sorted(unknown)}.")
+    comp["kind"] = inst["kind"].map(ks).astype(float)
+    comp.insert(0, "county_code", inst["county_code"])
+    comp.insert(1, "kind_label", inst["kind"])
+    comp.index.name = "institution_id"
+    return comp.reset_index()
+
+
+def _scale(col: pd.Series, how: str) -> pd.Series:
+    x = col.astype(float)
+    if how == "rank":
+        return (x.rank(method="average") - 1) / max(x.notna().sum() - 1, 1)
+    lo, hi = x.min(), x.max()
+    return (x - lo) / (hi - lo) if hi > lo else x * 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class NeedIndex(ResultMixin):
+    """Need index per institution (``table``: components, scaled components, ``need``, ``rank``).
+
+    ``rank`` 1 is the neediest. See :func:`need_index`.
+    """
+
+    table: pd.DataFrame = field(repr=False)
+    weights: dict[str, float]
+    scaling: str
+    _notes: tuple[str, ...] = ()
+
+    title = "Need index"
+
+    def tidy(self) -> pd.DataFrame:
+        cols = ["institution_id", "county_code", "need", "rank", *COMPONENTS]
+        return self.table[cols].sort_values("rank").reset_index(drop=True)
+
+    def _display_table(self) -> pd.DataFrame:
+        return self.tidy().head(20)
+
+    def scored(self, weights: Mapping[str, float]) -> pd.Series:
+        w = _check_weights(weights)
+        s = sum(w[c] * self.table[f"{c}_scaled"] for c in COMPONENTS) / sum(w.values())
+        return pd.Series(s.to_numpy(), index=self.table["institution_id"])
+
+    def plot(self, *, ax: Any = None, top: int = 20) -> Any:
+        """Stacked contribution of each component for the ``top`` neediest institutions."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.gca()
+        t = self.table.sort_values("rank").head(top).iloc[::-1]
+        left = np.zeros(len(t))
+        total_w = sum(self.weights.values())
+        for c in COMPONENTS:
+            part = self.weights[c] * t[f"{c}_scaled"].to_numpy() / total_w
+            ax.barh(t["institution_id"].astype(str), part, left=left, label=c)
+            left += part
+        ax.set_xlabel("need index (weighted contributions)")
+        ax.legend(fontsize="small", loc="lower right")
+        return ax
+
+    def sensitivity(self, *, factors: tuple[float, ...] = (0.0, 0.5, 2.0), n_draws: int = 200,
+                    top_share: float = 0.2, rng: np.random.Generator | None = None
+                    ) -> NeedSensitivity:
+        """How the ranking moves with the weights (see :class:`NeedSensitivity`)."""
+        return need_sensitivity(self, factors=factors, n_draws=n_draws, top_share=top_share,
+                                rng=rng)
+
+
+def _check_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
+    w = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    unknown = set(w) - set(COMPONENTS)
+    if unknown:
+        raise SpecificationError(f"Unknown need component(s) {sorted(unknown)}; choose from "
+                                 f"{', '.join(COMPONENTS)}.")
+    w = {c: float(w.get(c, 0.0)) for c in COMPONENTS}
+    if any(not np.isfinite(v) or v < 0 for v in w.values()) or sum(w.values()) <= 0:
+        raise SpecificationError(f"Need weights must be >= 0 and not all zero; got {w}.")
+    return w
+
+
+def need_index(panel: pd.DataFrame, institutions: pd.DataFrame, *,
+               weights: Mapping[str, float] | None = None, scaling: Scaling = "rank",
+               window: int = 4, kind_scores: Mapping[str, float] | None = None) -> NeedIndex:
+    """Need index per institution: weighted mean of components scaled to [0, 1].
+
+    Parameters
+    ----------
+    panel : DataFrame
+        The institution-quarter panel.
+    institutions : DataFrame
+        The institutions table (``distance_km``, ``kind``, ``beds``, ``county_code``).
+    weights : mapping, optional
+        Component → weight (>= 0); default :data:`DEFAULT_WEIGHTS`. Missing components get 0.
+    scaling : {"rank", "minmax"}
+        Percentile ranks (robust to outliers, the default) or min–max scaling.
+    window : int
+        Quarters of assessments to average over.
+
+    References
+    ----------
+    OECD & JRC (2008). *Handbook on Constructing Composite Indicators: Methodology and User
+    Guide*. OECD Publishing.
+    """
+    check_choice("scaling", scaling, ("rank", "minmax"))
+    w = _check_weights(weights)
+    comp = need_components(panel, institutions, window=window, kind_scores=kind_scores)
+    t = comp.copy()
+    for c in COMPONENTS:
+        t[f"{c}_scaled"] = _scale(t[c].fillna(t[c].median()), scaling)
+    t["need"] = sum(w[c] * t[f"{c}_scaled"] for c in COMPONENTS) / sum(w.values())
+    t["rank"] = t["need"].rank(ascending=False, method="first").astype(int)
+    notes = (f"Weights {w}; components scaled by {scaling}; higher = needier.",)
+    return NeedIndex(table=t, weights=w, scaling=scaling, _notes=notes)
+
+
+@dataclass(frozen=True, eq=False)
+class NeedSensitivity(ResultMixin):
+    """Ranking stability under other weights.
+
+    ``scenarios``: one row per one-at-a-time change (component weight × factor) and a summary of
+    the random-weight draws — Spearman correlation with the baseline ranking and the share of the
+    baseline's neediest ``top_share`` that stay in the top. ``ranks``: per institution, baseline
+    rank and the 5th/50th/95th percentile of its rank over random weights (Dirichlet around the
+    baseline weights).
+    """
+
+    scenarios: pd.DataFrame = field(repr=False)
+    ranks: pd.DataFrame = field(repr=False)
+    _notes: tuple[str, ...] = ()
+
+    title = "Need index: sensitivity of the ranking to the weights"
+
+    def tidy(self) -> pd.DataFrame:
+        return self.scenarios
+
+    def plot(self, *, ax: Any = None, top: int = 25) -> Any:
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.gca()
+        r = self.ranks.sort_values("rank").head(top).iloc[::-1]
+        y = np.arange(len(r))
+        ax.hlines(y, r["rank_p05"], r["rank_p95"], color="#888")
+        ax.plot(r["rank"], y, "o", label="baseline weights")
+        ax.plot(r["rank_p50"], y, "|", ms=10, color="black", label="median, random weights")
+        ax.set_yticks(y, r["institution_id"].astype(str))
+        ax.set_xlabel("need rank (1 = neediest); bar = 5–95% over random weights")
+        ax.legend(fontsize="small")
+        return ax
+
+
+def need_sensitivity(need: NeedIndex, *, factors: tuple[float, ...] = (0.0, 0.5, 2.0),
+                     n_draws: int = 200, top_share: float = 0.2,
+                     rng: np.random.Generator | None = None) -> NeedSensitivity:
+    """One-at-a-time weight changes and random (Dirichlet) weights around the baseline."""
+    if not 0 < top_share <= 1:
+        raise SpecificationError(f"top_share={top_share!r} must be in (0, 1].")
+    rng = rng if rng is not None else np.random.default_rng(0)
+    base = need.table.set_index("institution_id")["need"]
+    n = len(base)
+    k = max(1, int(np.ceil(top_share * n)))
+    base_rank = base.rank(ascending=False, method="first")
+    top = set(base_rank[base_rank <= k].index)
+
+    def compare(score: pd.Series) -> tuple[float, float]:
+        r = score.rank(ascending=False, method="first")
+        rho = float(np.corrcoef(base_rank.to_numpy(), r.reindex(base_rank.index).to_numpy())[0, 1])
+        keep = len(top & set(r[r <= k].index)) / k
+        return rho, keep
+
+    rows = []
+    for c in COMPONENTS:
+        for f in factors:
+            w = dict(need.weights)
+            w[c] = w[c] * f
+            if sum(w.values()) <= 0:
+                continue
+            rho, keep = compare(need.scored(w))
+            rows.append({"scenario": f"{c} × {f:g}", "component": c, "factor": f,
+                         "spearman": rho, "top_kept": keep})
+    alpha = np.array([max(need.weights[c], 1e-3) for c in COMPONENTS])
+    alpha = alpha / alpha.sum() * 10.0
+    draws = rng.dirichlet(alpha, size=n_draws)
+    scaled = np.column_stack([need.table[f"{c}_scaled"].to_numpy() for c in COMPONENTS])
+    scores = scaled @ draws.T                                   # (n, draws)
+    ranks = (-scores).argsort(axis=0, kind="stable").argsort(axis=0, kind="stable") + 1
+    rhos, keeps = [], []
+    for d in range(n_draws):
+        rho, keep = compare(pd.Series(scores[:, d], index=need.table["institution_id"]))
+        rhos.append(rho)
+        keeps.append(keep)
+    rows.append({"scenario": f"random weights (Dirichlet, {n_draws} draws): median",
+                 "component": "all", "factor": np.nan, "spearman": float(np.median(rhos)),
+                 "top_kept": float(np.median(keeps))})
+    rows.append({"scenario": "random weights: 5th percentile", "component": "all",
+                 "factor": np.nan, "spearman": float(np.quantile(rhos, 0.05)),
+                 "top_kept": float(np.quantile(keeps, 0.05))})
+    rk = pd.DataFrame({"institution_id": need.table["institution_id"].to_numpy(),
+                       "rank": need.table["rank"].to_numpy(),
+                       "rank_p05": np.quantile(ranks, 0.05, axis=1),
+                       "rank_p50": np.quantile(ranks, 0.5, axis=1),
+                       "rank_p95": np.quantile(ranks, 0.95, axis=1)})
+    return NeedSensitivity(scenarios=pd.DataFrame(rows), ranks=rk,
+                           _notes=(f"top_kept: share of the baseline's neediest {k} "
+                                   f"({top_share:.0%}) still in the top {k}.",))
