@@ -351,3 +351,38 @@ def test_demo_all_counties_english(demo_root, tmp_path):
     out = run_reports("demo", jobs=2, root=demo_root, language="en", progress=False)
     assert out.ok, out.render()
     assert sum(r.status != "failed" for r in out.results) == 12
+
+
+def test_allocation_gain_is_summed_over_distinct_institutions(tmp_path):
+    """``predicted_gain`` is per institution, repeated on its rows: the county's total counts each
+    institution once (checked against a direct sum of the results file)."""
+    from analysis.data import load_processed
+
+    root = make_world(tmp_path)
+    plan = load_processed("world", root=root).result("allocation_plan")
+    inst = load_processed("world", root=root).tables["institutions"]
+    mine = plan[plan["institution_id"].isin(inst.loc[inst["county_code"] == "511102", "institution_id"])]
+    expected = sum(mine.groupby("institution_id")["predicted_gain"].first())
+    assert mine["institution_id"].duplicated().any()  # the naive row sum would double count
+    html_text = county.recommendations(county.open_report("world", "511102", root=root))._repr_html_()
+    assert f"{expected:+.3f}" in html_text
+    # the added and ended pairings are listed, names escaped
+    assert "新增结对" in html_text and "结束结对" in html_text
+    assert "&lt;b&gt;bold unit&lt;/b&gt;" in html_text and "<b>bold" not in html_text
+
+
+def test_a_dying_kernel_is_a_failed_report_with_its_log(tmp_path):
+    """A kernel that dies (not a cell error) is reported with the tail of the kernel's own log and
+    its partial notebook is kept."""
+    from analysis.reports.driver import Task, run_task
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 0", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("import os\nos.write(2, b'dying now\\n')\nos._exit(3)")]
+    src = tmp_path / "dead.ipynb"
+    nbformat.write(nb, str(src))
+    res = run_task(Task("dead", str(src), {"x": 1}, str(tmp_path / "out" / "dead.html"),
+                        str(tmp_path / "out" / "failed"), str(tmp_path), "zh", "key"))
+    assert res.status == "failed" and "DeadKernelError" in res.error and "dying now" in res.error
+    assert not (tmp_path / "out" / "dead.html").exists()
+    assert Path(res.failed_notebook).exists()

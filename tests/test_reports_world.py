@@ -192,9 +192,13 @@ def _results(institutions, units, adopt, rng) -> dict[str, pd.DataFrame]:
             "institution_id": list(institutions["institution_id"]) + ["I5111021"],
             "current": [True] * len(institutions) + [False],
             "recommended": [i % 4 != 2 for i in range(len(institutions))] + [True],
-            "predicted_gain": list(rng.uniform(0.1, 2.0, len(institutions))) + [1.7],
         }
     )
+    # as documented by analysis.allocation: the institution's change, repeated on its rows
+    gain = dict(zip(institutions["institution_id"], rng.uniform(-0.5, 2.0, len(institutions)), strict=True))
+    plan["predicted_gain"] = plan["institution_id"].map(gain)
+    plan["change"] = np.select([plan["current"] & plan["recommended"], plan["recommended"]],
+                               ["kept", "added"], "ended")
     return dict(indicators=indicators, effectiveness=effectiveness, reform_attgt=attgt,
                 reform_aggregate=aggregate, allocation_plan=plan)
 

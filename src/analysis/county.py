@@ -209,10 +209,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "end": ("结束结对", "end pairing"),
     "predicted_gain": ("预测改善", "Predicted gain"),
     "alloc_summary": (
-        "按建议方案，本县预测改善合计{rec:.2f}，现有方案为{cur:.2f}（差值{diff:+.2f}）。",
-        "Under the recommended plan the county's predicted gain totals {rec:.2f}, against {cur:.2f} "
-        "for the current pairings (difference {diff:+.2f}).",
+        "按建议方案，本县{n_inst}个机构的预测改善合计{gain:+.3f}（相对现有结对，结果指标每季度的变化，按机构加总）；建议调整{n}对结对。",
+        "Under the recommended plan the predicted change summed over the county's {n_inst} "
+        "institutions is {gain:+.3f} (outcome points per quarter against the current pairings); "
+        "{n} pairing(s) change.",
     ),
+    "inst_gain": ("该机构预测改善", "Institution's predicted gain"),
+    "n_changes": ("调整结对数", "Pairings changed"),
+    "county_gain": ("预测改善合计", "Predicted gain (sum)"),
+    "value_col": ("数值", "Value"),
+    "alloc_response": ("所用效应：{text}", "Response used: {text}"),
     "alloc_none": (
         "建议方案与现有结对相同，本县无需调整。",
         "The recommended plan keeps the county's current pairings unchanged.",
@@ -1025,9 +1031,23 @@ def _quarter_index(period: str) -> int:
 # ----------------------------------------------------------------------------------------------
 
 
+def _plan_changes(plan: pd.DataFrame) -> pd.Series:
+    if "change" in plan.columns:
+        return plan["change"].astype(str)
+    cur, rec = plan["current"].astype(bool), plan["recommended"].astype(bool)
+    return pd.Series(np.select([cur & rec, rec], ["kept", "added"], "ended"), index=plan.index)
+
+
+def _institution_gain(plan: pd.DataFrame) -> pd.Series:
+    """``predicted_gain`` is the change at the row's institution (recommended vs current pairs),
+    repeated on each of its rows: one value per institution."""
+    return plan.drop_duplicates("institution_id").set_index("institution_id")["predicted_gain"]
+
+
 def recommendations(ctx: ReportContext, *, max_rows: int = 30) -> Section:
-    """Changes the city-wide allocation plan recommends for the county's institutions, with the
-    predicted gain of the recommended plan against the current pairings."""
+    """What the city-wide allocation plan recommends for the county's institutions: the pairings to
+    add or end, and the county's predicted gain against the current pairings (summed over distinct
+    institutions, as ``allocation_plan.parquet`` documents)."""
     lang = ctx.language
     plan = ctx.result("allocation_plan")
     blocks: list[str] = []
@@ -1036,47 +1056,52 @@ def recommendations(ctx: ReportContext, *, max_rows: int = 30) -> Section:
         return Section("allocation", label("allocation", lang), tuple(blocks))
     inst = ctx.processed.tables["institutions"][["institution_id", "institution_name", "county_code"]]
     units = ctx.processed.tables["units"][["unit_id", "unit_name"]]
+    plan = plan.drop(columns=[c for c in ("institution_name", "county_code", "unit_name") if c in plan.columns])
     plan = plan.merge(inst, on="institution_id", how="left").merge(units, on="unit_id", how="left")
-    plan["current"] = plan["current"].astype(bool)
-    plan["recommended"] = plan["recommended"].astype(bool)
+    plan["change"] = _plan_changes(plan)
+    summary = ctx.result("allocation_summary")
     if ctx.county_code:
-        plan = plan[plan["county_code"] == ctx.county_code]
-        rec = float(plan.loc[plan["recommended"], "predicted_gain"].sum())
-        cur = float(plan.loc[plan["current"], "predicted_gain"].sum())
-        blocks.append(_p(label("alloc_summary", lang, rec=rec, cur=cur, diff=rec - cur)))
-        changes = plan[plan["current"] != plan["recommended"]].sort_values("predicted_gain", ascending=False)
+        mine = plan[plan["county_code"] == ctx.county_code]
+        gain = float(_institution_gain(mine).sum()) if len(mine) else 0.0
+        changes = mine[mine["change"].isin(["added", "ended"])]
+        blocks.append(_p(label("alloc_summary", lang, gain=gain, n=len(changes),
+                               n_inst=mine["institution_id"].nunique())))
         if changes.empty:
             blocks.append(_p(label("alloc_none", lang)))
         else:
+            changes = changes.sort_values(["predicted_gain", "institution_id", "change"],
+                                          ascending=[False, True, True], kind="stable")
             tab = pd.DataFrame(
                 {
                     label("institution", lang): changes["institution_name"].fillna(changes["institution_id"]).astype(str).to_numpy(),
                     label("unit", lang): changes["unit_name"].fillna(changes["unit_id"]).astype(str).to_numpy(),
-                    label("action", lang): [label("add", lang) if r else label("end", lang) for r in changes["recommended"]],
-                    label("predicted_gain", lang): changes["predicted_gain"].to_numpy(),
+                    label("action", lang): [label("add", lang) if c == "added" else label("end", lang)
+                                            for c in changes["change"]],
+                    label("inst_gain", lang): changes["predicted_gain"].to_numpy(),
                 }
             ).head(max_rows)
             blocks.append(_table(tab))
     else:
-        by = plan.groupby("county_code").apply(
-            lambda d: pd.Series(
+        rows = []
+        for code, d in plan.groupby("county_code", sort=True):
+            rows.append(
                 {
-                    "current": d.loc[d["current"], "predicted_gain"].sum(),
-                    "recommended": d.loc[d["recommended"], "predicted_gain"].sum(),
-                    "changes": int((d["current"] != d["recommended"]).sum()),
+                    label("county", lang): ctx.county_name(str(code)),
+                    label("n_changes", lang): int(d["change"].isin(["added", "ended"]).sum()),
+                    label("county_gain", lang): float(_institution_gain(d).sum()),
                 }
-            ),
-            include_groups=False,
-        )
-        tab = pd.DataFrame(
-            {
-                label("county", lang): [ctx.county_name(c) for c in by.index],
-                label("keep", lang) + " / " + label("predicted_gain", lang): by["current"].to_numpy(),
-                label("predicted_gain", lang): by["recommended"].to_numpy(),
-                label("action", lang): by["changes"].astype(int).to_numpy(),
-            }
-        )
-        blocks.append(_table(tab))
+            )
+        blocks.append(_table(pd.DataFrame(rows)))
+        if summary is not None and {"metric", "value"} <= set(summary.columns):
+            keep = summary[summary["metric"].isin(["objective", "status_quo_objective",
+                                                   "gain_vs_status_quo", "n_changes", "solver_status"])]
+            if len(keep):
+                blocks.append(_table(keep.rename(columns={"metric": label("metric", lang),
+                                                           "value": label("value_col", lang)})))
+    if summary is not None and {"metric", "value"} <= set(summary.columns):
+        desc = summary.loc[summary["metric"] == "response_description", "value"]
+        if len(desc):
+            blocks.append(_p(label("alloc_response", lang, text=str(desc.iloc[0])), cls="pe-note"))
     blocks.append(_p(label("alloc_note", lang), cls="pe-note"))
     return Section("allocation", label("allocation", lang), tuple(blocks))
 

@@ -138,13 +138,14 @@ def run_task(task: Task) -> TaskResult:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from .kernel import ProjectKernelManager
+    from .kernel import KERNEL_LOG, ProjectKernelManager
 
     start = time.perf_counter()
-    old_root = os.environ.get(ENV_ROOT)
-    os.environ[ENV_ROOT] = task.root
     tmp = Path(tempfile.mkdtemp(prefix="pe-report-"))
     executed = tmp / f"{task.name}.ipynb"
+    saved = {k: os.environ.get(k) for k in (ENV_ROOT, KERNEL_LOG)}
+    os.environ[ENV_ROOT] = task.root
+    os.environ[KERNEL_LOG] = str(tmp / "kernel.log")
     try:
         try:
             nb = papermill.execute_notebook(
@@ -161,7 +162,10 @@ def run_task(task: Task) -> TaskResult:
         except PapermillExecutionError as err:
             return _failed(task, executed, start, f"{err.ename}: {err.evalue}", err.cell_index)
         except Exception as err:  # kernel died, timeout, unreadable notebook …
-            return _failed(task, executed, start, f"{type(err).__name__}: {err}", None)
+            log = tmp / "kernel.log"
+            tail = log.read_text(errors="replace").strip().splitlines()[-5:] if log.exists() else []
+            detail = (" | kernel log: " + " / ".join(tail)) if tail else ""
+            return _failed(task, executed, start, f"{type(err).__name__}: {err}{detail}", None)
         try:
             text = page_html.notebook_to_page(nb, language=task.language, key=task.key, nav=task.nav)
         except Exception as err:
@@ -176,10 +180,11 @@ def run_task(task: Task) -> TaskResult:
             stale.unlink()
         return TaskResult(task.name, "written", time.perf_counter() - start)
     finally:
-        if old_root is None:
-            os.environ.pop(ENV_ROOT, None)
-        else:
-            os.environ[ENV_ROOT] = old_root
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         shutil.rmtree(tmp, ignore_errors=True)
 
 

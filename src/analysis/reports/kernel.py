@@ -28,6 +28,9 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import CaselessStrEnum, default
 
+#: environment variable naming a file that receives the kernel process's stdout and stderr
+KERNEL_LOG = "PAIRING_EVAL_KERNEL_LOG"
+
 
 class ProjectKernelManager(AsyncKernelManager):
     """An ``ipykernel`` in the current interpreter, talking over IPC sockets."""
@@ -59,8 +62,22 @@ class ProjectKernelManager(AsyncKernelManager):
     def ipykernel(self) -> bool:
         return True
 
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: object) -> None:
+        # the kernel's own stdout/stderr (shutdown chatter, C-level warnings, a crash) go to a log
+        # file the driver reads when a report fails, not to the user's terminal
+        log = os.environ.get(KERNEL_LOG)
+        if log and "stderr" not in kw:
+            fh = open(log, "ab")  # noqa: SIM115 - the kernel process holds it; closed with us
+            self._log_handle = fh
+            kw = {**kw, "stdout": fh, "stderr": fh}
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
+        fh = getattr(self, "_log_handle", None)
+        if not restart and fh is not None:
+            fh.close()
+            self._log_handle = None
         if not restart and self._ipc_dir:
             shutil.rmtree(self._ipc_dir, ignore_errors=True)
             self._ipc_dir = None
