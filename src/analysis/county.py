@@ -60,6 +60,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "comparison": ("各县区比较", "Counties compared"),
     "institutions_list": ("机构一览（在院人数为最新评估季度）", "Institutions (residents in the latest assessed quarter)"),
     "kind": ("类型", "Type"),
+    "code": ("县区代码", "Code"),
     # provenance
     "dataset": ("数据集", "Dataset"),
     "data_hash": ("数据指纹", "Data hash"),
@@ -1232,10 +1233,10 @@ def league_table(processed: Processed, language: str, threshold: int, *, links: 
     df = pd.DataFrame(
         {
             label("rank", language): [f"{int(r)}/{n}" if pd.notna(r) else "" for r in lg["rank"]],
-            "county_code": lg["county_code"].to_numpy(),
+            label("code", language): lg["county_code"].to_numpy(),
             label("county", language): [ctx.county_name(c) for c in lg["county_code"]],
             label("institutions", language): lg["institutions"].astype(int).to_numpy(),
-            label("residents", language): lg["residents"].to_numpy(),
+            label("residents", language): pd.array(lg["residents"].round(), dtype="Int64"),
             label("activities_per_inst", language): lg["activities_per_inst"].round(1).to_numpy(),
             label("resolved_share", language): [f"{v:.0%}" if pd.notna(v) else "" for v in lg["resolved_share"]],
             label("composite_change", language): lg["composite_change"].round(2).to_numpy(),

@@ -95,13 +95,21 @@ def inputs_hash(dataset: str, root: Path | None = None) -> str:
     return _hash_files(files)
 
 
+def code_hash() -> str:
+    """Hash of the package's source files: during development the version number does not move
+    when the code does, and a report must not be skipped because of that."""
+    pkg = Path(__file__).resolve().parents[1]
+    return _hash_files([p for p in pkg.rglob("*.py") if "__pycache__" not in p.parts])
+
+
 def report_key(inputs: str, notebook: Path, parameters: Mapping[str, Any]) -> str:
-    """Key of one report: processed inputs + notebook + package version + parameters."""
+    """Key of one report: processed inputs + notebook + package version (and source) + parameters."""
     payload = json.dumps(
         {
             "inputs": inputs,
             "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest(),
             "version": __version__,
+            "code": code_hash(),
             "parameters": dict(parameters),
         },
         sort_keys=True,

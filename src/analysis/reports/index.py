@@ -64,7 +64,7 @@ def write_index(
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols) + f"<th>{html.escape(_t('report', language))}</th>"
     rows = []
     for _, r in shown.iterrows():
-        code = str(r["county_code"])
+        code = str(r[label("code", language)])
         cells = "".join(
             f"<td>{'–' if (not isinstance(v, str) and pd.isna(v)) else html.escape(str(v))}</td>" for v in r
         )
