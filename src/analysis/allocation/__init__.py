@@ -27,6 +27,7 @@ from .inputs import (
     AllocationInputs,
     allocation_inputs,
     build_results,
+    equity_for,
     main_sectors,
     recommend_budget,
     recommend_pairs,
@@ -40,7 +41,7 @@ __all__ = [
     "AllocationInputs", "AllocationResult", "CheckReport", "DEFAULT_BETA", "DEFAULT_BREAKPOINTS",
     "DEFAULT_WEIGHTS", "EquityResult", "NeedIndex", "NeedSensitivity", "Response",
     "allocate_budget", "allocation_inputs", "build_results", "candidate_pairs", "check_assignment",
-    "check_budget", "concentration_index", "equity", "gini", "lorenz_curve", "main_sectors",
+    "check_budget", "concentration_index", "equity", "equity_for", "gini", "lorenz_curve", "main_sectors",
     "need_index", "need_sensitivity", "optimise_pairs", "received", "recommend_budget",
     "recommend_pairs", "response_for", "theil", "theil_decomposition",
 ]

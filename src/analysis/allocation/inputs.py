@@ -47,8 +47,11 @@ def allocation_inputs(processed: Any, *, window: int = 4, need: NeedIndex | None
                       county_code: str | None = None) -> AllocationInputs:
     """Build the optimiser's inputs from a processed dataset (``analysis.data.Processed``).
 
-    ``county_code`` restricts to one county's institutions and the units currently paired there.
+    ``county_code`` restricts to one county's institutions and the units currently paired there
+    (``None`` or ``"all"``: the whole city).
     """
+    if county_code == "all":
+        county_code = None
     panel = processed.panel
     tables = processed.tables
     periods = sorted(panel["period"].unique())
@@ -133,8 +136,12 @@ def recommend_pairs(processed: Any, *, max_changes: int | None = 36,
                     changes_per_institution: int = 1, same_county: bool = False,
                     equity_floor: float | str | None = "median", neediest_share: float = 0.2,
                     response: Response | None = None, county_code: str | None = None,
-                    window: int = 4) -> AllocationResult:
+                    window: int = 4, marginal_values: bool = True,
+                    compare_unconstrained: bool = True) -> AllocationResult:
     """The recommended re-pairing for a processed dataset.
+
+    Options as :func:`optimise_pairs`; ``marginal_values``/``compare_unconstrained`` off save the
+    extra solves that price the change limit and the floor and find the unconstrained optimum.
 
     ``equity_floor="median"`` sets the floor for the neediest ``neediest_share`` to the median
     current intensity (activities per quarter) of all institutions; if that floor cannot be met
@@ -149,7 +156,8 @@ def recommend_pairs(processed: Any, *, max_changes: int | None = 36,
         .sum(), fill_value=0.0)
     floor = float(cur_int.median()) if equity_floor == "median" else equity_floor
     kw = dict(response=resp, max_changes=max_changes, same_county=same_county,
-              neediest_share=neediest_share, changes_per_institution=changes_per_institution)
+              neediest_share=neediest_share, changes_per_institution=changes_per_institution,
+              marginal_values=marginal_values, compare_unconstrained=compare_unconstrained)
     notes = [why]
     try:
         res = optimise_pairs(inp.units, inp.institutions, inp.current, equity_floor=floor, **kw)
@@ -201,6 +209,17 @@ def main_sectors(processed: Any, current: pd.DataFrame) -> pd.Series:
     s = current.assign(sector=current["unit_id"].map(ut))
     return s.groupby("institution_id")["sector"].agg(
         lambda x: sorted(x.value_counts()[lambda v: v == v.max()].index)[0])
+
+
+def equity_for(processed: Any, need: NeedIndex | None = None, *,
+               weighting: str = "residents") -> Any:
+    """:func:`analysis.allocation.equity` on a processed dataset, with the need index (computed
+    when not given) and the main sector of each institution's current units."""
+    need = need if need is not None else need_index(processed.panel,
+                                                    processed.tables["institutions"])
+    inp = allocation_inputs(processed, need=need)
+    return equity(processed.panel, need.table, sectors=main_sectors(processed, inp.current),
+                  weighting=weighting)
 
 
 def build_results(processed: Any) -> dict[str, pd.DataFrame]:

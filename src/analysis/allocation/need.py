@@ -89,9 +89,42 @@ class NeedIndex(ResultMixin):
 
     title = "Need index"
 
-    def tidy(self) -> pd.DataFrame:
+    def tidy(self, county_code: str | None = None) -> pd.DataFrame:
+        """Need table sorted by rank; one county's institutions when ``county_code`` is given
+        (``"all"`` or ``None``: every institution)."""
         cols = ["institution_id", "county_code", "need", "rank", *COMPONENTS]
-        return self.table[cols].sort_values("rank").reset_index(drop=True)
+        t = self.table[cols]
+        if county_code not in (None, "all"):
+            t = t[t["county_code"].astype(str) == str(county_code)]
+            if t.empty:
+                raise SpecificationError(f"county_code={county_code!r} is not in the data.")
+        return t.sort_values("rank").reset_index(drop=True)
+
+    def by_county(self) -> pd.DataFrame:
+        """Per county: institutions, mean and max need, and how many of the city's neediest
+        20% it holds."""
+        t = self.table
+        k = max(1, int(np.ceil(0.2 * len(t))))
+        g = t.assign(top=t["rank"] <= k).groupby("county_code")
+        return pd.DataFrame({"institutions": g.size(), "mean_need": g["need"].mean(),
+                             "max_need": g["need"].max(), "in_neediest_20pct": g["top"].sum()}
+                            ).sort_values("mean_need", ascending=False).reset_index()
+
+    def plot_by_county(self, *, ax: Any = None, highlight: str | None = None) -> Any:
+        """Need of every institution by county (a strip chart), neediest counties on top."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.gca()
+        order = self.by_county()["county_code"].tolist()[::-1]
+        for y, c in enumerate(order):
+            v = self.table.loc[self.table["county_code"] == c, "need"]
+            color = "#e76f51" if highlight not in (None, "all") and str(c) == str(highlight) \
+                else "#264653"
+            ax.plot(v, np.full(len(v), y), "o", alpha=0.6, color=color)
+        ax.set_yticks(range(len(order)), order)
+        ax.set_xlabel("need index (0–1, higher = needier)")
+        ax.set_ylabel("county")
+        return ax
 
     def _display_table(self) -> pd.DataFrame:
         return self.tidy().head(20)
@@ -118,9 +151,12 @@ class NeedIndex(ResultMixin):
         return ax
 
     def sensitivity(self, *, factors: tuple[float, ...] = (0.0, 0.5, 2.0), n_draws: int = 200,
-                    top_share: float = 0.2, rng: np.random.Generator | None = None
-                    ) -> NeedSensitivity:
-        """How the ranking moves with the weights (see :class:`NeedSensitivity`)."""
+                    top_share: float = 0.2, rng: np.random.Generator | None = None,
+                    seed: int | None = None) -> NeedSensitivity:
+        """How the ranking moves with the weights (see :class:`NeedSensitivity`); random weights
+        come from ``rng`` or ``numpy.random.default_rng(seed)``."""
+        if rng is None:
+            rng = np.random.default_rng(seed)
         return need_sensitivity(self, factors=factors, n_draws=n_draws, top_share=top_share,
                                 rng=rng)
 

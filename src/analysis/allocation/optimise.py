@@ -542,7 +542,8 @@ def _master_matrix(p: _Problem, cf: _Configs, idx: np.ndarray, K: int | None):
 
 def _solve_config(p: _Problem, resp: Response, *, K: int | None, floor: np.ndarray,
                   max_units: int | None, per_institution: int, gap: float, time_limit: float,
-                  configs: _Configs | None = None, all_columns: int = 300_000) -> dict:
+                  configs: _Configs | None = None, all_columns: int = 300_000,
+                  batch: int = 10, lp_method: str = "highs") -> dict:
     """Exact search over unit sets per institution (a set-partitioning "configuration" model).
 
     1. Column generation on the LP relaxation (HiGHS simplex): start from the current sets and
@@ -573,7 +574,7 @@ def _solve_config(p: _Problem, resp: Response, *, K: int | None, floor: np.ndarr
     chosen[is_cur] = True
     order = np.lexsort((-cf.gain, cf.inst))
     rank0 = np.arange(order.size) - np.searchsorted(cf.inst[order], cf.inst[order])
-    chosen[order[rank0 < 10]] = True
+    chosen[order[rank0 < batch]] = True
     if n_conf <= all_columns:
         chosen[:] = True   # small enough: one LP over every set, no column generation
     big = 1e3 * (float(np.max(cf.gain, initial=0.0)) + 1.0)
@@ -589,7 +590,7 @@ def _solve_config(p: _Problem, resp: Response, *, K: int | None, floor: np.ndarr
         c = np.concatenate([-cf.gain[idx], np.full(n_i, big)])
         n_eq = n_i
         res = linprog(c, A_ub=A[n_eq:], b_ub=hi[n_eq:], A_eq=A[:n_eq], b_eq=lo[:n_eq],
-                      bounds=(0, None), method="highs")
+                      bounds=(0, None), method=lp_method)
         if res.status != 0:
             return {"status": "error", "message": res.message, "x": None,
                     "seconds": time.perf_counter() - t0, "gap": np.nan}
@@ -609,7 +610,7 @@ def _solve_config(p: _Problem, resp: Response, *, K: int | None, floor: np.ndarr
         # add the best few per institution
         o = neg[np.lexsort((red[neg], cf.inst[neg]))]
         rank = np.arange(o.size) - np.searchsorted(cf.inst[o], cf.inst[o])
-        chosen[o[rank < 10]] = True
+        chosen[o[rank < batch]] = True
     art = res.x[idx.size:]
     lam = res.x[:idx.size]
     if np.any(art > 1e-7):
