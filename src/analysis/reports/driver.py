@@ -359,8 +359,7 @@ def run_reports(
 
     write_index(processed, out_dir, language=language, threshold=threshold,
                 failed={r.name: r.error for r in results if r.status == "failed"})
-    if todo or not (out_dir / page_html.FONT_FILE).exists():
-        page_html.write_font_subset(out_dir)
+    page_html.write_font_subset(out_dir)  # cheap when the existing subset covers the pages
     return ReportOutcome(dataset, out_dir, tuple(results), time.perf_counter() - start, jobs)
 
 

@@ -113,6 +113,10 @@ def write_font_subset(out_dir: Any) -> Any:
     for f in sorted(out_dir.glob("*.html")):
         chars |= set(visible_text(f.read_text(encoding="utf-8")))
     chars = {c for c in chars if not c.isspace()}
+    target = out_dir / FONT_FILE
+    listing = target.with_suffix(".chars")
+    if target.exists() and listing.exists() and chars <= set(listing.read_text(encoding="utf-8")):
+        return target  # the existing subset already covers every character
     options = subset.Options()
     options.layout_features = ["*"]
     options.name_IDs = ["*"]
@@ -124,11 +128,11 @@ def write_font_subset(out_dir: Any) -> Any:
     sub.subset(font)
     buf = io.BytesIO()
     font.save(buf)
-    target = out_dir / FONT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_suffix(".part")
     part.write_bytes(buf.getvalue())
     part.replace(target)
+    listing.write_text("".join(sorted(chars)), encoding="utf-8")
     return target
 
 
