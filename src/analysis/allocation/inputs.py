@@ -50,8 +50,7 @@ def allocation_inputs(processed: Any, *, window: int = 4, need: NeedIndex | None
     ``county_code`` restricts to one county's institutions and the units currently paired there
     (``None`` or ``"all"``: the whole city).
     """
-    if county_code == "all":
-        county_code = None
+    county_code = None if county_code in (None, "all") else str(county_code)
     panel = processed.panel
     tables = processed.tables
     periods = sorted(panel["period"].unique())
@@ -158,7 +157,7 @@ def recommend_pairs(processed: Any, *, max_changes: int | None = 36,
     kw = dict(response=resp, max_changes=max_changes, same_county=same_county,
               neediest_share=neediest_share, changes_per_institution=changes_per_institution,
               marginal_values=marginal_values, compare_unconstrained=compare_unconstrained)
-    notes = [why]
+    notes = [why] if why != resp.description else []
     try:
         res = optimise_pairs(inp.units, inp.institutions, inp.current, equity_floor=floor, **kw)
     except InfeasibleError as err:
@@ -192,7 +191,8 @@ def recommend_budget(processed: Any, *, budget: float | None = None,
         "institution_id")["r"].sum()
     inst["base"] = base + inst["institution_id"].map(unit_part).fillna(0.0).to_numpy()
     res = allocate_budget(inst, budget=B, cost_per_activity=inp.cost_per_activity, response=resp)
-    return _with_notes(res, [why, f"Budget {B:,.0f} RMB per quarter; money converts to activities "
+    return _with_notes(res, ([why] if why != resp.description else []) + [
+        f"Budget {B:,.0f} RMB per quarter; money converts to activities "
                               f"at the median value per activity ({inp.cost_per_activity:,.0f} "
                               "RMB)."])
 
