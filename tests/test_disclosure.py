@@ -39,6 +39,8 @@ def test_secondary_suppression_down_a_total_row():
     assert hidden["home A"] and hidden["home C"]  # the smallest other cell goes too
     assert not hidden["home B"] and not hidden["total"]
     assert out.n_secondary == 1
+    assert out.table["children"].tolist() == ["<10", 30, "[c]", 59]
+    assert "[c]" in out.note
     # brute force: with the total shown, no hidden cell can be pinned down by subtraction
     shown = df["children"][~hidden]
     body_hidden = [r for r in df.index if hidden[r] and r != "total"]

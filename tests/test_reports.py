@@ -319,6 +319,10 @@ def test_small_counts_suppressed_in_every_people_table(tmp_path):
     assert inst.count(">&lt;50<") == 2 and ">64<" in inst
     kf = county.key_figures(ctx)._repr_html_()
     assert "少于50人" not in kf or "&lt;50" in kf
+    # the county total is published in the key figures: one hidden cell would be recoverable by
+    # subtraction, so a second one is hidden too (marked [c], not "<10": it is not small)
+    c02 = county.institutions(county.open_report("world", "511102", root=root))._repr_html_()
+    assert c02.count(">&lt;10<") == 1 and c02.count(">[c]<") == 1
     from analysis.county import league_table
 
     lt = league_table(ctx.processed, "zh", 1000)

@@ -1180,8 +1180,30 @@ def institutions(ctx: ReportContext) -> Section:
             label("residents", lang): pd.array(last.reindex(inst["institution_id"]).round(), dtype="Int64"),
         }
     )
-    tab = suppress(df, [label("residents", lang)], threshold=ctx.threshold, language=lang)
+    tab = _suppress_against_total(df, label("residents", lang), ctx.threshold, lang)
     return Section("institutions", label("institutions_list", lang), (_table(tab),), level=3)
+
+
+def _suppress_against_total(df: pd.DataFrame, column: str, threshold: int, lang: str) -> SuppressedTable:
+    """Suppress ``column`` as if the table carried its total: the total is published elsewhere
+    (the county's residents in the key figures, the city's in every report), so a single hidden
+    cell could be recovered by subtraction. A second cell is hidden where needed; the total row
+    itself is not shown here."""
+    total_label = "__total__"
+    total = pd.to_numeric(df[column], errors="coerce").sum()
+    total_row = pd.DataFrame({column: pd.array([round(total)], dtype=df[column].dtype)
+                              if str(df[column].dtype) == "Int64" else [total]}, index=[total_label])
+    work = pd.concat([df, total_row])
+    work.index = [*range(len(df)), total_label]
+    s = suppress(work, [column], threshold=threshold, total_row=total_label, language=lang)
+    keep = [i for i in work.index if i != total_label]
+    mask = s.mask.loc[keep].reset_index(drop=True)
+    values = pd.to_numeric(df[column], errors="coerce").reset_index(drop=True)
+    n_primary = int(((values >= 1) & (values < threshold)).sum())
+    n_hidden = int(mask[column].sum())
+    out = df.reset_index(drop=True).copy()
+    out[column] = s.table.loc[keep, column].reset_index(drop=True)  # other columns keep their types
+    return SuppressedTable(out, mask, s.threshold, n_primary, n_hidden - n_primary, lang)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1244,4 +1266,4 @@ def league_table(processed: Processed, language: str, threshold: int, *, links: 
         }
     )
     df = df.sort_values(label("rank", language), key=lambda s: lg.loc[s.index, "rank"], kind="stable")
-    return suppress(df.reset_index(drop=True), [label("residents", language)], threshold=threshold, language=language)
+    return _suppress_against_total(df.reset_index(drop=True), label("residents", language), threshold, language)

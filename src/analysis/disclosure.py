@@ -11,7 +11,8 @@ Rules applied by :func:`suppress`:
 
 * **Primary suppression**: a count ``c`` with ``1 <= c < threshold`` becomes the marker. Zero is
   shown: it reveals no person. Missing values stay missing.
-* **Secondary (complementary) suppression**: when a table carries totals, one suppressed cell in a
+* **Secondary (complementary) suppression**, marked ``[c]`` (the value is not small, it is hidden
+  so that a small one cannot be derived): when a table carries totals, one suppressed cell in a
   group could be recovered by subtracting the other cells from the total. So within every group that
   sums to a shown total — each suppressible column when ``total_row`` names a total row, each row
   when ``total_column`` names a total column — a group with exactly one suppressed cell gets its
@@ -41,9 +42,11 @@ _NOTE = {
     "en": "Counts of fewer than {t} people are shown as “<{t}” to protect personal information{secondary}.",
 }
 _SECONDARY = {
-    "zh": "；另有{n}个单元格被一并隐藏，以免由合计反推",
-    "en": "; {n} further cell(s) are hidden so that they cannot be recovered from a total",
+    "zh": "；另有{n}个单元格以“{m}”隐藏，以免由合计反推",
+    "en": "; {n} further cell(s) are shown as “{m}” so that the small ones cannot be recovered from a total",
 }
+#: marker of a cell hidden by complementary suppression (its value is not small; ONS uses [c])
+SECONDARY_MARKER = "[c]"
 
 
 def marker(threshold: int = DEFAULT_THRESHOLD) -> str:
@@ -84,7 +87,8 @@ class SuppressedTable:
         if not self.n_suppressed:
             return ""
         lang = self.language if self.language in _NOTE else "en"
-        secondary = _SECONDARY[lang].format(n=self.n_secondary) if self.n_secondary else ""
+        secondary = (_SECONDARY[lang].format(n=self.n_secondary, m=SECONDARY_MARKER)
+                     if self.n_secondary else "")
         return _NOTE[lang].format(t=self.threshold, secondary=secondary)
 
     def to_html(self, *, index: bool = False, float_format: str = "{:,.2f}") -> str:
@@ -217,7 +221,8 @@ def suppress(
     for c in columns:
         if mask[c].any():
             col = out[c].astype(object)
-            col[mask[c].to_numpy()] = mark
+            col[primary[c].to_numpy()] = mark
+            col[(mask[c] & ~primary[c]).to_numpy()] = SECONDARY_MARKER
             out[c] = col
     n_primary = int(primary.to_numpy().sum())
     n_total = int(mask.to_numpy().sum())
