@@ -120,6 +120,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "yes": ("是", "yes"),
     "no": ("否", "no"),
     "trend_title": ("季度平均得分：本县与全市", "Quarterly mean: this county and the city"),
+    "trend_title_city": ("季度平均得分：全市", "Quarterly mean: the city"),
     "quarter": ("季度", "Quarter"),
     "scorecard_note": (
         "“三升一降”：院容院貌、服务质量、幸福指数上升，安全隐患下降。基期和最新值来自全市统一计算的指标结果。",
@@ -140,6 +141,11 @@ LABELS: dict[str, tuple[str, str]] = {
         "下表为全市统一估计的帮扶强度效应（机构与季度双向固定效应）；各县区共享同一估计，下方给出本县的帮扶强度以便解读。",
         "The table shows the city-wide dose-response estimates (institution and quarter fixed "
         "effects); every county shares them. The county's own intensity of help is given below to read them against.",
+    ),
+    "eff_intro_city": (
+        "下表为全市统一估计的帮扶强度效应（机构与季度双向固定效应），各方法的置信区间和p值并列。",
+        "The city-wide dose-response estimates (institution and quarter fixed effects), with the "
+        "interval and p-value of each inference method side by side.",
     ),
     "eff_context": (
         "本县机构平均每季度接受帮扶活动{county:.1f}场（全市{city:.1f}场）；结对季度占比{share_c:.0%}（全市{share_city:.0%}）。",
@@ -710,7 +716,7 @@ def scorecard(ctx: ReportContext) -> Section:
             n_met = met.astype(float).sum(axis=1)
             wide.insert(0, label("county", lang), [ctx.county_name(c) for c in wide.index])
             wide[label("target_met", lang)] = [f"{int(v)}/{met.shape[1]}" for v in n_met.reindex(wide.index)]
-            blocks.append(_table(wide.reset_index(names="county_code")))
+            blocks.append(_table(wide.reset_index(names=label("code", lang))))
             recs = [
                 {
                     label("indicator", lang): outcome_label(i, lang),
@@ -781,10 +787,10 @@ def trend_figure(ctx: ReportContext) -> str:
         ax.set_xticks(range(0, len(periods), step), [periods[i] for i in range(0, len(periods), step)],
                       rotation=0)
     axes[0, 0].legend(loc="best")
-    fig.suptitle(label("trend_title", lang))
+    fig.suptitle(label("trend_title" if ctx.county_code else "trend_title_city", lang))
     # a fixed layout: tight_layout would measure every text (a third of the figure's cost)
     fig.subplots_adjust(left=0.06, right=0.985, top=0.87, bottom=0.07, hspace=0.32, wspace=0.16)
-    return plots.figure_to_html(fig, alt=label("trend_title", lang))
+    return plots.figure_to_html(fig, alt=label("trend_title" if ctx.county_code else "trend_title_city", lang))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -851,7 +857,7 @@ def effectiveness(ctx: ReportContext, *, models: Sequence[str] = MAIN_MODELS, ma
     if eff is None:
         blocks.append(_not_run("effectiveness", lang))
         return Section("effectiveness", label("effectiveness", lang), tuple(blocks))
-    blocks.append(_p(label("eff_intro", lang)))
+    blocks.append(_p(label("eff_intro" if ctx.county_code else "eff_intro_city", lang)))
     if "county_code" in eff.columns:
         city_rows = eff[eff["county_code"].isna()]
         mine = eff[eff["county_code"].astype(str) == str(ctx.county_code)] if ctx.county_code else eff.iloc[0:0]
@@ -1000,7 +1006,8 @@ def reform(ctx: ReportContext, *, outcome_for_plot: str = "composite") -> Sectio
         blocks.append(_p(label("all_cohorts_note", lang, method=_inference_label(best["inference"].iloc[0], lang)), cls="pe-note"))
         plot_outcome = outcome_for_plot if (best["outcome"] == outcome_for_plot).any() else best["outcome"].iloc[0]
         g1 = best[best["outcome"] == plot_outcome].sort_values("key")
-        g1 = g1.assign(term=g1["key"].astype(str), estimate=g1["att"])
+        g1 = g1.assign(term=[label("all_groups", lang) if k == "overall" else str(k) for k in g1["key"]],
+                       estimate=g1["att"])
         blocks.append(
             _forest(g1, lang, title=label("reform_plot", lang, outcome=outcome_label(plot_outcome, lang)),
                     highlight=[k == cohort for k in g1["key"]], show_outcome=False)
@@ -1030,6 +1037,15 @@ def _quarter_index(period: str) -> int:
 # ----------------------------------------------------------------------------------------------
 # allocation
 # ----------------------------------------------------------------------------------------------
+
+
+_PLAN_METRICS = (
+    ("objective", "建议方案的预测改善总量", "predicted improvement, recommended plan"),
+    ("status_quo_objective", "现有结对的预测改善总量", "predicted improvement, current pairings"),
+    ("gain_vs_status_quo", "相对现有结对的预测增益", "predicted gain over the current pairings"),
+    ("n_changes", "调整结对数", "pairings changed"),
+    ("solver_status", "求解状态", "solver status"),
+)
 
 
 def _plan_changes(plan: pd.DataFrame) -> pd.Series:
@@ -1094,11 +1110,14 @@ def recommendations(ctx: ReportContext, *, max_rows: int = 30) -> Section:
             )
         blocks.append(_table(pd.DataFrame(rows)))
         if summary is not None and {"metric", "value"} <= set(summary.columns):
-            keep = summary[summary["metric"].isin(["objective", "status_quo_objective",
-                                                   "gain_vs_status_quo", "n_changes", "solver_status"])]
+            names = {k: (zh, en) for k, zh, en in _PLAN_METRICS}
+            keep = summary[summary["metric"].isin(list(names))]
             if len(keep):
-                blocks.append(_table(keep.rename(columns={"metric": label("metric", lang),
-                                                           "value": label("value_col", lang)})))
+                shown = pd.DataFrame({
+                    label("metric", lang): [names[m][0 if lang == "zh" else 1] for m in keep["metric"]],
+                    label("value_col", lang): keep["value"].astype(str).to_numpy(),
+                })
+                blocks.append(_table(shown))
     if summary is not None and {"metric", "value"} <= set(summary.columns):
         desc = summary.loc[summary["metric"] == "response_description", "value"]
         if len(desc):

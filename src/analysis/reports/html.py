@@ -31,7 +31,6 @@ h3 { font-size: 1.05em; margin: 1.2em 0 0.4em; }
 table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: right; }
 td { white-space: nowrap; }
-.pe-section td:first-child { white-space: normal; }
 th { background: #f5f7fa; }
 td:first-child, th:first-child { text-align: left; }
 .pe-banner { background: #fff4e5; border: 2px solid #e67e22; color: #7a3e00; padding: 10px 14px;
