@@ -260,3 +260,43 @@ def test_result_shape_and_rendering():
     more = optimise_pairs(units, inst, cur, response=RESP, max_changes=2)
     price = res.constraints.set_index("constraint").loc["max_changes", "shadow_price"]
     assert more.objective - res.objective == pytest.approx(price)
+
+
+def test_joint_infeasibility_reports_smallest_relaxation():
+    # capacity totals 2 for 2 homes, but both homes can only use u0 (Hall's condition fails):
+    # no simple count catches it, the phase-one model does
+    units, inst, cur = make([3, 3], [1, 1], [0, 0], [0.4, 0.6], [])
+    cands = pd.DataFrame({"unit_id": ["u0", "u0"], "institution_id": ["i0", "i1"]})
+    with pytest.raises(InfeasibleError, match=r"smallest relaxation: .*by 1"):
+        optimise_pairs(units, inst, cur, response=RESP, candidates=cands)
+
+
+def test_response_from_effectiveness_table_and_fallback():
+    from types import SimpleNamespace
+
+    from analysis.allocation import response_for
+
+    eff = pd.DataFrame({
+        "outcome": ["composite", "composite", "environment_score", "composite"],
+        "model": ["dose_response", "dose_response", "dose_response", "placebo_lead"],
+        "term": ["log1p(activities_lag1)"] * 4,
+        "inference": ["cluster", "wild_bootstrap", "cluster", "cluster"],
+        "estimate": [0.31, 0.31, 1.4, 9.0], "std_error": [0.02, np.nan, 0.1, 1.0],
+    })
+    r = Response.from_effectiveness(eff)
+    assert r.beta == 0.31 and r.source == "estimated" and "0.31" in r.description
+    with pytest.raises(SpecificationError):
+        Response.from_effectiveness(eff.assign(estimate=-0.1))
+    fake = SimpleNamespace(has_result=lambda name: True,
+                           result=lambda name: eff.assign(estimate=-0.1))
+    resp, why = response_for(fake)
+    assert resp.source == "default" and "not positive" in why
+    resp, why = response_for(SimpleNamespace(has_result=lambda name: False))
+    assert resp.source == "default" and "no effectiveness results" in why
+    # the plan does not depend on beta's scale, only the gains do
+    units, inst, cur = make([5, 1, 3], [1, 1, 1], [0, 2], [0.9, 0.1], [(0, 0), (1, 1)])
+    a = optimise_pairs(units, inst, cur, response=Response(beta=1.0), max_changes=1)
+    b = optimise_pairs(units, inst, cur, response=Response(beta=0.31), max_changes=1)
+    pd.testing.assert_frame_equal(a.plan[["unit_id", "institution_id", "recommended"]],
+                                  b.plan[["unit_id", "institution_id", "recommended"]])
+    assert b.objective == pytest.approx(0.31 * a.objective)
