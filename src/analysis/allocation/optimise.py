@@ -465,11 +465,12 @@ class _Configs:
     dropped: np.ndarray       # current pairs of the institution left out
 
 
-def _enumerate_configs(p: _Problem, resp: Response, *, floor: np.ndarray, max_units: int | None,
+def _enumerate_configs(p: _Problem, resp: Response, *, max_units: int | None,
                        per_institution: int, limit: int = 5_000_000) -> _Configs:
     """Every admissible unit set per institution: the current set with at most ``per_institution``
     of its pairs ended and at most ``per_institution`` new pairs added, of size
-    ``min_units``..``max_units``, meeting the institution's equity floor."""
+    ``min_units``..``max_units`` (the equity floor is applied by the solver as a column filter,
+    so that one enumeration serves every re-solve)."""
     from itertools import combinations
 
     n_i = len(p.inst_ids)
@@ -516,9 +517,8 @@ def _enumerate_configs(p: _Problem, resp: Response, *, floor: np.ndarray, max_un
     cur_m = np.where(valid, p.e_cur[safe], False)
     added = (valid & ~cur_m).sum(axis=1)
     dropped = n_cur[inst] - cur_m.sum(axis=1)
-    ok = y + 1e-9 >= floor[inst]
-    return _Configs(inst=inst[ok], members=members[ok], gain=gain[ok], intensity=y[ok],
-                    added=added[ok], dropped=dropped[ok])
+    return _Configs(inst=inst, members=members, gain=gain, intensity=y, added=added,
+                    dropped=dropped)
 
 
 def _master_matrix(p: _Problem, cf: _Configs, idx: np.ndarray, K: int | None):
@@ -548,7 +548,8 @@ def _master_matrix(p: _Problem, cf: _Configs, idx: np.ndarray, K: int | None):
 def _solve_config(p: _Problem, resp: Response, *, K: int | None, floor: np.ndarray,
                   max_units: int | None, per_institution: int, gap: float, time_limit: float,
                   configs: _Configs | None = None, all_columns: int = 2_000_000,
-                  batch: int = 10, lp_method: str | None = None) -> dict:
+                  batch: int = 10, lp_method: str | None = None,
+                  warm: np.ndarray | None = None) -> dict:
     """Exact search over unit sets per institution (a set-partitioning "configuration" model).
 
     1. Column generation on the LP relaxation (HiGHS simplex): start from the current sets and
@@ -558,16 +559,21 @@ def _solve_config(p: _Problem, resp: Response, *, K: int | None, floor: np.ndarr
        the LP-bound-to-incumbent gap is added (no other set can appear in a better plan) and the
        MILP re-solved, so the final plan is optimal over all sets (up to HiGHS's mip gap).
 
+    ``warm`` (a mask over ``configs``, e.g. the previous solve's ``warm_next``) starts column
+    generation from a few promising sets instead of all of them; pricing every set still
+    certifies the LP bound, so the result is the same, only faster when re-solving.
+
     The configuration LP of an assignment with a concave (submodular) value per institution is
     much tighter than the compact "Σ rate·x inside a concave function" formulation, whose
     relaxation spreads units thinly along the concave curve (Jensen) and stalls branch-and-bound.
     """
     t0 = time.perf_counter()
     cf = configs if configs is not None else _enumerate_configs(
-        p, resp, floor=floor, max_units=max_units, per_institution=per_institution)
+        p, resp, max_units=max_units, per_institution=per_institution)
     n_i, n_u = len(p.inst_ids), len(p.unit_ids)
     n_conf = cf.inst.size
-    have = np.bincount(cf.inst, minlength=n_i)
+    allowed = cf.intensity + 1e-9 >= floor[cf.inst]
+    have = np.bincount(cf.inst[allowed], minlength=n_i)
     if np.any(have == 0):
         bad = np.flatnonzero(have == 0)
         return {"status": "infeasible", "message": f"no admissible unit set for {bad.size} "
@@ -580,8 +586,11 @@ def _solve_config(p: _Problem, resp: Response, *, K: int | None, floor: np.ndarr
     order = np.lexsort((-cf.gain, cf.inst))
     rank0 = np.arange(order.size) - np.searchsorted(cf.inst[order], cf.inst[order])
     chosen[order[rank0 < batch]] = True
-    if n_conf <= all_columns:
+    if warm is not None:
+        chosen |= warm
+    elif n_conf <= all_columns:
         chosen[:] = True   # small enough: one LP over every set, no column generation
+    chosen &= allowed
     if lp_method is None:
         # measured: dual simplex is faster up to ~10^5 columns, the interior-point method (with
         # crossover to a vertex) several times faster on national-size models
@@ -613,7 +622,7 @@ def _solve_config(p: _Problem, resp: Response, *, K: int | None, floor: np.ndarr
         red = (-cf.gain - pi[cf.inst] - mu_sum - k_add * cf.added - k_drop * cf.dropped)
         lp_obj = res.fun
         tol = 1e-9 * max(1.0, abs(lp_obj))
-        neg = np.flatnonzero((red < -tol) & ~chosen)
+        neg = np.flatnonzero((red < -tol) & ~chosen & allowed)
         if neg.size == 0 or time.perf_counter() - t0 > time_limit:
             break
         # add the best few per institution
@@ -631,7 +640,12 @@ def _solve_config(p: _Problem, resp: Response, *, K: int | None, floor: np.ndarr
     # reduced-cost closure below adds whatever else could still improve the incumbent
     support = np.zeros(n_conf, dtype=bool)
     support[idx[lam > 1e-9]] = True
-    chosen = support | (red <= 1e-9 * max(1.0, abs(lp_obj)))
+    chosen = (support | (red <= 1e-9 * max(1.0, abs(lp_obj)))) & allowed
+    # a warm start for re-solves of the same sets: the support and the cheapest sets per home
+    o_w = np.lexsort((red, cf.inst))
+    rank_w = np.arange(o_w.size) - np.searchsorted(cf.inst[o_w], cf.inst[o_w])
+    warm_next = support.copy()
+    warm_next[o_w[rank_w < 20]] = True
     status = "optimal"
     x_best = None
     best = -np.inf
@@ -663,8 +677,8 @@ def _solve_config(p: _Problem, resp: Response, *, K: int | None, floor: np.ndarr
         scale = 1e-9 * max(1.0, abs(lp_obj))
         if slack_val is not None and thresh <= scale:
             break  # the incumbent reaches the LP bound over all sets: proven optimal
-        extra = np.flatnonzero(~chosen & (red < (thresh if slack_val is not None else np.inf)
-                                          - scale))
+        extra = np.flatnonzero(~chosen & allowed
+                               & (red < (thresh if slack_val is not None else np.inf) - scale))
         if st == "time_limit" or time.perf_counter() - t0 > time_limit:
             status = "time_limit"
             break
@@ -672,7 +686,7 @@ def _solve_config(p: _Problem, resp: Response, *, K: int | None, floor: np.ndarr
             break
         if slack_val is None:
             # no incumbent among generated sets: add the next-best sets by reduced cost
-            cand = np.flatnonzero(~chosen)
+            cand = np.flatnonzero(~chosen & allowed)
             extra = cand[np.argsort(red[cand])[: max(10 * n_i, 1000)]]
             if extra.size == 0:
                 return {"status": "infeasible", "message": res.message, "x": None,
@@ -692,7 +706,7 @@ def _solve_config(p: _Problem, resp: Response, *, K: int | None, floor: np.ndarr
     certified = (mip_gap if status == "optimal" and np.isfinite(mip_gap) else lp_gap)
     return {"status": status, "message": "", "x": x, "seconds": time.perf_counter() - t0,
             "gap": certified, "lp_gap": lp_gap, "rounds": rounds, "lp_bound": lp_bound, "n_rows": A.shape[0], "n_cols": int(chosen.sum()),
-            "nnz": int(A.nnz), "n_sets": n_conf}
+            "nnz": int(A.nnz), "n_sets": int(allowed.sum()), "warm_next": warm_next}
 
 
 def _diagnose(p: _Problem, K: int | None, floor: np.ndarray, max_units: int | None,
@@ -821,9 +835,13 @@ def optimise_pairs(
             f"{short.size} institution(s) have {int(n_cur_i[short].min())} current unit(s) and at "
             f"most {changes_per_institution} may be added, short of min_units={p.min_units}: "
             f"{_fmt_ids(p.inst_ids[short])}. Raise changes_per_institution.")
-    main = _solve_config(p, resp, K=K, floor=floor, max_units=max_units,
-                         per_institution=changes_per_institution, gap=mip_rel_gap,
-                         time_limit=time_limit)
+    t_enum = time.perf_counter()
+    cf = _enumerate_configs(p, resp, max_units=max_units, per_institution=changes_per_institution)
+    t_enum = time.perf_counter() - t_enum
+    common = dict(max_units=max_units, per_institution=changes_per_institution, gap=mip_rel_gap,
+                  time_limit=time_limit, configs=cf)
+    main = _solve_config(p, resp, K=K, floor=floor, **common)
+    main["seconds"] += t_enum
     if main["status"] == "infeasible":
         raise _diagnose(p, K, floor, max_units, changes_per_institution, time_limit)
     if main["x"] is None:
@@ -837,9 +855,8 @@ def optimise_pairs(
 
     unc_obj = obj
     if compare_unconstrained and (K is not None or equity_floor is not None):
-        unc = _solve_config(p, resp, K=None, floor=np.zeros(n_i), max_units=max_units,
-                         per_institution=changes_per_institution, gap=mip_rel_gap,
-                     time_limit=time_limit)
+        unc = _solve_config(p, resp, K=None, floor=np.zeros(n_i), warm=main["warm_next"],
+                            **common)
         total_seconds += unc["seconds"]
         if unc["x"] is not None:
             unc_obj = _objective(p, resp, unc["x"])
@@ -860,9 +877,8 @@ def optimise_pairs(
         price = np.nan
         binding = int(added >= K) + int(ended >= K)
         if marginal_values and binding:
-            more = _solve_config(p, resp, K=K + 1, floor=floor, max_units=max_units,
-                         per_institution=changes_per_institution, gap=mip_rel_gap,
-                          time_limit=time_limit)
+            more = _solve_config(p, resp, K=K + 1, floor=floor, warm=main["warm_next"],
+                                 **common)
             total_seconds += more["seconds"]
             if more["x"] is not None:
                 price = _objective(p, resp, more["x"]) - obj
@@ -874,9 +890,8 @@ def optimise_pairs(
         price = np.nan
         binding = int(np.sum(neediest & (y <= floor + 1e-7)))
         if marginal_values:
-            free = _solve_config(p, resp, K=K, floor=np.zeros(n_i), max_units=max_units,
-                         per_institution=changes_per_institution, gap=mip_rel_gap,
-                          time_limit=time_limit)
+            free = _solve_config(p, resp, K=K, floor=np.zeros(n_i), warm=main["warm_next"],
+                                 **common)
             total_seconds += free["seconds"]
             if free["x"] is not None:
                 price = _objective(p, resp, free["x"]) - obj
