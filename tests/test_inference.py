@@ -252,3 +252,29 @@ def test_wild_bootstrap_linear_maps_with_covariates_match_brute_force():
                     covariates=["x"])
         o = r2.aggregate("simple").overall()
         assert abs((o["att"] - tau0) / o["std_error"] - fast[b]) < 1e-8
+
+
+def test_pretrend_methods_option_selects_rows_and_checks_names():
+    """``methods`` runs only the asked tests; an unknown name is refused with the allowed set."""
+    import numpy as np
+    import pandas as pd
+
+    from analysis.errors import SpecificationError
+    from analysis.staggered import att_gt, pretrend_test
+
+    rng = np.random.default_rng(3)
+    rows = []
+    adoption = {c: g for c, g in zip(range(8), [4, 4, 5, 5, 6, 6, np.nan, np.nan], strict=True)}
+    for c in range(8):
+        for i in range(3):
+            for t in range(1, 9):
+                rows.append({"unit": c * 10 + i, "county": c, "t": t, "g": adoption[c],
+                             "y": rng.normal() + (t >= (adoption[c] or 99)) * 1.0})
+    df = pd.DataFrame(rows)
+    res = att_gt(df, outcome="y", unit="unit", time="t", group="g", cluster="county")
+    only_wcb = pretrend_test(res, methods=("wild_bootstrap",), n_boot=99)
+    assert list(only_wcb.tidy()["inference"]) == ["wild_bootstrap"]
+    both = pretrend_test(res, methods=("analytic", "randomization"), n_perm=99)
+    assert set(both.tidy()["inference"]) == {"analytic", "randomization"}
+    with pytest.raises(SpecificationError, match="bootstrap"):
+        pretrend_test(res, methods=("bootstrap",))

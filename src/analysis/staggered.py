@@ -839,8 +839,8 @@ def att_gt(
         att, inf, n1, n0 = att[:, keep], inf[:, :, keep], n1[keep], n0[keep]
     if cluster is not None and panel.n_clusters < FEW_CLUSTERS:
         notes.append(f"Only {panel.n_clusters} clusters: analytic clustered standard errors are "
-                     "too small with fewer than 20 clusters; read the wild bootstrap and "
-                     "randomisation inference rows.")
+                     "too small with fewer than 20 clusters; ask the aggregations for "
+                     "inference=('wild_bootstrap', 'randomization') and read those rows.")
     return ATTgtResult(outcome=outcome, control_group=control_group,
                        anticipation=int(anticipation), base_period=base_period, panel=panel,
                        cells=cells, att=att[0], inf=inf[0], n_treated=n1, n_control=n0,
@@ -883,8 +883,12 @@ class PretrendResult(ResultMixin):
         return ax
 
 
+PRETREND_METHODS = ("analytic", "wild_bootstrap", "randomization")
+
+
 def pretrend_test(res: ATTgtResult, *, n_boot: int = 999, n_perm: int = 999, seed: int = 0,
-                  min_e: float = -np.inf) -> PretrendResult:
+                  min_e: float = -np.inf,
+                  methods: tuple[str, ...] = PRETREND_METHODS) -> PretrendResult:
     """Joint pre-trend test on the dynamic aggregation's pre-period ATTs (event time < 0).
 
     Parameters
@@ -892,6 +896,11 @@ def pretrend_test(res: ATTgtResult, *, n_boot: int = 999, n_perm: int = 999, see
     res : ATTgtResult (clustered, for the bootstrap and randomisation rows).
     n_boot, n_perm, seed : draws, permutations and seed.
     min_e : earliest event time used (e.g. ``-8`` to test only the last eight pre-periods).
+    methods : which tests to run, any of ``"analytic"`` (Wald, when the covariance has full
+        rank), ``"wild_bootstrap"`` and ``"randomization"`` (both need a clustered fit).
+        Randomisation permutes adoption dates across clusters, so it needs one adoption date per
+        cluster; leave it out when adoption varies within a cluster (e.g. re-pairing dates of
+        institutions clustered by county).
 
     References
     ----------
@@ -901,6 +910,11 @@ def pretrend_test(res: ATTgtResult, *, n_boot: int = 999, n_perm: int = 999, see
     from .inference.multiplier import pretrend_wild
     from .inference.randomization import pretrend_randomization
 
+    methods = tuple(methods)
+    for m in methods:
+        check_choice("methods", m, PRETREND_METHODS)
+    if not methods:
+        raise SpecificationError(f"methods is empty; choose at least one of {PRETREND_METHODS}.")
     spec = _agg_spec("dynamic", res.cells, res.panel.times, balance_e=None, min_e=min_e,
                      max_e=-1)
     nk = len(spec.keys)
@@ -913,7 +927,9 @@ def pretrend_test(res: ATTgtResult, *, n_boot: int = 999, n_perm: int = 999, see
     f = C / (C - 1) if res.panel.clustered else 1.0
     V = f * psi.T @ psi / res.panel.n**2
     rank = np.linalg.matrix_rank(V) if nk else 0
-    if nk and rank == nk:
+    if "analytic" not in methods:
+        pass
+    elif nk and rank == nk:
         W = float(est @ np.linalg.solve(V, est))
         rows.append({"statistic": "wald", "value": W, "df": nk, "p_value": stats.chi2.sf(W, nk),
                      "inference": "analytic"})
@@ -921,17 +937,22 @@ def pretrend_test(res: ATTgtResult, *, n_boot: int = 999, n_perm: int = 999, see
         rows.append({"statistic": "wald", "value": np.nan, "df": nk, "p_value": np.nan,
                      "inference": "analytic"})
         notes.append(f"The clustered covariance of the {nk} pre-period ATTs has rank {rank} with "
-                     f"{C} clusters: no Wald test exists; read the bootstrap and randomisation "
-                     "rows.")
+                     f"{C} clusters: no Wald test exists; read the scalar-statistic rows "
+                     "(wild bootstrap, randomisation).")
     from .inference.multiplier import MAX_CLUSTERS
 
     if res.panel.clustered and nk and res.n_clusters <= MAX_CLUSTERS:
-        s, p = pretrend_wild(res, spec, B=n_boot, seed=seed)
-        rows.append({"statistic": "sum_t2", "value": s, "df": nk, "p_value": p,
-                     "inference": "wild_bootstrap"})
-        s, p, exact = pretrend_randomization(res, spec, n_perm=n_perm, seed=seed)
-        rows.append({"statistic": "mean_sq", "value": s, "df": nk, "p_value": p,
-                     "inference": "randomization"})
+        if "wild_bootstrap" in methods:
+            s, p = pretrend_wild(res, spec, B=n_boot, seed=seed)
+            rows.append({"statistic": "sum_t2", "value": s, "df": nk, "p_value": p,
+                         "inference": "wild_bootstrap"})
+        if "randomization" in methods:
+            s, p, exact = pretrend_randomization(res, spec, n_perm=n_perm, seed=seed)
+            rows.append({"statistic": "mean_sq", "value": s, "df": nk, "p_value": p,
+                         "inference": "randomization"})
+    elif set(methods) - {"analytic"}:
+        notes.append("The wild bootstrap and randomisation pre-trend tests need a fit clustered "
+                     f"by at most {MAX_CLUSTERS} clusters; they were not run.")
     table = pd.DataFrame(rows)
     table["n_pre"] = nk
     table["n_clusters"] = res.n_clusters
