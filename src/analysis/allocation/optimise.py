@@ -867,10 +867,10 @@ def optimise_pairs(
     cnt_i = np.bincount(p.e_i, weights=x, minlength=n_i)
     cnt_u = np.bincount(p.e_u, weights=x, minlength=len(p.unit_ids))
     rows = [
-        {"constraint": "coverage", "rows": n_i, "binding": int(np.sum(cnt_i <= p.min_units)),
+        {"constraint": "coverage", "rows": n_i, "at_bound": int(np.sum(cnt_i <= p.min_units)),
          "shadow_price": np.nan, "note": f"every institution has >= {p.min_units} unit(s)"},
         {"constraint": "capacity", "rows": len(p.unit_ids),
-         "binding": int(np.sum(cnt_u >= p.cap)), "shadow_price": np.nan,
+         "at_bound": int(np.sum(cnt_u >= p.cap)), "shadow_price": np.nan,
          "note": "units at their capacity"},
     ]
     if K is not None:
@@ -882,7 +882,7 @@ def optimise_pairs(
             total_seconds += more["seconds"]
             if more["x"] is not None:
                 price = _objective(p, resp, more["x"]) - obj
-        rows.append({"constraint": "max_changes", "rows": 2, "binding": binding,
+        rows.append({"constraint": "max_changes", "rows": 2, "at_bound": binding,
                      "shadow_price": price,
                      "note": f"added {added}, ended {ended} of at most {K} each; shadow price = "
                              "gain from one more change (re-solved)"})
@@ -895,14 +895,18 @@ def optimise_pairs(
             total_seconds += free["seconds"]
             if free["x"] is not None:
                 price = _objective(p, resp, free["x"]) - obj
-        rows.append({"constraint": "equity_floor", "rows": int(neediest.sum()), "binding": binding,
+        rows.append({"constraint": "equity_floor", "rows": int(neediest.sum()), "at_bound": binding,
                      "shadow_price": price,
                      "note": f">= {equity_floor:g} activities/quarter for the neediest "
                              f"{neediest_share:.0%}; shadow price = gain if the floor were removed"})
     if same_county:
-        rows.append({"constraint": "same_county", "rows": len(p.e_u), "binding": 0,
+        rows.append({"constraint": "same_county", "rows": len(p.e_u), "at_bound": 0,
                      "shadow_price": np.nan, "note": "candidate pairs restricted to the county"})
     constraints = pd.DataFrame(rows)
+    # a constraint binds when relaxing it would raise the optimum: known exactly where it was
+    # priced by re-solving; for coverage/capacity only "rows at their bound" is reported
+    constraints["binds"] = np.where(constraints["shadow_price"].notna(),
+                                    constraints["shadow_price"] > 1e-9, pd.NA)
 
     inst = pd.DataFrame({
         "institution_id": p.inst_ids, "base": p.base, "weight": p.w,
@@ -1064,14 +1068,15 @@ def allocate_budget(
     floor_dual = -np.asarray(res.lower.marginals[:n], dtype=float)
     bind = (b <= floor + 1e-6 * max(1.0, budget)) & (floor > 0)
     cons = pd.DataFrame([
-        {"constraint": "budget", "rows": 1, "binding": int(b.sum() >= budget * (1 - 1e-9)),
+        {"constraint": "budget", "rows": 1, "at_bound": int(b.sum() >= budget * (1 - 1e-9)),
          "shadow_price": budget_dual,
          "note": "predicted gain per extra RMB (exact LP dual)"},
-        {"constraint": "floors", "rows": int(np.sum(floor > 0)), "binding": int(bind.sum()),
+        {"constraint": "floors", "rows": int(np.sum(floor > 0)), "at_bound": int(bind.sum()),
          "shadow_price": float(np.mean(floor_dual[bind])) if bind.any() else 0.0,
-         "note": "mean gain per RMB freed from a binding floor (LP duals, ≤ 0 means the floor "
-                 "costs gain)"},
+         "note": "mean change in gain per RMB a floor at its bound is raised (LP duals; < 0: "
+                 "the floor costs gain)"},
     ])
+    cons["binds"] = [budget_dual > 1e-12, bool(np.any(floor_dual[bind] < -1e-12))]
     y_sq = base + sq / cost_per_activity
     y_rec = base + b / cost_per_activity
     inst = pd.DataFrame({
