@@ -27,10 +27,10 @@ reports: $(STAMP) ## the main job: validate + build + all county reports for the
 	$(BIN)/pairing-eval report --dataset $(DATASET) --all --jobs $(JOBS) --lang $(LANG_REPORT)
 
 test: $(STAMP) ## run the test suite (slow notebook runs excluded: see test-all)
-	$(BIN)/python -m pytest -m "not slow and not browser" -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -m "not slow and not browser" -n 2
 
 test-all: $(STAMP) ## the whole suite including slow notebook runs
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2
 
 lab: $(STAMP) ## open JupyterLab with the project's kernel
 	$(BIN)/python -m ipykernel install --sys-prefix --name pairing-eval --display-name "pairing-eval (.venv)" >/dev/null
