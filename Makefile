@@ -37,7 +37,7 @@ lab: $(STAMP) ## open JupyterLab with the project's kernel
 	$(BIN)/jupyter lab notebooks/
 
 lint: $(STAMP) ## ruff on code and notebooks; notebooks must be stripped
-	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff check src tests benchmarks validation notebooks
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 
 demo: $(STAMP) ## regenerate the synthetic demo world into data/raw/demo

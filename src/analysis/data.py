@@ -13,6 +13,7 @@ import pandas as pd
 
 from .errors import AnalysisError
 from .paths import processed_dir
+from .results import DataBanner
 
 TABLE_NAMES = (
     "counties",
@@ -44,6 +45,11 @@ class Processed:
     @property
     def synthetic(self) -> bool:
         return bool(self.manifest.get("synthetic", False))
+
+    def banner(self) -> DataBanner:
+        """The banner a notebook shows first (synthetic data; few counties)."""
+        return DataBanner(dataset=self.dataset, synthetic=self.synthetic,
+                          n_counties=int(self.tables["counties"]["county_code"].nunique()))
 
     def has_result(self, name: str) -> bool:
         return (self.path / "results" / f"{name}.parquet").exists()

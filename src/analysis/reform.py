@@ -47,8 +47,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import SpecificationError, check_choice
-from .results import ResultMixin
-from .staggered import FEW_CLUSTERS, ATTgtResult, att_gt, pretrend_test
+from .results import ResultMixin, few_cluster_warning
+from .staggered import ATTgtResult, att_gt, pretrend_test
 from .within import fe_ols
 
 __all__ = [
@@ -64,8 +64,6 @@ __all__ = [
     "period_label",
     "few_cluster_warning",
     "cohort_of",
-    "DataBanner",
-    "data_banner",
     "build_results",
 ]
 
@@ -82,52 +80,6 @@ def period_label(t: float) -> str:
         return ""
     t = int(t)
     return f"{t // 4}Q{t % 4 + 1}"
-
-
-def few_cluster_warning(n_clusters: int) -> str:
-    if n_clusters < FEW_CLUSTERS:
-        return (f"Only {n_clusters} counties (clusters): analytic clustered standard errors are too "
-                "small with fewer than 20 clusters; rely on the wild_bootstrap and randomization "
-                "rows.")
-    return ""
-
-
-@dataclass(frozen=True)
-class DataBanner:
-    """A visible note on the data a notebook shows (synthetic data, number of clusters)."""
-
-    dataset: str
-    synthetic: bool
-    n_counties: int
-
-    def _repr_html_(self) -> str:
-        import html
-
-        parts = []
-        if self.synthetic:
-            parts.append("<div style='background:#fff3cd;border:2px solid #d39e00;padding:8px;"
-                         "font-weight:bold' role='alert'>SYNTHETIC DATA 合成数据 — dataset "
-                         f"{html.escape(self.dataset)} is generated, not real ledgers; the "
-                         "numbers illustrate the method only.</div>")
-        w = few_cluster_warning(self.n_counties)
-        if w:
-            parts.append(f"<div style='border-left:4px solid #c0392b;padding:4px 8px'>"
-                         f"{html.escape(w)}</div>")
-        return "".join(parts) or "<div></div>"
-
-    def __repr__(self) -> str:
-        out = []
-        if self.synthetic:
-            out.append(f"SYNTHETIC DATA: dataset {self.dataset} is generated, not real ledgers.")
-        if few_cluster_warning(self.n_counties):
-            out.append(few_cluster_warning(self.n_counties))
-        return "\n".join(out)
-
-
-def data_banner(processed: Any) -> DataBanner:
-    """The banner a reform notebook shows first (synthetic data; few counties)."""
-    return DataBanner(dataset=str(processed.dataset), synthetic=bool(processed.synthetic),
-                      n_counties=int(processed.panel["county_code"].nunique()))
 
 
 def cohort_of(panel: pd.DataFrame, county_code: str) -> float | None:

@@ -51,7 +51,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import SpecificationError, check_choice
-from .results import ResultMixin
+from .results import FEW_CLUSTERS, ResultMixin
 
 __all__ = ["att_gt", "ATTgtResult", "AggregateResult", "pretrend_test", "PretrendResult", "Cells",
            "PanelArrays"]
@@ -61,7 +61,6 @@ BasePeriod = Literal["varying", "universal"]
 AggKind = Literal["simple", "dynamic", "group", "calendar"]
 Inference = Literal["analytic", "wild_bootstrap", "randomization"]
 
-FEW_CLUSTERS = 20
 
 
 # --------------------------------------------------------------------------------------------
