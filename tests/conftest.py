@@ -74,3 +74,73 @@ def truth() -> dict:
     if not f.exists():
         pytest.skip("data/raw/demo/TRUTH.json not generated yet")
     return json.loads(f.read_text(encoding="utf-8"))
+
+
+# -- notebooks ----------------------------------------------------------------------------------
+NOTEBOOKS = REPO / "notebooks"
+
+
+def notebook_parameters(name: str, required: set[str]) -> dict:
+    """Check that ``notebooks/<name>`` is thin and stripped; return its parameter literals.
+
+    Thin: exactly one cell tagged ``parameters`` holding literal assignments only; no function,
+    class or lambda in any code cell; imports only from ``analysis``; no stored outputs.
+    """
+    import ast
+    import json
+
+    cells = json.loads((NOTEBOOKS / name).read_text(encoding="utf-8"))["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    params = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(params) == 1, "exactly one cell tagged 'parameters'"
+    values = {}
+    for node in ast.parse("".join(params[0]["source"])).body:
+        assert isinstance(node, ast.Assign), "the parameters cell holds assignments only"
+        values[node.targets[0].id] = ast.literal_eval(node.value)  # literals only
+    assert required <= set(values), f"missing parameters {required - set(values)}"
+    for c in code:
+        tree = ast.parse("".join(c["source"]))
+        assert not any(isinstance(n, ast.FunctionDef | ast.ClassDef | ast.Lambda)
+                       for n in ast.walk(tree)), "no definitions in notebooks"
+        assert not c.get("outputs") and c.get("execution_count") is None, "outputs stripped"
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                mod = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+                assert mod.split(".")[0] == "analysis", mod
+    return values
+
+
+def run_notebook(name: str, demo_root: Path, tmp_path: Path, **parameters) -> dict:
+    """Execute ``notebooks/<name>`` under papermill (cwd ``notebooks/``) on the built demo world,
+    with the same kernel manager the report driver uses; return the executed notebook as JSON."""
+    import json
+
+    import papermill as pm
+
+    from analysis.reports.kernel import ProjectKernelManager
+
+    out = tmp_path / f"out-{name}"
+    old = os.environ.get("PAIRING_EVAL_ROOT")
+    os.environ["PAIRING_EVAL_ROOT"] = str(demo_root)
+    try:
+        pm.execute_notebook(str(NOTEBOOKS / name), str(out), parameters=parameters,
+                            kernel_name="python3", language="python",
+                            kernel_manager_class=ProjectKernelManager,
+                            progress_bar=False, cwd=str(NOTEBOOKS))
+    finally:
+        if old is None:
+            os.environ.pop("PAIRING_EVAL_ROOT", None)
+        else:
+            os.environ["PAIRING_EVAL_ROOT"] = old
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def notebook_text(nb: dict) -> str:
+    """Every text, plain and HTML output of an executed notebook, joined."""
+    parts = []
+    for c in nb["cells"]:
+        for o in c.get("outputs", []):
+            parts.append("".join(o.get("text", "")))
+            for key in ("text/plain", "text/html"):
+                parts.append("".join(o.get("data", {}).get(key, "")))
+    return "\n".join(parts)
