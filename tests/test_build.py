@@ -294,3 +294,24 @@ def test_reader_bug_is_caught_by_the_schema_route(tmp_path, fake_results, monkey
     res = runner.invoke(app, ["build", str(raw), "--out-root", str(out)])
     assert res.exit_code == 1 and "internal check failed" in res.output
     assert not (out / "tiny").exists()
+
+
+def test_every_parquet_of_the_demo_build_says_it_is_synthetic(demo_root):
+    """Tables, panel and results carry the provenance in their parquet metadata, so a results file
+    taken out of its folder still says the data is synthetic."""
+    import json as _json
+
+    import pyarrow.parquet as pq
+
+    from analysis.build import PARQUET_META_KEY
+
+    processed = demo_root / "data" / "processed" / "demo"
+    files = sorted(processed.glob("*.parquet")) + sorted((processed / "results").glob("*.parquet"))
+    assert len(files) >= 8 + 5  # 7 tables + panel, and the five results files DESIGN.md names
+    manifest = _json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
+    for f in files:
+        meta = pq.read_schema(f).metadata or {}
+        assert PARQUET_META_KEY in meta, f.name
+        prov = _json.loads(meta[PARQUET_META_KEY])
+        assert prov["synthetic"] is True and "SYNTHETIC" in prov["note"], f.name
+        assert prov["data_hash"] == manifest["data_hash"], f.name

@@ -297,8 +297,12 @@ def build(raw_dir: Path | str, *, force: bool = False, out_root: Path | str | No
     tmp = root / f".{dataset}.building-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
+        provenance = {"dataset": dataset, "synthetic": synthetic, "data_hash": data_hash(inputs),
+                      "package_version": __version__}
+        if synthetic:
+            provenance["note"] = "SYNTHETIC DATA: generated, not real ledgers"
         for t, df in tables.items():
-            df.to_parquet(tmp / f"{t}.parquet", index=False)
+            write_parquet(df, tmp / f"{t}.parquet", provenance)
         echo("Deriving the institution-quarter panel…")
         try:
             panel = derive_panel({t: df.copy() for t, df in tables.items()})
@@ -307,7 +311,7 @@ def build(raw_dir: Path | str, *, force: bool = False, out_root: Path | str | No
         except Exception as err:
             raise BuildError(f"analysis.panel.derive_panel failed: {type(err).__name__}: {err}"
                              f"{_where(err)}. Nothing was replaced.") from err
-        panel.to_parquet(tmp / "panel.parquet", index=False)
+        write_parquet(panel, tmp / "panel.parquet", provenance)
         rows_all = {**rows, "panel": len(panel)}
         manifest: dict[str, Any] = {
             "dataset": dataset,
@@ -326,7 +330,7 @@ def build(raw_dir: Path | str, *, force: bool = False, out_root: Path | str | No
         }
         processed = Processed(dataset=dataset, path=tmp, tables=tables, panel=panel,
                               manifest=dict(manifest))
-        results, skipped = _run_results(processed, tmp / "results", echo)
+        results, skipped = _run_results(processed, tmp / "results", echo, provenance)
         manifest["results"] = results
         manifest["results_skipped"] = skipped
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False),
@@ -341,8 +345,24 @@ def build(raw_dir: Path | str, *, force: bool = False, out_root: Path | str | No
                         seconds=time.perf_counter() - t0, notes=len(notes))
 
 
-def _run_results(processed: Processed, out: Path,
-                 echo: Callable[[str], Any]) -> tuple[list[str], dict[str, str]]:
+PARQUET_META_KEY = b"pairing_eval"
+
+
+def write_parquet(df: pd.DataFrame, path: Path, provenance: dict[str, Any]) -> None:
+    """Write ``df`` as parquet with the dataset's provenance in the file's schema metadata
+    (key ``pairing_eval``: dataset, synthetic, data hash, package version), so that a results file
+    taken out of its folder still says where it came from and whether the data is synthetic."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[PARQUET_META_KEY] = json.dumps(provenance, ensure_ascii=False).encode("utf-8")
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+def _run_results(processed: Processed, out: Path, echo: Callable[[str], Any],
+                 provenance: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
     out.mkdir(exist_ok=True)
     written: list[str] = []
     skipped: dict[str, str] = {}
@@ -382,7 +402,7 @@ def _run_results(processed: Processed, out: Path,
                 raise BuildError(f"results file {fname} is produced by two modules "
                                  f"(second: {full}). Nothing was replaced.")
             try:
-                df.to_parquet(out / fname, index=False)
+                write_parquet(df, out / fname, provenance)
             except Exception as err:
                 raise BuildError(f"{full}: results table {key!r} cannot be written as parquet: "
                                  f"{type(err).__name__}: {err}. Nothing was replaced.") from err
