@@ -300,3 +300,91 @@ def test_response_from_effectiveness_table_and_fallback():
     pd.testing.assert_frame_equal(a.plan[["unit_id", "institution_id", "recommended"]],
                                   b.plan[["unit_id", "institution_id", "recommended"]])
     assert b.objective == pytest.approx(0.31 * a.objective)
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances())
+def test_block_decomposition_route_matches_brute_force(case):
+    """lp_route="blocks" (Dantzig–Wolfe over independent blocks, e.g. counties) gives the
+    brute-force optimum and raises on exactly the infeasible instances."""
+    (units, inst, cur), K, floor, per_inst, same = case
+    expected = brute_force(units, inst, cur, K=K, floor=floor, share=0.5, per_inst=per_inst,
+                           same_county=same)
+    kw = dict(max_changes=K, equity_floor=floor, neediest_share=0.5, same_county=same)
+    if expected is None:
+        with pytest.raises(InfeasibleError):
+            optimise_pairs(units, inst, cur, response=RESP, changes_per_institution=per_inst,
+                           lp_route="blocks", **kw)
+        return
+    res = optimise_pairs(units, inst, cur, response=RESP, changes_per_institution=per_inst,
+                         lp_route="blocks", **kw)
+    assert res.solver_status == "optimal"
+    assert res.objective == pytest.approx(expected, rel=1e-6, abs=1e-7)
+    report = check_assignment(res, units, inst, cur, **kw)
+    assert report.ok, report.violations
+
+
+def _county_instance(seed, n_counties=25, n_units=80, n_inst=240):
+    rng = np.random.default_rng(seed)
+    uc = np.concatenate([np.arange(n_counties), rng.integers(0, n_counties, n_units - n_counties)])
+    ic = np.concatenate([np.arange(n_counties), rng.integers(0, n_counties, n_inst - n_counties)])
+    units = pd.DataFrame({"unit_id": [f"u{k}" for k in range(n_units)],
+                          "county_code": uc.astype(str),
+                          "rate": rng.lognormal(1.0, 0.6, n_units).round(2)})
+    inst = pd.DataFrame({"institution_id": [f"i{k}" for k in range(n_inst)],
+                         "county_code": ic.astype(str),
+                         "base": rng.lognormal(0.5, 0.8, n_inst).round(2),
+                         "need": rng.uniform(size=n_inst)})
+    load = np.zeros(n_units, dtype=int)
+    pairs = []
+    for c in range(n_counties):
+        us = np.flatnonzero(uc == c)
+        for k, i in enumerate(np.flatnonzero(ic == c)):
+            pairs.append((us[k % us.size], i))
+            load[us[k % us.size]] += 1
+    units["capacity"] = load + rng.integers(0, 2, n_units)
+    cur = pd.DataFrame([(f"u{u}", f"i{i}") for u, i in pairs],
+                       columns=["unit_id", "institution_id"])
+    return units, inst, cur
+
+
+@pytest.mark.parametrize(("seed", "K", "floor"), [(1, 5, None), (2, 20, None), (3, 0, None),
+                                                 (4, 12, 2.5), (5, None, None)])
+def test_block_route_equals_single_lp_route_on_county_instances(seed, K, floor):
+    """Many counties (blocks) coupled only by the change limit: the decomposed LP and the single
+    LP give the same optimum, both proven optimal and passing the independent checker."""
+    from analysis.allocation import optimise as opt
+
+    units, inst, cur = _county_instance(seed)
+    kw = dict(same_county=True, max_changes=K, equity_floor=floor, neediest_share=0.2)
+    a = optimise_pairs(units, inst, cur, response=RESP, lp_route="blocks", **kw)
+    b = optimise_pairs(units, inst, cur, response=RESP, lp_route="single", **kw)
+    assert a.solver_status == b.solver_status == "optimal"
+    assert a.mip_gap <= 1e-7
+    assert a.objective == pytest.approx(b.objective, rel=1e-9, abs=1e-9)
+    assert a.unconstrained_objective == pytest.approx(b.unconstrained_objective, rel=1e-9)
+    for res in (a, b):
+        report = check_assignment(res, units, inst, cur, **kw)
+        assert report.ok, report.violations
+    # the decomposition really ran (more than one block) and its bound equals the single LP's
+    p = opt._prepare(units, inst, cur, None, same_county=True, min_units=1)
+    cf = opt._enumerate_configs(p, RESP, max_units=None, per_institution=1)
+    fl = np.zeros(len(p.inst_ids))
+    allowed = np.ones(cf.inst.size, dtype=bool)
+    blk = opt._lp_by_blocks(p, cf, allowed, K, 60.0, __import__("time").perf_counter())
+    assert blk is not None and blk["n_blocks"] > 1 and blk["status"] == "ok"
+    one = opt._solve_config(p, RESP, K=K, floor=fl, max_units=None, per_institution=1, gap=1e-7,
+                            time_limit=60.0, configs=cf, lp_route="single")
+    assert -blk["lp_obj"] == pytest.approx(one["lp_bound"], rel=1e-8)
+    assert blk["master_obj"] == pytest.approx(-blk["lp_obj"], rel=1e-8)
+
+
+def test_block_route_is_single_lp_when_one_block():
+    units, inst, cur = _county_instance(9, n_counties=1, n_units=6, n_inst=10)
+    from analysis.allocation import optimise as opt
+
+    p = opt._prepare(units, inst, cur, None, same_county=True, min_units=1)
+    cf = opt._enumerate_configs(p, RESP, max_units=None, per_institution=1)
+    assert opt._lp_by_blocks(p, cf, np.ones(cf.inst.size, dtype=bool), 3, 60.0, 0.0) is None
+    with pytest.raises(SpecificationError):
+        optimise_pairs(units, inst, cur, response=RESP, lp_route="fast")
