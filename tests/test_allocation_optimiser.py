@@ -100,9 +100,12 @@ def instances(draw):
     return (make(rates, caps, bases, needs, cur, cu, ci), K, floor, per_inst, same)
 
 
+@pytest.mark.parametrize("lp_route", ["auto", "blocks"])
 @settings(max_examples=60, deadline=None)
-@given(instances())
-def test_optimiser_matches_brute_force_and_passes_checker(case):
+@given(case=instances())
+def test_optimiser_matches_brute_force_and_passes_checker(case, lp_route):
+    """Both LP routes (the single LP, and Dantzig–Wolfe over independent blocks such as counties)
+    give the brute-force optimum and raise on exactly the infeasible instances."""
     (units, inst, cur), K, floor, per_inst, same = case
     expected = brute_force(units, inst, cur, K=K, floor=floor, share=0.5, per_inst=per_inst,
                            same_county=same)
@@ -110,9 +113,10 @@ def test_optimiser_matches_brute_force_and_passes_checker(case):
     if expected is None:
         with pytest.raises(InfeasibleError):
             optimise_pairs(units, inst, cur, response=RESP, changes_per_institution=per_inst,
-                           **kw)
+                           lp_route=lp_route, **kw)
         return
-    res = optimise_pairs(units, inst, cur, response=RESP, changes_per_institution=per_inst, **kw)
+    res = optimise_pairs(units, inst, cur, response=RESP, changes_per_institution=per_inst,
+                         lp_route=lp_route, **kw)
     assert res.solver_status == "optimal"
     assert res.objective == pytest.approx(expected, rel=1e-6, abs=1e-7)
     report = check_assignment(res, units, inst, cur, **kw)
@@ -300,28 +304,6 @@ def test_response_from_effectiveness_table_and_fallback():
     pd.testing.assert_frame_equal(a.plan[["unit_id", "institution_id", "recommended"]],
                                   b.plan[["unit_id", "institution_id", "recommended"]])
     assert b.objective == pytest.approx(0.31 * a.objective)
-
-
-@settings(max_examples=60, deadline=None)
-@given(instances())
-def test_block_decomposition_route_matches_brute_force(case):
-    """lp_route="blocks" (Dantzig–Wolfe over independent blocks, e.g. counties) gives the
-    brute-force optimum and raises on exactly the infeasible instances."""
-    (units, inst, cur), K, floor, per_inst, same = case
-    expected = brute_force(units, inst, cur, K=K, floor=floor, share=0.5, per_inst=per_inst,
-                           same_county=same)
-    kw = dict(max_changes=K, equity_floor=floor, neediest_share=0.5, same_county=same)
-    if expected is None:
-        with pytest.raises(InfeasibleError):
-            optimise_pairs(units, inst, cur, response=RESP, changes_per_institution=per_inst,
-                           lp_route="blocks", **kw)
-        return
-    res = optimise_pairs(units, inst, cur, response=RESP, changes_per_institution=per_inst,
-                         lp_route="blocks", **kw)
-    assert res.solver_status == "optimal"
-    assert res.objective == pytest.approx(expected, rel=1e-6, abs=1e-7)
-    report = check_assignment(res, units, inst, cur, **kw)
-    assert report.ok, report.violations
 
 
 def _county_instance(seed, n_counties=25, n_units=80, n_inst=240):
