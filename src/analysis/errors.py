@@ -95,3 +95,11 @@ def check_choice(name: str, value: object, allowed: Iterable[object]) -> None:
         raise SpecificationError(
             f"{name}={value!r} is not supported; choose one of {', '.join(map(repr, allowed))}."
         )
+
+
+def check_option(name: str, value: object, literal: object) -> None:
+    """Validate ``value`` against a ``typing.Literal`` type: the allowed set is read from the
+    type itself (``typing.get_args``), so the type and the check can never disagree."""
+    from typing import get_args
+
+    check_choice(name, value, get_args(literal))

@@ -1,9 +1,10 @@
 """Shared behaviour of result objects, in the manner of linearmodels' results.
 
 Every estimator returns a frozen dataclass that mixes in :class:`ResultMixin` and implements
-``tidy()`` (a long DataFrame, one row per reported quantity) and ``plot(*, ax=None)``. The mixin
-derives ``summary()`` (text, returned not printed) and ``_repr_html_()`` (so a bare result renders
-in JupyterLab and in the HTML reports) from ``tidy()``, a ``title`` and ``notes``.
+``tables()`` (named DataFrames, the main one first), ``title`` and ``plot(*, ax=None)``. The mixin
+derives ``tidy()`` (the first table), ``summary()`` (text, returned not printed) and
+``_repr_html_()`` (so a bare result renders in JupyterLab and in the HTML reports), rendering every
+table through one renderer.
 
 Strings that come from data are escaped in the HTML rendering (``DataFrame.to_html(escape=True)``
 and :func:`html.escape` for title and notes).
@@ -32,45 +33,91 @@ def few_cluster_warning(n_clusters: int) -> str:
 
 
 class ResultMixin:
-    """Mixin for frozen result dataclasses. Subclasses define ``tidy`` and ``plot``."""
+    """The one result protocol. Subclasses are frozen dataclasses that define
 
-    title: ClassVar[str] = "Result"
+    - ``title`` (a property: every result names what it estimated),
+    - ``tables() -> dict[str, DataFrame]`` (every table the result holds, the main one first),
+    - ``plot(*, ax=None)`` (drawn through :mod:`analysis.plots`, returns the Axes).
+
+    The mixin derives ``tidy()`` (a copy of the first table), ``summary()`` (text, returned not
+    printed) and ``_repr_html_()`` (so a bare result renders in JupyterLab and in the HTML reports):
+    both render **all** tables through one renderer (:func:`render_text`, :func:`render_html`).
+    ``display_columns`` picks, per table name, the columns shown by ``summary`` and the HTML
+    rendering (the full tables stay in ``tables()``).
+    """
+
+    #: table name → the columns shown by ``summary()`` / ``_repr_html_()`` (all when absent)
+    display_columns: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     # -- to implement -----------------------------------------------------------------------
-    def tidy(self) -> pd.DataFrame:  # pragma: no cover - abstract
+    @property
+    def title(self) -> str:
+        return type(self).__name__
+
+    def tables(self) -> dict[str, pd.DataFrame]:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def plot(self, *, ax: Any = None) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
     # -- derived ----------------------------------------------------------------------------
+    def tidy(self) -> pd.DataFrame:
+        """The main table (the first of :meth:`tables`), as a copy."""
+        return next(iter(self.tables().values())).copy()
+
     @property
     def notes(self) -> tuple[str, ...]:
-        """Caveats shown under the table (few clusters, descriptive only, synthetic data, …)."""
+        """Caveats shown under the tables (few clusters, descriptive only, synthetic data, …)."""
         return tuple(getattr(self, "_notes", ()) or ())
 
-    def _display_table(self) -> pd.DataFrame:
-        return self.tidy()
+    def display_tables(self) -> dict[str, pd.DataFrame]:
+        """The tables as shown: each restricted to its ``display_columns`` when given."""
+        out = {}
+        for name, df in self.tables().items():
+            cols = self.display_columns.get(name)
+            out[name] = df[[c for c in cols if c in df.columns]] if cols else df
+        return out
 
     def summary(self) -> str:
-        table = self._display_table()
-        with pd.option_context("display.width", 120, "display.max_columns", 30):
-            body = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
-        lines = [self.title, "=" * len(self.title), body]
-        if self.notes:
-            lines.append("")
-            lines += [f"Note: {n}" for n in self.notes]
-        return "\n".join(lines)
+        return render_text(self.title, self.display_tables(), self.notes)
 
     def __str__(self) -> str:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        table = self._display_table()
-        body = table.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}", border=0,
-                             classes="pe-result")
-        notes = "".join(f"<p class='pe-note'>{html.escape(n)}</p>" for n in self.notes)
-        return f"<div class='pe-result'><h4>{html.escape(self.title)}</h4>{body}{notes}</div>"
+        return render_html(self.title, self.display_tables(), self.notes)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def render_text(title: str, tables: dict[str, pd.DataFrame], notes: tuple[str, ...] = ()) -> str:
+    """Title, every table (the second and later under their names) and the notes, as text."""
+    lines = [title, "=" * len(title)]
+    with pd.option_context("display.width", 120, "display.max_columns", 30):
+        for i, (name, df) in enumerate(tables.items()):
+            if i:
+                lines += ["", name, "-" * len(name)]
+            lines.append(df.to_string(index=False, float_format=_fmt) if len(df.columns)
+                         else "(empty)")
+    if notes:
+        lines.append("")
+        lines += [f"Note: {n}" for n in notes]
+    return "\n".join(lines)
+
+
+def render_html(title: str, tables: dict[str, pd.DataFrame], notes: tuple[str, ...] = ()) -> str:
+    """The same as :func:`render_text` as escaped HTML (every string from data is escaped)."""
+    parts = [f"<div class='pe-result'><h4>{html.escape(title)}</h4>"]
+    for i, (name, df) in enumerate(tables.items()):
+        if i:
+            parts.append(f"<h5>{html.escape(str(name))}</h5>")
+        parts.append(df.to_html(index=False, escape=True, float_format=_fmt, border=0,
+                                classes="pe-result"))
+    parts += [f"<p class='pe-note'>{html.escape(n)}</p>" for n in notes]
+    parts.append("</div>")
+    return "".join(parts)
 
 
 @dataclass(frozen=True)
