@@ -39,7 +39,7 @@ FLOOR_SOURCE = "import matplotlib.pyplot\nimport seaborn\nfrom analysis import c
 def ensure_built(dataset: str, root: Path, scratch: Path) -> Path:
     if (processed_dir(dataset, root) / "manifest.json").exists():
         return root
-    from analysis.build import build
+    from analysis.pipeline import build
 
     (scratch / "data" / "raw").mkdir(parents=True)
     shutil.copytree(root / "data" / "raw" / dataset, scratch / "data" / "raw" / dataset)

@@ -38,7 +38,7 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project root with ``data/raw/demo`` (copied) and ``data/processed/demo`` (built)."""
     if not (DEMO_RAW / "institutions.csv").exists():
         pytest.skip("the demo world has not been generated (data/raw/demo)")
-    from analysis.build import build
+    from analysis.pipeline import build
 
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base

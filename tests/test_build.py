@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import sys
-import types
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +16,9 @@ from test_contract import TINY, write_tiny
 from typer.testing import CliRunner
 
 import analysis
-from analysis import build as b
+import analysis.build.engine as b
+from analysis import pipeline
+from analysis.build import BuildOptions, Step, order_steps
 from analysis.cli import app
 from analysis.contract import TABLE_NAMES
 from analysis.data import load_processed
@@ -27,33 +28,26 @@ runner = CliRunner()
 CALLS: list[str] = []
 
 
-def _fake_module(name: str, fn) -> str:
-    mod = types.ModuleType(f"analysis.{name}")
-    if fn is not None:
-        mod.build_results = fn
-    sys.modules[f"analysis.{name}"] = mod
-    return name
-
-
 @pytest.fixture
 def fake_results(monkeypatch):
-    """Replace the four results modules by small fakes (the real ones are tested by their owners)."""
-    def ok(processed):
+    """Replace the package's results steps by small fakes (the real ones are tested by their
+    owners): one that writes a table, one that requires it and checks the options it is given."""
+    def ok(processed, options):
         CALLS.append("ok")
         assert processed.path.name.startswith(".tiny.building-")  # sees the temporary folder
         assert set(processed.tables) == set(TABLE_NAMES)
         n = processed.panel.groupby("institution_id").size()
         return {"fake_counts": n.rename("quarters").reset_index()}
 
-    names = (
-        _fake_module("_t_ok", ok),
-        _fake_module("_t_nohook", None),
-        "_t_not_written_yet",
-    )
-    monkeypatch.setattr(b, "RESULT_MODULES", names)
-    yield names
-    for n in names:
-        sys.modules.pop(f"analysis.{n}", None)
+    def after(processed, options):
+        CALLS.append("after")
+        assert isinstance(options, BuildOptions)
+        assert processed.result("fake_counts").shape[0] > 0  # reads what it requires
+        return {"fake_after": pd.DataFrame({"n_boot": [options.n_boot]})}
+
+    steps = (Step("_t_after", run=after, requires=("_t_ok",)), Step("_t_ok", run=ok))
+    monkeypatch.setattr(pipeline, "STEPS", steps)
+    yield steps
 
 
 def _project(tmp_path: Path, **kw) -> tuple[Path, Path]:
@@ -68,10 +62,12 @@ def _tree(root: Path) -> dict[str, bytes]:
 def test_build_writes_tables_panel_results_and_manifest(tmp_path, fake_results):
     raw, out = _project(tmp_path, truth=True)
     lines: list[str] = []
-    outcome = b.build(raw, out_root=out, echo=lines.append)
+    outcome = pipeline.build(raw, out_root=out, echo=lines.append)
     target = out / "tiny"
     assert outcome.path == target and not outcome.up_to_date
-    assert "Built" in outcome.render() and "Skipped analysis._t_not_written_yet" in outcome.render()
+    assert "Built" in outcome.render()
+    # steps run in the order their requirements ask, not the order they are listed
+    assert [x.split(":")[0].strip() for x in lines if x.startswith("  _t_")] == ["_t_ok", "_t_after"]
     assert any("Deriving the institution-quarter panel" in x for x in lines)
 
     processed = load_processed("tiny", root=tmp_path)
@@ -94,32 +90,39 @@ def test_build_writes_tables_panel_results_and_manifest(tmp_path, fake_results):
     assert m["row_counts"]["panel"] == 12
     assert m["package_version"] == analysis.__version__
     assert m["dataset"] == "tiny" and m["synthetic"] is True and m["seed"] == 7
-    assert m["results"] == ["fake_counts.parquet"]
-    assert set(m["results_skipped"]) == {"_t_nohook", "_t_not_written_yet"}
+    assert m["results"] == ["fake_counts.parquet", "fake_after.parquet"]
+    assert m["steps"] == ["_t_ok", "_t_after"]
+    assert m["build_options"] == BuildOptions().as_dict()
+    assert processed.result("fake_after")["n_boot"].tolist() == [999]
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
 def test_not_synthetic_without_truth(tmp_path, fake_results):
     raw, out = _project(tmp_path)
-    b.build(raw, out_root=out, echo=lambda s: None)
+    pipeline.build(raw, out_root=out, echo=lambda s: None)
     m = json.loads((out / "tiny" / "manifest.json").read_text())
     assert m["synthetic"] is False and m["seed"] is None
 
 
 def test_unchanged_inputs_do_nothing_and_force_rebuilds(tmp_path, fake_results):
     raw, out = _project(tmp_path)
-    b.build(raw, out_root=out, echo=lambda s: None)
+    pipeline.build(raw, out_root=out, echo=lambda s: None)
     before = _tree(out)
     CALLS.clear()
     res = runner.invoke(app, ["build", str(raw), "--out-root", str(out)])
     assert res.exit_code == 0 and "is up to date" in res.output
     assert CALLS == [] and _tree(out) == before
-    outcome = b.build(raw, out_root=out, force=True, echo=lambda s: None)
-    assert not outcome.up_to_date and CALLS == ["ok"]
+    outcome = pipeline.build(raw, out_root=out, force=True, echo=lambda s: None)
+    assert not outcome.up_to_date and CALLS == ["ok", "after"]
+    # other options → not up to date, and the steps see them
+    CALLS.clear()
+    outcome = pipeline.build(raw, out_root=out, options=BuildOptions.fast(), echo=lambda s: None)
+    assert not outcome.up_to_date and CALLS == ["ok", "after"]
+    assert load_processed("tiny", root=tmp_path).result("fake_after")["n_boot"].tolist() == [99]
     # changed input → rebuilt, new hash
     old_hash = json.loads((out / "tiny" / "manifest.json").read_text())["data_hash"]
     write_tiny(raw, edit={("activities", 0, "participants"): "4"})
-    assert not b.build(raw, out_root=out, echo=lambda s: None).up_to_date
+    assert not pipeline.build(raw, out_root=out, echo=lambda s: None).up_to_date
     assert json.loads((out / "tiny" / "manifest.json").read_text())["data_hash"] != old_hash
 
 
@@ -134,7 +137,7 @@ def test_default_out_root_is_beside_raw(tmp_path, fake_results):
 @pytest.mark.parametrize("failure", ["raises", "interrupt", "bad_return", "panel"])
 def test_failed_build_leaves_previous_output_untouched(tmp_path, fake_results, monkeypatch, failure):
     raw, out = _project(tmp_path)
-    b.build(raw, out_root=out, echo=lambda s: None)
+    pipeline.build(raw, out_root=out, echo=lambda s: None)
     before = _tree(out)
     write_tiny(raw, edit={("activities", 0, "participants"): "9"})  # inputs changed: a real rebuild
 
@@ -146,39 +149,36 @@ def test_failed_build_leaves_previous_output_untouched(tmp_path, fake_results, m
         raise ZeroDivisionError("division by zero")
 
     if failure == "panel":
-        import analysis.panel
-
-        monkeypatch.setattr(analysis.panel, "derive_panel", lambda tables: 1 / 0)
+        monkeypatch.setattr(b, "derive_panel", lambda tables: 1 / 0)
     else:
-        monkeypatch.setattr(b, "RESULT_MODULES", (*b.RESULT_MODULES, _fake_module("_t_boom", boom)))
+        monkeypatch.setattr(pipeline, "STEPS", (*pipeline.STEPS, Step("_t_boom", run=lambda p, o: boom(p))))
     if failure == "interrupt":
         with pytest.raises(KeyboardInterrupt):
-            b.build(raw, out_root=out, echo=lambda s: None)
+            pipeline.build(raw, out_root=out, echo=lambda s: None)
     else:
         res = runner.invoke(app, ["build", str(raw), "--out-root", str(out)])
         assert res.exit_code == 1, res.output
         assert "Traceback" not in res.output and "Nothing was replaced" in res.output
     assert _tree(out) == before
     assert sorted(p.name for p in out.iterdir()) == ["tiny"]  # no temporary folder left
-    sys.modules.pop("analysis._t_boom", None)
 
 
 def test_invalid_data_raises_and_writes_nothing(tmp_path, fake_results):
     raw, out = _project(tmp_path, edit={("pairings", 0, "end_date"): "2020-01-01"})
     with pytest.raises(DataContractError):
-        b.build(raw, out_root=out, echo=lambda s: None)
+        pipeline.build(raw, out_root=out, echo=lambda s: None)
     assert not out.exists() or list(out.iterdir()) == []
 
 
 def test_interrupted_swap_is_recovered(tmp_path, fake_results):
     raw, out = _project(tmp_path)
-    b.build(raw, out_root=out, echo=lambda s: None)
+    pipeline.build(raw, out_root=out, echo=lambda s: None)
     before = _tree(out / "tiny")
     # a build killed between its two renames: current moved aside, new one not in place
     os.rename(out / "tiny", out / ".tiny.previous-999999-deadbeef")
     (out / ".tiny.building-999999-cafebabe").mkdir()  # a dead build's temporary folder
     lines: list[str] = []
-    outcome = b.build(raw, out_root=out, echo=lines.append)
+    outcome = pipeline.build(raw, out_root=out, echo=lines.append)
     assert outcome.up_to_date  # the restored output matches the inputs
     assert any("Restored" in x for x in lines)
     assert _tree(out / "tiny") == before
@@ -241,17 +241,14 @@ def test_killed_build_leaves_previous_output_and_is_cleaned_up(tmp_path, fake_re
     import time
 
     raw, out = _project(tmp_path)
-    b.build(raw, out_root=out, echo=lambda s: None)
+    pipeline.build(raw, out_root=out, echo=lambda s: None)
     before = _tree(out / "tiny")
     write_tiny(raw, edit={("activities", 0, "participants"): "8"})
     script = (
-        "import sys, time, types\n"
-        "import analysis.build as b\n"
-        "m = types.ModuleType('analysis._t_slow')\n"
-        "m.build_results = lambda p: time.sleep(120)\n"
-        "sys.modules['analysis._t_slow'] = m\n"
-        "b.RESULT_MODULES = ('_t_slow',)\n"
-        f"b.build({str(raw)!r}, out_root={str(out)!r}, echo=lambda s: None)\n"
+        "import time\n"
+        "from analysis.build import Step, build\n"
+        "slow = Step('_t_slow', run=lambda p, o: time.sleep(120))\n"
+        f"build({str(raw)!r}, steps=(slow,), out_root={str(out)!r}, echo=lambda s: None)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script])
     try:
@@ -266,7 +263,7 @@ def test_killed_build_leaves_previous_output_and_is_cleaned_up(tmp_path, fake_re
             proc.kill()
     assert _tree(out / "tiny") == before  # previous output intact
     assert list(out.glob(".tiny.building-*"))  # the dead build's leftovers …
-    outcome = b.build(raw, out_root=out, echo=lambda s: None)
+    outcome = pipeline.build(raw, out_root=out, echo=lambda s: None)
     assert not outcome.up_to_date
     assert sorted(p.name for p in out.iterdir()) == ["tiny"]  # … are removed by the next build
 
@@ -274,7 +271,7 @@ def test_killed_build_leaves_previous_output_and_is_cleaned_up(tmp_path, fake_re
 def test_synthetic_marker_without_truth(tmp_path, fake_results):
     raw, out = _project(tmp_path)
     (raw / "SYNTHETIC").write_text("generated by a simulation\n")
-    b.build(raw, out_root=out, echo=lambda s: None)
+    pipeline.build(raw, out_root=out, echo=lambda s: None)
     m = json.loads((out / "tiny" / "manifest.json").read_text())
     assert m["synthetic"] is True and m["seed"] is None
     assert "SYNTHETIC" in m["inputs"]
@@ -315,3 +312,51 @@ def test_every_parquet_of_the_demo_build_says_it_is_synthetic(demo_root):
         prov = _json.loads(meta[PARQUET_META_KEY])
         assert prov["synthetic"] is True and "SYNTHETIC" in prov["note"], f.name
         assert prov["data_hash"] == manifest["data_hash"], f.name
+
+
+# -- typed steps ---------------------------------------------------------------------------------
+def _noop(p, o):
+    return {}
+
+
+def test_order_steps_follows_requirements_and_selects_what_is_needed():
+    a, b_, c = Step("a", _noop), Step("b", _noop, requires=("c",)), Step("c", _noop, requires=("a",))
+    assert [s.name for s in order_steps([b_, a, c])] == ["a", "c", "b"]
+    assert [s.name for s in order_steps([b_, a, c], only=["c"])] == ["a", "c"]
+
+
+@pytest.mark.parametrize("steps, only, message", [
+    ([Step("a", _noop, requires=("zz",))], None, "requires 'zz'"),
+    ([Step("a", _noop, requires=("b",)), Step("b", _noop, requires=("a",))], None, "cycle"),
+    ([Step("a", _noop), Step("a", _noop)], None, "two build steps"),
+    ([Step("a", _noop)], ["b"], "unknown build step"),
+])
+def test_order_steps_refuses_bad_graphs(steps, only, message):
+    from analysis.errors import SpecificationError
+
+    with pytest.raises(SpecificationError, match=message):
+        order_steps(steps, only)
+
+
+def test_package_steps_declare_their_requirements():
+    names = [s.name for s in order_steps(pipeline.STEPS)]
+    assert names.index("effectiveness") < names.index("allocation")
+    assert set(names) == {s.name for s in pipeline.STEPS}
+
+
+@pytest.mark.parametrize("bad", [{"n_boot": 0}, {"n_perm": 3.5}, {"seed": "x"},
+                                 {"boot_weights": "normal"}])
+def test_build_options_are_validated(bad):
+    from analysis.errors import SpecificationError
+
+    with pytest.raises(SpecificationError):
+        BuildOptions(**bad)
+
+
+def test_cli_build_passes_its_options(tmp_path, fake_results):
+    raw, out = _project(tmp_path)
+    res = runner.invoke(app, ["build", str(raw), "--out-root", str(out), "--n-boot", "49"])
+    assert res.exit_code == 0, res.output
+    assert load_processed("tiny", root=tmp_path).result("fake_after")["n_boot"].tolist() == [49]
+    res = runner.invoke(app, ["build", str(raw), "--out-root", str(out), "--n-boot", "2"])
+    assert res.exit_code == 2 and "n_boot=2" in res.output and "Traceback" not in res.output

@@ -50,12 +50,18 @@ def build(
     out_root: Annotated[
         Path | None, typer.Option(help="processed root (default: data/processed next to data/raw)")
     ] = None,
+    n_boot: Annotated[int, typer.Option(help="wild-bootstrap draws")] = 999,
+    n_perm: Annotated[int, typer.Option(help="randomisation-inference permutations")] = 999,
+    seed: Annotated[int, typer.Option(help="root random seed of the resampling methods")] = 20210101,
 ) -> None:
     """Validate, then write data/processed/<dataset>/: tables, panel, manifest and results/."""
-    from .build import build as run_build
+    from .build import BuildOptions
+    from .pipeline import build as run_build
 
     try:
-        outcome = run_build(raw_dir, force=force, out_root=out_root, echo=typer.echo)
+        options = BuildOptions(n_boot=n_boot, n_perm=n_perm, seed=seed)
+        outcome = run_build(raw_dir, options=options, force=force, out_root=out_root,
+                            echo=typer.echo)
     except AnalysisError as err:
         _fail(err)
     typer.echo(outcome.render())

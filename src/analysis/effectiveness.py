@@ -38,6 +38,7 @@ from .indicators import composite_index
 from .inference.wild import wild_cluster_bootstrap
 from .results import ResultMixin
 from .within import demean, factorize, fe_ols, fe_rank
+from .build.steps import BuildOptions, Step
 
 __all__ = [
     "OUTCOMES",
@@ -1114,3 +1115,11 @@ def build_results(processed: Any, *, B: int = 999, seed: int = 20210101) -> dict
     if len(tables.get("pairings", ())):
         out["unit_contributions"] = unit_contributions(processed, outcome="composite").tidy()
     return out
+
+
+def _run_step(processed: Any, options: BuildOptions) -> dict[str, pd.DataFrame]:
+    return build_results(processed, B=options.n_boot, seed=options.seed)
+
+
+#: the build step (draws: ``options.n_boot``; seed: ``options.seed``)
+STEP = Step("effectiveness", run=_run_step, description="pairing effectiveness")

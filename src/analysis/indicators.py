@@ -41,6 +41,7 @@ from scipy import stats
 
 from .errors import SpecificationError, check_choice
 from .results import ResultMixin
+from .build.steps import BuildOptions, Step
 
 __all__ = [
     "INDICATORS",
@@ -519,3 +520,11 @@ def build_results(processed: Any) -> dict[str, pd.DataFrame]:
     out["id"] = out["id"].astype(str)
     out["county_code"] = out["county_code"].astype("string")
     return {"indicators": out}
+
+
+def _run_step(processed: Any, options: BuildOptions) -> dict[str, pd.DataFrame]:
+    return build_results(processed)
+
+
+#: the build step: ``indicators.parquet`` (no resampling, so no options are used)
+STEP = Step("indicators", run=_run_step, description="三升一降 indicators and composite index")

@@ -50,6 +50,7 @@ from .errors import SpecificationError, check_choice
 from .results import ResultMixin, few_cluster_warning
 from .staggered import ATTgtResult, att_gt, pretrend_test
 from .within import fe_ols
+from .build.steps import BuildOptions, Step
 
 __all__ = [
     "OUTCOMES",
@@ -613,3 +614,17 @@ def build_results(processed: Any, *, n_boot: int = 999, n_perm: int = 999,
             d[c] = d[c].astype(object).where(d[c].notna(), None).astype("string")
     return {"reform_attgt": attgt_df, "reform_aggregate": a,
             "reform_diagnostics": d}
+
+
+#: the reform step's random stream is the root seed plus this offset, so that its draws are not the
+#: effectiveness step's draws (20210101 + 30000 = 20240101, the stream used since the first version)
+SEED_OFFSET = 30_000
+
+
+def _run_step(processed: Any, options: BuildOptions) -> dict[str, pd.DataFrame]:
+    return build_results(processed, n_boot=options.n_boot, n_perm=options.n_perm,
+                         seed=options.seed + SEED_OFFSET)
+
+
+#: the build step (draws ``options.n_boot`` / ``options.n_perm``; seed ``options.seed + SEED_OFFSET``)
+STEP = Step("reform", run=_run_step, description="county-management reform (staggered DiD)")

@@ -24,6 +24,7 @@ from .equity import (
     theil_decomposition,
 )
 from .inputs import (
+    STEP,
     AllocationInputs,
     allocation_inputs,
     build_results,
@@ -38,7 +39,7 @@ from .optimise import AllocationResult, allocate_budget, candidate_pairs, optimi
 from .response import DEFAULT_BETA, DEFAULT_BREAKPOINTS, Response
 
 __all__ = [
-    "AllocationInputs", "AllocationResult", "CheckReport", "DEFAULT_BETA", "DEFAULT_BREAKPOINTS",
+    "STEP", "AllocationInputs", "AllocationResult", "CheckReport", "DEFAULT_BETA", "DEFAULT_BREAKPOINTS",
     "DEFAULT_WEIGHTS", "EquityResult", "NeedIndex", "NeedSensitivity", "Response",
     "allocate_budget", "allocation_inputs", "build_results", "candidate_pairs", "check_assignment",
     "check_budget", "concentration_index", "equity", "equity_for", "gini", "lorenz_curve", "main_sectors",

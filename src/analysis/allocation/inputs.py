@@ -25,6 +25,7 @@ from .equity import equity
 from .need import NeedIndex, need_index
 from .optimise import AllocationResult, allocate_budget, optimise_pairs
 from .response import Response
+from ..build.steps import BuildOptions, Step
 
 
 def _quarter_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -222,12 +223,12 @@ def equity_for(processed: Any, need: NeedIndex | None = None, *,
                   weighting=weighting)
 
 
-def build_results(processed: Any) -> dict[str, pd.DataFrame]:
+def build_results(processed: Any, *, seed: int = 20210101) -> dict[str, pd.DataFrame]:
     """Results hook: ``allocation_plan``, ``need``, ``equity`` (and ``equity_regression``,
     ``need_sensitivity``, ``allocation_summary``) for ``data/processed/<dataset>/results/``."""
     inst_t = processed.tables["institutions"]
     need = need_index(processed.panel, inst_t)
-    sens = need.sensitivity(rng=np.random.default_rng(20210101))
+    sens = need.sensitivity(rng=np.random.default_rng(seed))
     inp = allocation_inputs(processed, need=need)
     eq = equity(processed.panel, need.table, sectors=main_sectors(processed, inp.current))
     res = recommend_pairs(processed)
@@ -253,3 +254,12 @@ def build_results(processed: Any) -> dict[str, pd.DataFrame]:
     return {"allocation_plan": plan, "need": need_tab, "equity": equity_out,
             "equity_regression": eq.regression, "need_sensitivity": sens.scenarios,
             "allocation_summary": summary, "allocation_constraints": cons}
+
+
+def _run_step(processed: Any, options: BuildOptions) -> dict[str, pd.DataFrame]:
+    return build_results(processed, seed=options.seed)
+
+
+#: the build step: reads the effectiveness step's estimated response, so it requires it
+STEP = Step("allocation", run=_run_step, requires=("effectiveness",),
+            description="need, equity and the re-pairing plan")
