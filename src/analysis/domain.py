@@ -80,6 +80,11 @@ def indicator_column(name: str) -> str:
     return INDICATORS.get(name, name)
 
 
+def direction(name: str) -> int:
+    """+1 when the target of an outcome column or indicator name is up, −1 when it is down."""
+    return DIRECTION[indicator_column(name)]
+
+
 # ----------------------------------------------------------------------------------------------
 # inference vocabulary
 # ----------------------------------------------------------------------------------------------
@@ -202,6 +207,6 @@ __all__ = [
     "ALL_INDICATORS", "ALL_OUTCOMES", "COMPOSITE", "DIRECTION", "ELIGIBILITY_RULE",
     "INDICATORS", "INFERENCE_LABELS", "INFERENCE_NAMES", "InferenceName", "LOWER_IS_BETTER",
     "Label", "OUTCOMES", "OUTCOME_LABELS", "Outcome", "OutcomeOrComposite", "PUBLISHED",
-    "PUBLISHED_WINDOW", "Published", "SCORES", "date_to_t", "indicator_column", "is_eligible",
+    "PUBLISHED_WINDOW", "Published", "SCORES", "date_to_t", "direction", "indicator_column", "is_eligible",
     "outcome_label", "period_to_t", "quarter_bounds", "t_to_period",
 ]

@@ -39,9 +39,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import SpecificationError, check_choice
-from .results import ResultMixin
 from .build.steps import BuildOptions, Step
+from .domain import ALL_INDICATORS, INDICATORS, direction, outcome_label
+from .errors import SpecificationError, check_option
+from .results import ResultMixin
 
 __all__ = [
     "INDICATORS",
@@ -58,19 +59,8 @@ __all__ = [
     "build_results",
 ]
 
-#: indicator name → panel column
-INDICATORS: dict[str, str] = {
-    "environment": "environment_score",
-    "service": "service_score",
-    "happiness": "happiness_score",
-    "safety_hazards": "safety_hazards",
-}
-#: +1 = the target is up, −1 = down
-DIRECTION: dict[str, int] = {"environment": 1, "service": 1, "happiness": 1, "safety_hazards": -1,
-                             "composite": 1}
-ALL_INDICATORS = (*INDICATORS, "composite")
-LABELS = {"environment": "Environment", "service": "Service quality", "happiness": "Happiness",
-          "safety_hazards": "Safety hazards", "composite": "Composite (z)"}
+#: +1 = the target is up, −1 = down (indicator name → direction; from :mod:`analysis.domain`)
+DIRECTION: dict[str, int] = {k: direction(k) for k in ALL_INDICATORS}
 
 Level = Literal["institution", "county", "city"]
 Weighting = Literal["residents", "unweighted"]
@@ -128,7 +118,10 @@ class CompositeIndex(ResultMixin):
     baseline_year: int
     construction: pd.DataFrame = field(repr=False)
     scores: pd.DataFrame = field(repr=False)
-    title = "三升一降 composite index: construction"
+
+    @property
+    def title(self) -> str:
+        return "三升一降 composite index: construction"
 
     @property
     def _notes(self) -> tuple[str, ...]:
@@ -138,8 +131,8 @@ class CompositeIndex(ResultMixin):
             "mean (1/4 each) of the four aligned z-scores.",
         )
 
-    def tidy(self) -> pd.DataFrame:
-        return self.construction.copy()
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"construction": self.construction, "scores": self.scores}
 
     def plot(self, *, ax: Any = None) -> Any:
         from .plots import new_axes
@@ -223,7 +216,12 @@ class IndicatorResult(ResultMixin):
     latest_year: int
     alpha: float
     table: pd.DataFrame = field(repr=False)
-    title = "三升一降 indicators: baseline vs latest"
+    display_columns = {"indicators": ("level", "id", "indicator", "baseline", "latest", "change",
+                                      "ci_low", "ci_high", "target_met", "target_met_significant")}
+
+    @property
+    def title(self) -> str:
+        return "三升一降 indicators: baseline vs latest"
 
     @property
     def _notes(self) -> tuple[str, ...]:
@@ -236,12 +234,8 @@ class IndicatorResult(ResultMixin):
                      + ("clustered by county." if self.level == "city" else "over institutions."))
         return tuple(n)
 
-    def tidy(self) -> pd.DataFrame:
-        return self.table.copy()
-
-    def _display_table(self) -> pd.DataFrame:
-        return self.table[["level", "id", "indicator", "baseline", "latest", "change", "ci_low",
-                           "ci_high", "target_met", "target_met_significant"]]
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"indicators": self.table}
 
     def plot(self, *, ax: Any = None, id: str | None = None) -> Any:  # noqa: A002
         """Change with interval per indicator, for ``id`` (default: the first id in the table)."""
@@ -258,7 +252,7 @@ class IndicatorResult(ResultMixin):
         ax.errorbar(t["change"], y, xerr=[t["change"] - t["ci_low"], t["ci_high"] - t["change"]],
                     fmt="none", ecolor="black", capsize=3)
         ax.axvline(0, color="grey", lw=0.8)
-        ax.set_yticks(y, [LABELS[i] + (" (down is good)" if DIRECTION[i] < 0 else "")
+        ax.set_yticks(y, [outcome_label(i) + (" (down is good)" if DIRECTION[i] < 0 else "")
                           for i in t.index])
         ax.set_xlabel(f"change {self.baseline_year} → {self.latest_year} (green: target met)")
         ax.set_title("三升一降 scorecard: " + ("city" if self.level == "city" else f"{self.level} {ident}"))
@@ -349,8 +343,8 @@ def indicators(
     Cochran, W. G. (1977). *Sampling Techniques*, 3rd ed., ch. 6 (ratio estimator variance);
     the composite follows the OECD/JRC (2008) *Handbook on Constructing Composite Indicators*.
     """
-    check_choice("level", level, ("institution", "county", "city"))
-    check_choice("weighting", weighting, ("residents", "unweighted"))
+    check_option("level", level, Level)
+    check_option("weighting", weighting, Weighting)
     if not 0 < alpha < 1:
         raise SpecificationError(f"alpha={alpha!r} must lie strictly between 0 and 1, e.g. 0.05.")
     _check_panel(panel)
@@ -411,10 +405,13 @@ class TrendResult(ResultMixin):
     weighting: str
     baseline_year: int
     table: pd.DataFrame = field(repr=False)
-    title = "三升一降 indicators by quarter"
 
-    def tidy(self) -> pd.DataFrame:
-        return self.table.copy()
+    @property
+    def title(self) -> str:
+        return "三升一降 indicators by quarter"
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"trends": self.table}
 
     def plot(self, *, ax: Any = None, indicator: str = "composite", highlight: str | None = None) -> Any:
         """City line, grey county lines, ``highlight`` county in colour (``"all"``: none).
@@ -423,7 +420,9 @@ class TrendResult(ResultMixin):
         from .plots import PALETTE, new_axes
 
         indicator = {v: k for k, v in INDICATORS.items()}.get(indicator, indicator)
-        check_choice("indicator", indicator, ALL_INDICATORS)
+        if indicator not in ALL_INDICATORS:
+            raise SpecificationError(f"indicator={indicator!r} is not supported; choose one of "
+                                     f"{', '.join(map(repr, ALL_INDICATORS))}.")
         ax = new_axes(ax)
         t = self.table[self.table["indicator"] == indicator]
         periods = sorted(t["period"].unique())
@@ -439,8 +438,8 @@ class TrendResult(ResultMixin):
             ax.axvline(base[0] - 0.5, color="grey", ls="--", lw=0.8, label="programme start")
         step = max(1, len(periods) // 8)
         ax.set_xticks(range(0, len(periods), step), periods[::step], rotation=45)
-        ax.set_ylabel(LABELS[indicator])
-        ax.set_title(f"{LABELS[indicator]} by quarter ({self.weighting})")
+        ax.set_ylabel(outcome_label(indicator))
+        ax.set_title(f"{outcome_label(indicator)} by quarter ({self.weighting})")
         ax.legend(fontsize=8)
         return ax
 
@@ -448,7 +447,7 @@ class TrendResult(ResultMixin):
 def trends(panel: pd.DataFrame, *, weighting: Weighting = "residents",
            baseline_year: int | None = None) -> TrendResult:
     """Quarterly city and county means of each indicator (resident-weighted or unweighted)."""
-    check_choice("weighting", weighting, ("residents", "unweighted"))
+    check_option("weighting", weighting, Weighting)
     s = composite_index(panel, baseline_year=baseline_year)
     sc = s.scores.copy()
     sc["w"] = sc["residents"].fillna(0) if weighting == "residents" else 1.0

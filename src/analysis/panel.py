@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .domain import OUTCOMES, date_to_t, is_eligible, period_to_t, t_to_period
 from .errors import SpecificationError
 
 PANEL_COLUMNS: tuple[str, ...] = (
@@ -72,13 +73,7 @@ PANEL_COLUMNS: tuple[str, ...] = (
     "repair_t",
 )
 
-ASSESSMENT_COLUMNS = (
-    "residents",
-    "environment_score",
-    "service_score",
-    "happiness_score",
-    "safety_hazards",
-)
+ASSESSMENT_COLUMNS = ("residents", *OUTCOMES)
 
 _REQUIRED = {
     "counties": ("county_code", "county_management_date"),
@@ -88,24 +83,6 @@ _REQUIRED = {
     "problems": ("institution_id", "found_date", "resolved_date"),
     "assessments": ("institution_id", "period", *ASSESSMENT_COLUMNS),
 }
-
-
-def period_to_t(period: str) -> int:
-    """``"2021Q1"`` → ``2021*4 + 0``: consecutive integers for consecutive quarters."""
-    year, q = str(period).upper().split("Q")
-    return int(year) * 4 + int(q) - 1
-
-
-def t_to_period(t: int) -> str:
-    """Inverse of :func:`period_to_t`."""
-    t = int(t)
-    return f"{t // 4}Q{t % 4 + 1}"
-
-
-def date_to_t(dates: pd.Series) -> pd.Series:
-    """Quarter index ``year*4 + quarter - 1`` of each date (float, NaN where the date is missing)."""
-    d = pd.to_datetime(dates)
-    return (d.dt.year * 4 + d.dt.quarter - 1).astype("float64")
 
 
 def _quarter_bounds(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -284,9 +261,7 @@ def derive_panel(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     panel["problems_open"] = open_counts.reshape(-1)
 
     # --- reform ----------------------------------------------------------------------------
-    panel["eligible"] = (
-        (panel["kind"] == "elderly") & (panel["operator"] == "public") & (panel["area"] == "rural")
-    ).to_numpy(dtype=bool)
+    panel["eligible"] = is_eligible(panel).to_numpy(dtype=bool)
     cty = counties.drop_duplicates("county_code").set_index("county_code")
     adopt_t = date_to_t(cty["county_management_date"])
     panel["adoption_t"] = panel["county_code"].map(adopt_t).astype("float64")

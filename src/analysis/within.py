@@ -169,13 +169,25 @@ class WithinOLSResult(ResultMixin):
     df_inference: int
     resid: np.ndarray = field(repr=False)
     _notes: tuple[str, ...] = ()
-    title = "OLS with absorbed fixed effects (within transformation)"
+    alpha: float = 0.05
+
+    @property
+    def title(self) -> str:
+        return "OLS with absorbed fixed effects (within transformation)"
 
     @property
     def std_error(self) -> np.ndarray:
         return np.sqrt(np.diag(self.vcov))
 
-    def tidy(self, alpha: float = 0.05) -> pd.DataFrame:
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"coefficients": self.coef_table(self.alpha)}
+
+    def coef_table(self, alpha: float | None = None) -> pd.DataFrame:
+        """Coefficients with t(``df_inference``) intervals at level ``1 - alpha``.
+
+        ``inference`` is ``analytic`` (the package's name for model-based intervals) and
+        ``covariance`` says which: ``cluster`` (by ``self.cluster``) or ``iid``."""
+        alpha = self.alpha if alpha is None else alpha
         se = self.std_error
         tstat = self.coef / se
         crit = stats.t.ppf(1 - alpha / 2, self.df_inference)
@@ -188,7 +200,8 @@ class WithinOLSResult(ResultMixin):
                 "p_value": 2 * stats.t.sf(np.abs(tstat), self.df_inference),
                 "ci_low": self.coef - crit * se,
                 "ci_high": self.coef + crit * se,
-                "inference": "cluster" if self.cluster else "iid",
+                "inference": "analytic",
+                "covariance": "cluster" if self.cluster else "iid",
                 "n_obs": self.n_obs,
             }
         )
