@@ -44,7 +44,7 @@ def test_plan_passes_independent_checker_and_uses_estimated_response(demo):
     if demo.has_result("effectiveness"):
         eff = demo.result("effectiveness")
         row = eff[(eff["model"] == "dose_response") & (eff["term"] == "log1p(activities_lag1)")
-                  & (eff["outcome"] == "composite") & (eff["inference"] == "cluster")]
+                  & (eff["outcome"] == "composite") & (eff["inference"] == "analytic")]
         assert resp.source == "estimated" and resp.beta == pytest.approx(row["estimate"].iloc[0])
     else:
         assert resp.source == "default" and "default" in why

@@ -284,7 +284,7 @@ def test_response_from_effectiveness_table_and_fallback():
         "outcome": ["composite", "composite", "environment_score", "composite"],
         "model": ["dose_response", "dose_response", "dose_response", "placebo_lead"],
         "term": ["log1p(activities_lag1)"] * 4,
-        "inference": ["cluster", "wild_bootstrap", "cluster", "cluster"],
+        "inference": ["analytic", "wild_bootstrap", "analytic", "analytic"],
         "estimate": [0.31, 0.31, 1.4, 9.0], "std_error": [0.02, np.nan, 0.1, 1.0],
     })
     r = Response.from_effectiveness(eff)

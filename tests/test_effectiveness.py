@@ -15,6 +15,7 @@ from analysis.effectiveness import (
     repairing_event_study,
     unit_contributions,
 )
+from analysis.domain import INFERENCE_NAMES
 from analysis.errors import SpecificationError
 from analysis.indicators import DIRECTION, INDICATORS, composite_index
 
@@ -51,12 +52,12 @@ def test_dose_response_recovers_planted_effects(results, world, truth) -> None:
     planted = dict(truth["dose_response"]["effects"])
     planted["composite"] = _planted_composite(world.panel, truth)
     assert set(primary["outcome"]) == set(planted)
-    assert set(primary["inference"]) == {"cluster", "wild_bootstrap"}
+    assert set(primary["inference"]) == {"analytic", "wild_bootstrap"}
     assert len(primary) == 2 * len(planted)  # one row per outcome and inference
     for _, r in primary.iterrows():
         assert r["ci_low"] <= planted[r["outcome"]] <= r["ci_high"], (r["outcome"], r["inference"])
     # every planted effect is non-zero; the institution-clustered test detects each of them
-    assert (primary.loc[primary["inference"] == "cluster", "p_value"] < 0.05).all()
+    assert (primary.loc[primary["inference"] == "analytic", "p_value"] < 0.05).all()
 
 
 def test_placebo_lead_is_not_significant(results, truth) -> None:
@@ -242,7 +243,8 @@ def test_build_results_columns(results) -> None:
     need = ["outcome", "model", "term", "estimate", "std_error", "ci_low", "ci_high", "p_value",
             "inference", "n_obs"]
     assert list(eff.columns[: len(need)]) == need
-    assert {"cluster", "wild_bootstrap", "hac"} <= set(eff["inference"])
+    assert {"analytic", "wild_bootstrap", "hac"} <= set(eff["inference"])
+    assert set(eff["inference"]) <= set(INFERENCE_NAMES)  # one vocabulary: never "cluster"
     assert (eff.loc[eff["model"] == "its", "note"] == "descriptive: no control group").all()
     for name in ("survival", "survival_cox", "unit_contributions", "dose_response_curve"):
         assert len(results[name]) > 0

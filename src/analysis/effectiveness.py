@@ -73,7 +73,7 @@ Outcome = Literal["environment_score", "service_score", "happiness_score", "safe
                   "composite"]
 Intensity = Literal["activities", "visits", "value_per_resident"]
 Transform = Literal["log1p", "spline", "linear"]
-Inference = Literal["cluster", "wild_bootstrap"]
+Inference = Literal["analytic", "wild_bootstrap"]
 TimeEffects = Literal["quarter", "county_quarter"]
 
 
@@ -144,7 +144,7 @@ class DoseResponseResult(ResultMixin):
         return self.table[["term", "inference", "estimate", "std_error", "ci_low", "ci_high",
                            "p_value", "cluster", "n_clusters", "n_obs"]]
 
-    def coefficient(self, term: str | None = None, inference: str = "cluster") -> pd.Series:
+    def coefficient(self, term: str | None = None, inference: str = "analytic") -> pd.Series:
         """The row of ``term`` (default: the first dose term) for one inference."""
         term = term or self.terms[0]
         t = self.table
@@ -181,7 +181,7 @@ def dose_response(
     controls: Sequence[str] = DEFAULT_CONTROLS,
     time_effects: TimeEffects = "quarter",
     placebo: bool = False,
-    inference: Sequence[Inference] = ("cluster", "wild_bootstrap"),
+    inference: Sequence[Inference] = ("analytic", "wild_bootstrap"),
     n_knots: int = 4,
     B: int = 999,
     seed: int = 0,
@@ -207,7 +207,7 @@ def dose_response(
         county campaign, at the price of using only within-county-quarter variation).
     placebo : add next quarter's intensity (same transform); a future dose cannot cause today's
         outcome, so its coefficient should be zero.
-    inference : ``"cluster"`` (CR1 clustered by institution, t with G−1 df) and/or
+    inference : ``"analytic"`` (CR1 clustered by institution, t with G−1 df) and/or
         ``"wild_bootstrap"`` (restricted wild cluster bootstrap-t by county, Webb weights, ``B``
         draws, interval by test inversion; Cameron, Gelbach & Miller 2008; Roodman et al. 2019).
     seed : seed of ``numpy.random.default_rng`` for the bootstrap.
@@ -227,9 +227,9 @@ def dose_response(
     check_choice("time_effects", time_effects, ("quarter", "county_quarter"))
     inference = tuple(inference)
     for name in inference:
-        check_choice("inference", name, ("cluster", "wild_bootstrap"))
+        check_choice("inference", name, ("analytic", "wild_bootstrap"))
     if not inference:
-        raise SpecificationError("inference is empty; ask for 'cluster' and/or 'wild_bootstrap'.")
+        raise SpecificationError("inference is empty; ask for 'analytic' and/or 'wild_bootstrap'.")
     if transform == "spline" and not 3 <= n_knots <= 7:
         raise SpecificationError(f"n_knots={n_knots} must be between 3 and 7 (Harrell recommends 4 or 5).")
     d = _with_outcome(panel, outcome)
@@ -289,13 +289,13 @@ def dose_response(
     notes: list[str] = []
     fit = fe_ols(d, y=outcome, x=xcols, fe=fes, cluster="institution_id")
     n_counties = int(d["county_code"].nunique())
-    if "cluster" in inference:
-        t = fit.tidy(alpha=alpha)
+    if "analytic" in inference:
+        t = fit.coef_table(alpha=alpha)
         t = t[t["term"].isin(terms + placebo_terms)]
         for _, r in t.iterrows():
             rows.append({"term": r["term"], "estimate": r["estimate"], "std_error": r["std_error"],
                          "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"],
-                         "inference": "cluster", "cluster": "institution_id",
+                         "inference": "analytic", "cluster": "institution_id",
                          "n_clusters": fit.n_clusters})
     if "wild_bootstrap" in inference:
         rng = np.random.default_rng(seed)
@@ -1036,7 +1036,7 @@ def _event_rows(es: EventStudyResult, n_obs: int) -> pd.DataFrame:
                                   "e=" + t["key"].astype(str))),
         "estimate": t["att"], "std_error": t["std_error"], "ci_low": t["ci_low"],
         "ci_high": t["ci_high"], "p_value": t["p_value"],
-        "inference": t["inference"].replace({"analytic": "cluster"}), "n_obs": n_obs,
+        "inference": t["inference"], "n_obs": n_obs,
         "cluster": "county_code", "n_clusters": t.get("n_clusters", np.nan),
         "note": "Callaway–Sant'Anna, not-yet-adjusted comparison",
     })
@@ -1044,7 +1044,7 @@ def _event_rows(es: EventStudyResult, n_obs: int) -> pd.DataFrame:
     pre_rows = pd.DataFrame({
         "outcome": es.outcome, "model": "repairing_pretrend", "term": pre["statistic"],
         "estimate": pre["value"], "std_error": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-        "p_value": pre["p_value"], "inference": pre["inference"].replace({"analytic": "cluster"}),
+        "p_value": pre["p_value"], "inference": pre["inference"],
         "n_obs": n_obs, "cluster": "institution_id", "n_clusters": pre["n_clusters"],
         "note": "joint test of the pre-period event-time ATTs (df = " + pre["df"].astype(str) + ")",
     })
@@ -1056,11 +1056,11 @@ def build_results(processed: Any, *, B: int = 999, seed: int = 20210101) -> dict
     ``unit_contributions`` tables for ``data/processed/<dataset>/results/``.
 
     ``effectiveness`` models: ``dose_response`` (primary: log1p(activities_lag1), institution and
-    quarter effects, reform and re-pairing controls; inference ``cluster`` by institution and
+    quarter effects, reform and re-pairing controls; inference ``analytic`` (clustered by institution) and
     ``wild_bootstrap`` by county), ``placebo_lead`` (same plus the lead),
     ``dose_response_county_quarter`` / ``placebo_lead_county_quarter`` (county × quarter effects),
     ``dose_response_visits_log1p`` and ``dose_response_value_per_resident_log1p`` (other
-    intensities, cluster inference), ``repairing_event_study`` and ``repairing_pretrend``, and
+    intensities, analytic inference), ``repairing_event_study`` and ``repairing_pretrend``, and
     ``its`` (descriptive: no control group).
     """
     panel = _with_outcome(processed.panel, "composite")  # composite and repaired, once
@@ -1076,7 +1076,7 @@ def build_results(processed: Any, *, B: int = 999, seed: int = 20210101) -> dict
                                        seed=seed).tidy())
         for intensity in ("visits", "value_per_resident"):
             parts.append(dose_response(panel, outcome=outcome, intensity=intensity,
-                                       inference=("cluster",)).tidy())
+                                       inference=("analytic",)).tidy())
     eff = pd.concat(parts, ignore_index=True)
     eff["note"] = np.where(eff["inference"] == "wild_bootstrap",
                            "restricted wild cluster bootstrap-t, Webb weights, few clusters", "")

@@ -40,7 +40,7 @@ DEFAULT_BETA = 1.0
 
 EFFECT_MODEL = "dose_response"
 EFFECT_TERM = "log1p(activities_lag1)"
-EFFECT_INFERENCE = "cluster"
+EFFECT_INFERENCE = "analytic"
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class Response(ResultMixin):
         """The estimated response from ``effectiveness.parquet``.
 
         Uses the row ``model == "dose_response"``, ``term == "log1p(activities_lag1)"``,
-        ``inference == "cluster"`` for ``outcome``. Raises ``SpecificationError`` when the row is
+        ``inference == "analytic"`` for ``outcome``. Raises ``SpecificationError`` when the row is
         missing or the estimate is not positive (the caller decides whether to fall back to the
         default).
         """
