@@ -46,14 +46,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .errors import SpecificationError, check_choice
+from .domain import ALL_OUTCOMES, OutcomeOrComposite, t_to_period
+from .errors import SpecificationError, check_option
 from .results import ResultMixin, few_cluster_warning
 from .staggered import ATTgtResult, att_gt, pretrend_test
 from .within import fe_ols
 from .build.steps import BuildOptions, Step
 
 __all__ = [
-    "OUTCOMES",
     "reform_data",
     "reform_attgt",
     "triple_difference",
@@ -62,25 +62,15 @@ __all__ = [
     "bacon_decomposition",
     "BaconResult",
     "county_panel",
-    "period_label",
     "few_cluster_warning",
     "cohort_of",
     "build_results",
 ]
 
-OUTCOMES = ("environment_score", "service_score", "happiness_score", "safety_hazards", "composite")
-
 Level = Literal["institution", "county"]
 Sample = Literal["eligible", "ineligible"]
 ControlGroup = Literal["notyettreated", "nevertreated"]
-
-
-def period_label(t: float) -> str:
-    """Quarter index ``year*4 + quarter - 1`` → ``"2022Q1"`` ("" for missing / never)."""
-    if t is None or not np.isfinite(t):
-        return ""
-    t = int(t)
-    return f"{t // 4}Q{t % 4 + 1}"
+TWFEKind = Literal["static", "event"]
 
 
 def cohort_of(panel: pd.DataFrame, county_code: str) -> float | None:
@@ -104,7 +94,7 @@ def reform_data(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
 
     The composite index comes from :func:`analysis.indicators.composite_index`.
     """
-    check_choice("outcome", outcome, OUTCOMES)
+    check_option("outcome", outcome, OutcomeOrComposite)
     missing = [c for c in _NEEDED if c not in panel.columns]
     if missing:
         raise SpecificationError(f"The panel lacks columns {missing}; rebuild the processed data "
@@ -146,7 +136,7 @@ def reform_attgt(
     Parameters
     ----------
     panel : the institution-quarter panel (``Processed.panel``; not modified).
-    outcome : one of ``OUTCOMES`` (``composite`` from :mod:`analysis.indicators`).
+    outcome : one of ``analysis.domain.ALL_OUTCOMES`` (``composite`` from :mod:`analysis.indicators`).
     control_group, anticipation, base_period : as :func:`analysis.staggered.att_gt`.
     level : ``"institution"`` (institutions are the units) or ``"county"`` (county-quarter means
         of the sample's institutions are the units).
@@ -157,8 +147,8 @@ def reform_attgt(
     ----------
     Callaway & Sant'Anna (2021).
     """
-    check_choice("level", level, ("institution", "county"))
-    check_choice("sample", sample, ("eligible", "ineligible"))
+    check_option("level", level, Level)
+    check_option("sample", sample, Sample)
     d = reform_data(panel, outcome)
     if level == "county":
         data = county_panel(d, outcome, sample=sample)
@@ -213,18 +203,18 @@ class TWFEResult(ResultMixin):
     _notes: tuple[str, ...] = ()
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> str:
         return f"TWFE ({self.kind}) — {self.outcome}"
 
-    def tidy(self) -> pd.DataFrame:
-        return self.table.copy()
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"twfe": self.table}
 
     def plot(self, *, ax: Any = None) -> Any:
         import matplotlib.pyplot as plt
 
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
-        t = self.table[self.table["inference"] == "cluster"]
+        t = self.table[self.table["inference"] == "analytic"]
         if self.kind == "event":
             x = t["event_time"].to_numpy(float)
             ax.fill_between(x, t["ci_low"], t["ci_high"], alpha=0.25, color="C1")
@@ -244,7 +234,7 @@ def twfe(
     panel: pd.DataFrame,
     *,
     outcome: str = "environment_score",
-    kind: Literal["static", "event"] = "static",
+    kind: TWFEKind = "static",
     window: tuple[int, int] = (-8, 8),
     n_boot: int = 999,
     seed: int = 0,
@@ -261,7 +251,7 @@ def twfe(
     Goodman-Bacon (2021); Sun, L., & Abraham, S. (2021). Estimating dynamic treatment effects in
     event studies with heterogeneous treatment effects. *Journal of Econometrics* 225(2), 175–199.
     """
-    check_choice("kind", kind, ("static", "event"))
+    check_option("kind", kind, TWFEKind)
     d = reform_data(panel, outcome)
     d = d[d["eligible"]].dropna(subset=[outcome]).copy()
     d["period"] = d["t"].astype(int)
@@ -272,7 +262,6 @@ def twfe(
         r = fe_ols(d, y=outcome, x=["reform_treated"], fe=["institution_id", "period"],
                    cluster="county_code")
         t = r.tidy()
-        t["inference"] = "cluster"
         rows = [t]
         from .inference import wild_cluster_bootstrap
 
@@ -304,7 +293,6 @@ def twfe(
                    cluster="county_code")
         table = r.tidy()
         table["event_time"] = [k for k, _ in terms]
-        table["inference"] = "cluster"
     table["n_clusters"] = n_cl
     table["warning"] = warn
     notes = tuple(n for n in (warn,) if n) + (
@@ -321,10 +309,13 @@ class BaconResult(ResultMixin):
     twfe_coef: float
     outcome: str = ""
     _notes: tuple[str, ...] = ()
-    title = "Goodman-Bacon decomposition of the static TWFE"
 
-    def tidy(self) -> pd.DataFrame:
-        return self.table.copy()
+    @property
+    def title(self) -> str:
+        return "Goodman-Bacon decomposition of the static TWFE"
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"decomposition": self.table, "by_type": self.by_type()}
 
     def by_type(self) -> pd.DataFrame:
         t = self.table
@@ -464,7 +455,7 @@ def _label_key(kind: str, key: Any) -> str:
         return key
     if kind == "dynamic":
         return str(int(key))
-    return period_label(float(key))
+    return t_to_period(float(key))
 
 
 def _aggregate_rows(res: ATTgtResult, outcome: str, *, n_boot: int, n_perm: int, seed: int,
@@ -501,9 +492,9 @@ def _attgt_rows(res: ATTgtResult, outcome: str) -> pd.DataFrame:
     t.insert(0, "outcome", outcome)
     t["group_t"] = t["group"]
     t["period_t"] = t["period"]
-    t["group"] = [period_label(g) for g in t["group_t"]]
-    t["period"] = [period_label(p) for p in t["period_t"]]
-    t["base_period"] = [period_label(p) for p in t["base_period"]]
+    t["group"] = [t_to_period(g) for g in t["group_t"]]
+    t["period"] = [t_to_period(p) for p in t["period_t"]]
+    t["base_period"] = [t_to_period(p) for p in t["base_period"]]
     t["event_time"] = t["event_time"].astype(int)
     t["warning"] = few_cluster_warning(res.n_clusters)
     t["control_group"] = res.control_group
@@ -542,7 +533,7 @@ def diagnostics(panel: pd.DataFrame, outcome: str, res: ATTgtResult, *, n_boot: 
         b = reform_bacon(panel, outcome=outcome)
         bt = b.tidy()
         parts.append(_diag_rows(outcome, "bacon", pd.DataFrame({
-            "term": [f"{typ}: {period_label(tr)} vs {period_label(co) or 'never'}"
+            "term": [f"{typ}: {t_to_period(tr)} vs {t_to_period(co) or 'never'}"
                      for typ, tr, co in zip(bt["type"], bt["treated"], bt["control"], strict=True)],
             "estimate": bt["estimate"], "weight": bt["weight"], "inference": "none",
             "comparison": bt["type"]})))
@@ -591,7 +582,7 @@ def build_results(processed: Any, *, n_boot: int = 999, n_perm: int = 999,
     """
     panel = processed.panel
     attgt, agg, diag = [], [], []
-    for outcome in OUTCOMES:
+    for outcome in ALL_OUTCOMES:
         try:
             res = reform_attgt(panel, outcome=outcome)
             attgt.append(_attgt_rows(res, outcome))
