@@ -41,6 +41,10 @@ class Intended:
 
 
 INTENDED: list[Intended] = [
+    Intended("effectiveness", "inference",
+             "one vocabulary: the analytic clustered rows carry the domain name 'analytic' "
+             "(analysis.domain.INFERENCE_NAMES)",
+             where={"inference": ("cluster",)}, rename={"cluster": "analytic"}),
     Intended("reform_diagnostics", "inference",
              "one vocabulary: the analytic clustered TWFE rows are named 'analytic', not 'cluster'",
              where={"inference": ("cluster",)}, rename={"cluster": "analytic"}),
