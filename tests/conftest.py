@@ -16,15 +16,17 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_RAW = REPO / "data" / "raw" / "demo"
-SHARED_REFERENCE = REPO.parent / "shared" / "reference"
+#: reference data vendored with the tests (sources and licences in its README.md)
+REFERENCE = REPO / "tests" / "data" / "reference"
 
 
 def reference_file(name: str) -> Path:
-    """A file of the external reference folder, or skip the test with the reason."""
-    f = SHARED_REFERENCE / name
-    if not f.exists():
-        pytest.skip(f"reference file {name} not found beside the project ({SHARED_REFERENCE}); "
-                    "these tests need the shared reference folder")
+    """A file of ``tests/data/reference/``. It is part of the repository: a missing file is an
+    error (``FileNotFoundError``), never a skip."""
+    f = REFERENCE / name
+    if not f.is_file():
+        raise FileNotFoundError(f"tests/data/reference/{name} is missing: the reference files are "
+                                "vendored with the tests (see tests/data/reference/README.md)")
     return f
 
 
