@@ -26,8 +26,16 @@ reports: $(STAMP) ## the main job: validate + build + all county reports for the
 	$(BIN)/pairing-eval build data/raw/$(DATASET)
 	$(BIN)/pairing-eval report --dataset $(DATASET) --all --jobs $(JOBS) --lang $(LANG_REPORT)
 
-test: $(STAMP) ## run the test suite (slow notebook runs excluded: see test-all)
-	$(BIN)/python -m pytest -m "not slow and not browser" -n 2
+# The suite must run everything on a fresh clone: -rs lists skips, and the junit report is counted
+# so that a skipped test fails the target (browser tests are deselected here, not skipped).
+PYTEST_FAST := -m "not slow and not browser" -n 2 -rs
+NO_SKIPS = $(1)/python -c 'import sys, xml.etree.ElementTree as ET; \
+	n = sum(int(s.get("skipped", 0)) for s in ET.parse(sys.argv[1]).getroot().iter("testsuite")); \
+	sys.exit(f"{n} test(s) skipped (reasons above): the suite must not skip" if n else 0)' $(2)
+
+test: $(STAMP) ## run the test suite (slow notebook runs excluded: see test-all); fails if a test skips
+	$(BIN)/python -m pytest $(PYTEST_FAST) --junitxml=$(VENV)/junit-test.xml
+	@$(call NO_SKIPS,$(BIN),$(VENV)/junit-test.xml)
 
 test-all: $(STAMP) ## the whole suite including slow notebook runs
 	$(BIN)/python -m pytest -n 2
@@ -36,9 +44,24 @@ lab: $(STAMP) ## open JupyterLab with the project's kernel
 	$(BIN)/python -m ipykernel install --sys-prefix --name pairing-eval --display-name "pairing-eval (.venv)" >/dev/null
 	$(BIN)/jupyter lab notebooks/
 
-lint: $(STAMP) ## ruff on code and notebooks; notebooks must be stripped
+lint: $(STAMP) ## ruff on code and notebooks; notebooks stripped; import layers (lint-imports)
 	$(BIN)/ruff check src tests benchmarks validation notebooks
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
+	$(BIN)/lint-imports --no-logo
+
+# The newest releases of every dependency pyproject.toml allows (requirements.lock not applied), in
+# their own venv, so that an upgrade that breaks something shows before the lock is regenerated.
+LATEST := .venv-latest
+test-latest: ## the same suite against the newest releases of the dependencies (own venv, no lock)
+	rm -rf $(LATEST) && $(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet -e '.[dev]'
+	@echo "== installed versions that differ from requirements.lock (< installed, > lock):"
+	@diff <($(LATEST)/bin/python -m pip freeze --exclude pairing-eval | sort -f) <(sort -f requirements.lock) \
+	  | grep '^[<>]' || echo "  none"
+	$(LATEST)/bin/python -m pytest $(PYTEST_FAST) --junitxml=$(LATEST)/junit-test.xml
+	@$(call NO_SKIPS,$(LATEST)/bin,$(LATEST)/junit-test.xml)
+	$(LATEST)/bin/lint-imports --no-logo
 
 demo: $(STAMP) ## regenerate the synthetic demo world into data/raw/demo
 	$(BIN)/pairing-eval synth --out data/raw/demo --seed 20210101
@@ -59,4 +82,4 @@ lock: ## regenerate requirements.lock from pyproject.toml in a throw-away venv
 clean: ## remove processed data and reports (raw data is never touched)
 	rm -rf data/processed/*/ reports/
 
-.PHONY: help venv reports test test-all lab lint demo bench browser-check lock clean
+.PHONY: help venv reports test test-all test-latest lab lint demo bench browser-check lock clean
