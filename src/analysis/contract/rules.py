@@ -1,0 +1,305 @@
+"""The contract's rules on whole tables, and :func:`validate`, which reports every problem at once.
+
+The reader (:mod:`analysis.io`) checks single cells while it parses them (types, enumerations,
+ranges, empty required cells). The rules here need whole tables or several of them, and each reads
+what it checks from the specification (:mod:`analysis.contract.spec`):
+
+* every table that may not be empty has a data row;
+* no left-over example rows of the template (identifiers, or the county name, start with
+  :data:`~analysis.contract.spec.EXAMPLE_MARK`);
+* primary keys are unique;
+* foreign keys point at listed rows (with a "did you mean" hint);
+* date order (each table's :class:`~analysis.contract.spec.DateOrder`);
+* residents ≤ beds unless the assessment row is flagged ``over_capacity_flag``;
+* a *note*, not an error, for activities by a unit outside its pairings with that institution.
+
+Every problem is located as the user sees their file (file, sheet, row, the user's own header
+spelling), which is why these are a few vectorised pandas operations rather than a schema library:
+a schema's failure cases carry positions in a DataFrame, not rows of the user's file. The pandera
+statement of the same contract on *parsed* tables is :func:`analysis.contract.schema.parsed_schema`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataContractError, Problem
+from .spec import EXAMPLE_MARK, TABLES
+
+
+class RawTables(Protocol):
+    """What the rules read of :class:`analysis.io.RawData` (the reader sits above the contract,
+    so it is named here by the attributes used, not imported)."""
+
+    tables: dict[str, pd.DataFrame]
+    rows: dict[str, np.ndarray]
+    sources: dict[str, Any]
+    problems: list[Problem]
+    notes: list[str]
+    failed: set[str]
+
+    @property
+    def root_name(self) -> str: ...
+
+
+@dataclass
+class Findings:
+    """What :func:`check` found: errors (:class:`Problem`) and notes (warnings, text)."""
+
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+Locate = Callable[[int | None, str | None, object, str, str], Problem]
+
+
+def _locator(raw: RawTables, table: str) -> Locate:
+    """A function ``(position, column, value, expected, fix) -> Problem`` for one table."""
+    src = raw.sources[table]
+    rows = raw.rows[table]
+
+    def make(pos: int | None, column: str | None, value: object, expected: str, fix: str) -> Problem:
+        col = src.display_column(column) if column else None
+        row = int(rows[pos]) if pos is not None else None
+        return Problem(file=src.file, sheet=src.sheet, row=row, column=col, value=value,
+                       expected=expected, fix=fix)
+
+    return make
+
+
+def _fmt(v: object) -> object:
+    if isinstance(v, pd.Timestamp):
+        return v.strftime("%Y-%m-%d")
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    return v
+
+
+# --------------------------------------------------------------------------------------------
+# one function per rule; each appends to ``out``
+# --------------------------------------------------------------------------------------------
+def _non_empty(raw: RawTables, present: list[str], out: Findings) -> None:
+    for name in present:
+        spec = TABLES[name]
+        if len(raw.tables[name]) > 0:
+            continue
+        src = raw.sources[name]
+        if spec.may_be_empty:
+            out.notes.append(f"{src.where()} has a header but no data rows: no {name} recorded.")
+        else:
+            out.problems.append(Problem(
+                file=src.file, sheet=src.sheet, row=None, column=None, value=None,
+                expected=f"at least one data row of {name} ({spec.zh}) under the header",
+                fix=f"fill in the {name} rows (row 2 onwards); an empty {name} table cannot be "
+                    "analysed"))
+
+
+def _example_rows(raw: RawTables, present: list[str], out: Findings) -> None:
+    for name in present:
+        spec, df = TABLES[name], raw.tables[name]
+        # identifiers carry the mark; counties have a real 6-digit code, so their name does
+        cols = [c.name for c in spec.columns if c.kind == "id" or c.name == "county_name"]
+        if len(df) == 0:
+            continue
+        make = _locator(raw, name)
+        marked = np.zeros(len(df), dtype=bool)
+        for c in cols:
+            marked |= df[c].astype("string").str.startswith(EXAMPLE_MARK).fillna(False).to_numpy(bool)
+        for pos in np.flatnonzero(marked):
+            col = next(c for c in cols if str(df[c].iat[pos]).startswith(EXAMPLE_MARK))
+            out.problems.append(make(pos, col, df[col].iat[pos],
+                                     "real data, not one of the template's example rows",
+                                     f"delete the grey example rows (marked {EXAMPLE_MARK}) before "
+                                     "sending the file"))
+
+
+def _unique_keys(raw: RawTables, present: list[str], out: Findings) -> None:
+    for name in present:
+        spec, df = TABLES[name], raw.tables[name]
+        if len(df) == 0:
+            continue
+        key = list(spec.key)
+        ok = df[key].notna().all(axis=1)
+        dup = df[key].duplicated(keep=False) & ok
+        if not dup.any():
+            continue
+        make = _locator(raw, name)
+        first_of: dict[tuple, int] = {}
+        for pos in np.flatnonzero(dup.to_numpy()):
+            k = tuple(df[c].iat[pos] for c in key)
+            if k not in first_of:
+                first_of[k] = pos
+                continue
+            first_row = int(raw.rows[name][first_of[k]])
+            shown = k[0] if len(k) == 1 else " + ".join(map(str, k))
+            what = " and ".join(key)
+            out.problems.append(make(
+                pos, key[-1] if len(key) > 1 else key[0], shown,
+                f"a unique {what} (each appears on one row only)",
+                f"row {first_row} has the same {what}; delete the repeated row or correct its {what}"))
+
+
+def _foreign_keys(raw: RawTables, present: list[str], out: Findings) -> None:
+    for name in present:
+        spec, df = TABLES[name], raw.tables[name]
+        for col in spec.columns:
+            if not col.ref or col.name not in df.columns:
+                continue
+            parent, pcol = col.ref.split(".")
+            if parent not in present or len(raw.tables[parent]) == 0:
+                continue  # the parent table itself is broken or empty; that is reported already
+            known = set(raw.tables[parent][pcol].dropna())
+            vals = df[col.name]
+            bad = vals.notna() & ~vals.isin(known)
+            if not bad.any():
+                continue
+            make = _locator(raw, name)
+            psrc = raw.sources[parent]
+            cand = sorted(map(str, known))
+            hint_cache: dict[str, str] = {}
+            for pos in np.flatnonzero(bad.to_numpy()):
+                v = vals.iat[pos]
+                if v not in hint_cache:
+                    close = difflib.get_close_matches(str(v), cand, n=1, cutoff=0.8)
+                    hint_cache[v] = f" (did you mean {close[0]!r}?)" if close else ""
+                out.problems.append(make(
+                    pos, col.name, v,
+                    f"a {pcol} listed in {psrc.where()}",
+                    f"correct the id{hint_cache[v]} or add {pcol} {v!r} to {psrc.where()}"))
+
+
+def _date_order(raw: RawTables, present: list[str], out: Findings) -> None:
+    for name in present:
+        for rule in TABLES[name].date_order:
+            start, end = rule.first, rule.then
+            df = raw.tables[name]
+            bad = df[end].notna() & df[start].notna() & (df[end] < df[start])
+            make = _locator(raw, name)
+            for pos in np.flatnonzero(bad.to_numpy()):
+                s, e = df[start].iat[pos], df[end].iat[pos]
+                out.problems.append(make(
+                    pos, end, _fmt(e),
+                    f"a date on or after {start} ({_fmt(s)}): a record cannot {rule.verb} before "
+                    "it starts",
+                    f"correct {end} or {start} (were they swapped?)"))
+
+
+def _residents_within_beds(raw: RawTables, present: list[str], out: Findings) -> None:
+    if "assessments" not in present or "institutions" not in present:
+        return
+    a, inst = raw.tables["assessments"], raw.tables["institutions"]
+    beds = a["institution_id"].map(
+        inst.dropna(subset=["institution_id"]).drop_duplicates("institution_id")
+        .set_index("institution_id")["beds"])
+    flag = a["over_capacity_flag"].fillna(False).astype(bool)
+    over = (a["residents"] > beds).fillna(False).astype(bool) & ~flag
+    make = _locator(raw, "assessments")
+    for pos in np.flatnonzero(over.to_numpy()):
+        out.problems.append(make(
+            pos, "residents", _fmt(a["residents"].iat[pos]),
+            f"at most the institution's {int(beds.iat[pos])} beds (institutions, beds)",
+            "correct residents or beds; if the institution really housed more people than beds, "
+            "put 是 (yes) in the optional column over_capacity_flag (超员标记)"))
+
+
+def activities_outside_pairings(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Activities by a unit at an institution on a day no pairing of that unit with that
+    institution covers: positions (``pos``) in ``tables["activities"]`` and ``never`` (True when
+    the unit was never paired with that institution at all)."""
+    act, pair = tables["activities"], tables["pairings"]
+    act = act[act["unit_id"].notna() & act["date"].notna()]
+    if len(act) == 0:
+        return pd.DataFrame({"pos": pd.Series(dtype=int), "never": pd.Series(dtype=bool)})
+    a = act[["unit_id", "institution_id", "date"]].reset_index(names="_pos")
+    p = pair.loc[pair["start_date"].notna(), ["unit_id", "institution_id", "start_date", "end_date"]]
+    m = a.merge(p, on=["unit_id", "institution_id"], how="left")
+    cover = (m["date"] >= m["start_date"]) & (m["end_date"].isna() | (m["date"] <= m["end_date"]))
+    m["cover"] = cover.fillna(False).astype(bool)
+    m["ever"] = m["start_date"].notna()
+    g = m.groupby("_pos").agg(cover=("cover", "any"), ever=("ever", "any"))
+    g = g[~g["cover"]]
+    return pd.DataFrame({"pos": g.index.to_numpy(dtype=int), "never": ~g["ever"].to_numpy(bool)})
+
+
+def _activities_outside_pairings(raw: RawTables, present: list[str], out: Findings) -> None:
+    if "activities" not in present or "pairings" not in present:
+        return
+    found = activities_outside_pairings(raw.tables)
+    src = raw.sources["activities"]
+    rows = raw.rows["activities"]
+    for never, text in (
+        (True, "by a unit never paired with that institution"),
+        (False, "on a date outside every pairing of that unit with that institution"),
+    ):
+        pos = found.loc[found["never"] == never, "pos"].to_numpy()
+        if len(pos) == 0:
+            continue
+        shown = ", ".join(str(int(rows[p])) for p in pos[:10]) + (" …" if len(pos) > 10 else "")
+        out.notes.append(
+            f"{src.where()}: {len(pos)} activit{'y' if len(pos) == 1 else 'ies'} {text} "
+            f"(rows {shown}). They are kept and count towards the institution's activities; check "
+            f"unit_id, institution_id and date if they are slips.")
+
+
+#: the rules in the order they run (problems of one row keep this order in the report)
+RULES: tuple[Callable[[RawTables, list[str], Findings], None], ...] = (
+    _non_empty, _example_rows, _unique_keys, _foreign_keys, _date_order, _residents_within_beds,
+    _activities_outside_pairings,
+)
+
+
+def check(raw: RawTables) -> Findings:
+    """Table-level and cross-table rules on parsed tables.
+
+    Parameters
+    ----------
+    raw : analysis.io.RawData
+        The parsed tables with their row numbers and sources; rules on the tables listed in
+        ``raw.failed`` (that could not be read at all) are skipped.
+
+    Returns
+    -------
+    Findings
+        The problems (errors) and notes (warnings) found.
+    """
+    out = Findings()
+    present = [t for t in TABLES if t in raw.tables and t not in raw.failed]
+    for rule in RULES:
+        rule(raw, present, out)
+    return out
+
+
+def _sort_key(p: Problem) -> tuple:
+    order = {t.file_name: i for i, t in enumerate(TABLES.values())}
+    return (order.get(p.file, len(order)), p.file, p.sheet or "", -1 if p.row is None else p.row)
+
+
+def validate(raw: RawTables) -> list[str]:
+    """Raise :class:`DataContractError` listing **every** problem; else return the notes (warnings).
+
+    The problems are those the reader found in single cells (``raw.problems``) and the table-level
+    ones of :func:`check`, ordered by file and row.
+    """
+    found = check(raw)
+    problems = sorted(list(raw.problems) + found.problems, key=_sort_key)
+    if problems:
+        per_file: dict[str, int] = {}
+        for p in problems:
+            where = p.file + (f" sheet {p.sheet}" if p.sheet else "")
+            per_file[where] = per_file.get(where, 0) + 1
+        files = ", ".join(f"{k}: {v}" for k, v in per_file.items())
+        raise DataContractError(
+            problems,
+            header=(f"The raw data in {raw.root_name} does not meet the data contract: "
+                    f"{len(problems)} problem(s) ({files}). Rows are numbered as in your file "
+                    "(header = row 1). Nothing was built or changed"),
+        )
+    return list(raw.notes) + found.notes

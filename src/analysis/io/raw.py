@@ -1,0 +1,189 @@
+"""A raw data folder → :class:`RawData`: every table parsed, every problem found, nothing raised.
+
+:func:`read_raw` accepts the two layouts of the contract (:mod:`analysis.contract`): one CSV per
+table (UTF-8, UTF-8 with BOM, GB18030/GBK — detected from the bytes, never from the locale,
+:mod:`analysis.io.csvfiles`) or one XLSX workbook with a sheet per table
+(:mod:`analysis.io.xlsx`). Files and sheets are matched to tables by name (English, Chinese or
+both); the template's own sheets (instructions, lists) are skipped. Each table is then parsed by
+:func:`analysis.io.table.parse_grid`. Problems in the data are collected in
+``RawData.problems``; :func:`analysis.contract.validate` raises them all at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ..contract import TABLES
+from ..errors import DataContractError, Problem
+from .csvfiles import read_csv_grid
+from .grid import FileProblem, Sheet
+from .table import Source, empty_frame, parse_grid
+from .text import is_blank, lookup, match_key
+from .xlsx import read_xlsx_grids
+
+#: the two layouts of a raw folder
+RawFormat = Literal["csv", "xlsx"]
+#: sheets of the template that are not tables (after :func:`~analysis.io.text.match_key`)
+TEMPLATE_SHEETS = frozenset({"instructions", "说明", "lists", "选项", "填写说明"})
+
+
+@dataclass
+class RawData:
+    """The tables of one raw folder, parsed, with every problem and note found while reading.
+
+    ``tables``: table name → typed DataFrame (every table of the contract; an empty one with the
+    right columns where the table could not be read); ``rows``: the user's row number of each
+    row; ``sources``: where each table came from; ``problems``: the cell-level problems (the
+    table-level ones are :func:`analysis.contract.validate`'s); ``notes``: warnings;
+    ``failed``: tables that could not be read at all; ``files``: every input file (hashed by
+    ``build``); ``format``: ``"csv"`` or ``"xlsx"``.
+    """
+
+    root: Path
+    format: RawFormat
+    tables: dict[str, pd.DataFrame]
+    rows: dict[str, np.ndarray]
+    sources: dict[str, Source]
+    problems: list[Problem]
+    notes: list[str]
+    failed: set[str]
+    files: list[Path]
+
+    @property
+    def root_name(self) -> str:
+        return str(self.root)
+
+    @property
+    def dataset(self) -> str:
+        return self.root.name
+
+
+
+
+def table_for_name(name: str) -> str | None:
+    """The table a file stem or sheet title names (English, Chinese, both, or a sheet alias)."""
+    k = match_key(name)
+    for t in TABLES.values():
+        if k in {match_key(a) for a in (t.name, t.zh, *t.sheet_aliases)}:
+            return t.name
+    tbl = {match_key(a): t.name for t in TABLES.values() for a in (t.name, t.zh, *t.sheet_aliases)}
+    return lookup(name, tbl)
+
+
+def table_files(raw_dir: Path) -> list[Path]:
+    """Every regular, non-hidden file of the raw folder (what the input hash covers)."""
+    return sorted(p for p in Path(raw_dir).iterdir()
+                  if p.is_file() and not p.name.startswith((".", "~$")))
+
+
+def read_raw(raw_dir: Path | str) -> RawData:
+    """Read and parse a raw folder. Never raises for problems in the data (see module docstring),
+    only when the folder itself does not exist."""
+    raw_dir = Path(raw_dir)
+    if raw_dir.is_file():
+        raise DataContractError([Problem(
+            file=str(raw_dir), row=None, column=None, value=None,
+            expected="a folder of raw tables, not a single file",
+            fix=f"put the file into a folder of its own and pass the folder, e.g. "
+                f"`pairing-eval validate {raw_dir.parent}`")],
+            header=f"{raw_dir} is a file")
+    if not raw_dir.is_dir():
+        raise DataContractError([Problem(
+            file=str(raw_dir), row=None, column=None, value=None,
+            expected="a folder of raw tables (one CSV per table or one .xlsx workbook)",
+            fix="check the path, e.g. `pairing-eval validate data/raw/demo`")],
+            header=f"No raw data folder at {raw_dir}")
+    files = table_files(raw_dir)
+    csvs = [p for p in files if p.suffix.lower() in (".csv", ".txt")]
+    books = [p for p in files if p.suffix.lower() in (".xlsx", ".xlsm")]
+    olds = [p for p in files if p.suffix.lower() == ".xls"]
+    raw = RawData(root=raw_dir, format="csv", tables={}, rows={}, sources={}, problems=[], notes=[],
+                  failed=set(), files=files)
+
+    def folder_problem(file: str, expected: str, fix: str) -> None:
+        raw.problems.append(Problem(file=file, row=None, column=None, value=None, expected=expected, fix=fix))
+
+    for p in olds:
+        folder_problem(p.name, "an .xlsx workbook or CSV files",
+                       "old .xls files are not read; open it in Excel/WPS and save as .xlsx")
+    grids: dict[str, tuple[Sheet, Source]] = {}
+    unmatched: list[str] = []  # files or sheets that are not a table: maybe misnamed ones
+    if books and csvs:
+        folder_problem(raw_dir.name, "either CSV files or one workbook, not both",
+                       f"move {', '.join(p.name for p in books)} or the CSV files out of the folder")
+    elif len(books) > 1:
+        folder_problem(raw_dir.name, "one workbook with a sheet per table",
+                       f"found {', '.join(p.name for p in books)}; keep one workbook in the folder")
+    elif books:
+        raw.format = "xlsx"
+        book = books[0]
+        try:
+            sheets = read_xlsx_grids(book)
+        except FileProblem as fp:
+            folder_problem(book.name, fp.expected, fp.fix)
+            sheets = {}
+        for title, sheet in sheets.items():
+            t = table_for_name(title)
+            if t is None:
+                if match_key(title) not in TEMPLATE_SHEETS and not is_blank(c for _, cells in sheet.rows for c in cells):
+                    raw.notes.append(f"{book.name}: sheet {title!r} is not one of the tables; ignored.")
+                    unmatched.append(title)
+                continue
+            if t in grids:
+                folder_problem(book.name, f"one sheet for table {t}",
+                               f"sheets {grids[t][1].sheet!r} and {title!r} both look like {t}; keep one")
+                continue
+            grids[t] = (sheet, Source(table=t, file=book.name, sheet=title))
+    else:
+        for p in csvs:
+            t = table_for_name(p.stem)
+            if t is None:
+                raw.notes.append(f"{p.name} is not one of the tables ({', '.join(TABLES)}); ignored.")
+                unmatched.append(p.name)
+                continue
+            if t in grids:
+                folder_problem(p.name, f"one file for table {t}",
+                               f"{grids[t][1].file} and {p.name} both look like {t}; keep one")
+                continue
+            try:
+                sheet, enc = read_csv_grid(p)
+            except FileProblem as fp:
+                raw.problems.append(Problem(file=p.name, row=fp.row, column=None, value=fp.value,
+                                            expected=fp.expected, fix=fp.fix))
+                raw.failed.add(t)
+                continue
+            grids[t] = (sheet, Source(table=t, file=p.name, encoding=enc))
+
+    for name, spec in TABLES.items():
+        if name not in grids:
+            if name not in raw.failed:
+                where = "a sheet of the workbook" if raw.format == "xlsx" else "a file"
+                fix = f"add the {name} table (see `pairing-eval template` for its columns)"
+                if raw.format == "xlsx" and unmatched:
+                    fix += f", or rename the sheet that holds it ({', '.join(map(repr, unmatched))})"
+                elif raw.format == "csv" and unmatched:
+                    fix += f", or rename the file that holds it ({', '.join(map(repr, unmatched))})"
+                folder_problem(spec.file_name if raw.format == "csv" else (books[0].name if books else raw_dir.name),
+                               f"{where} named {name} (or {spec.zh}) for table {name}", fix)
+            raw.failed.add(name)
+            raw.tables[name] = empty_frame(spec)
+            raw.rows[name] = np.array([], dtype=int)
+            raw.sources[name] = Source(table=name, file=spec.file_name)
+            continue
+        sheet, src = grids[name]
+        df, rows, probs, notes = parse_grid(spec, sheet, src)
+        if any(p.row is None or (src.header_row is not None and p.row == src.header_row and p.value is None
+                                 and p.column in spec.names and spec.column(p.column).required) for p in probs):
+            # empty file or a required column missing: rules on this table would only repeat it
+            raw.failed.add(name)
+        raw.tables[name] = df
+        raw.rows[name] = rows
+        raw.sources[name] = src
+        raw.problems += probs
+        raw.notes += notes
+    return raw

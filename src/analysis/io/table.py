@@ -1,0 +1,251 @@
+"""One table: a grid of cells → a typed DataFrame, with every problem located in the user's file.
+
+* the **header row** is row 1, or the row among the first ten non-blank ones that matches most
+  column names (title rows above it are skipped and reported);
+* **columns** are matched by canonical, Chinese or bilingual header spelling
+  (:func:`header_table`); missing required columns, duplicated columns and extra (kept) columns
+  are reported;
+* **merged cells** in data rows are reported once per range (a merged title or subtotal row as a
+  row problem); ragged CSV rows (more values than headers) too;
+* every **cell** is parsed by its column's parser (:func:`analysis.io.cells.cell_parser`), with
+  results cached per distinct value (ledgers repeat the same ids, dates and labels).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..contract import Table
+from ..errors import Problem
+from .cells import cell_parser, is_empty
+from .grid import Sheet
+from .text import col_letter, is_blank, lookup, match_key
+
+
+@dataclass
+class Source:
+    """Where one table came from and how its header was read."""
+
+    table: str
+    file: str
+    sheet: str | None = None
+    encoding: str | None = None
+    header_row: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # canonical -> the user's header text
+    extra: list[str] = field(default_factory=list)
+    n_rows: int = 0
+
+    def where(self) -> str:
+        """The file, and the sheet of a workbook, as messages name them."""
+        return self.file + (f" sheet {self.sheet}" if self.sheet else "")
+
+    def display_column(self, column: str) -> str:
+        """A column as the user headed it, with the canonical name when that differs."""
+        h = self.headers.get(column)
+        if h is None:
+            return column
+        h = " ".join(str(h).split())
+        if h == column or column in h.split():
+            return h
+        return f"{h} ({column})"
+
+
+def header_table(spec: Table) -> dict[str, str]:
+    """Every accepted header spelling of a table's columns (canonical name, Chinese name,
+    aliases; with and without brackets; normalised by :func:`~analysis.io.text.match_key`) →
+    canonical name."""
+    out: dict[str, str] = {}
+    for c in spec.columns:
+        for a in (c.name, c.zh, *c.aliases):
+            out[match_key(a)] = c.name
+            out[match_key(a.replace("(", "").replace(")", ""))] = c.name
+    return out
+
+
+def empty_frame(spec: Table) -> pd.DataFrame:
+    """A table with the specification's columns and types and no rows."""
+    return typed_frame(spec, {c.name: [] for c in spec.columns}, [], {})
+
+
+def typed_frame(spec: Table, values: dict[str, list], extra_names: list[str],
+                extra: dict[str, list]) -> pd.DataFrame:
+    """The parsed values as a DataFrame with the contract's dtypes (``docs/architecture.md``):
+    ids, text and enumerations ``object``, whole numbers ``Int64``, numbers and shares
+    ``float64``, dates ``datetime64[ns]``, yes/no ``bool`` (empty = no). Columns absent from
+    ``values`` are all-missing; extra columns stay text."""
+    n = len(next(iter(values.values()))) if values else 0
+    cols: dict[str, Any] = {}
+    for c in spec.columns:
+        v = values.get(c.name, [None] * n)
+        if c.kind == "int":
+            cols[c.name] = pd.array(v, dtype="Int64")
+        elif c.kind in ("float", "share"):
+            cols[c.name] = np.array([np.nan if x is None else x for x in v], dtype="float64")
+        elif c.kind == "date":
+            cols[c.name] = pd.Series(pd.to_datetime(pd.Series(v, dtype=object)), dtype="datetime64[ns]").to_numpy()
+        elif c.kind == "bool":
+            cols[c.name] = np.array([bool(x) if x is not None else False for x in v], dtype=bool)
+        else:
+            cols[c.name] = pd.Series(v, dtype=object).to_numpy()
+    for name in extra_names:
+        cols[name] = pd.Series(extra[name], dtype=object).to_numpy()
+    return pd.DataFrame(cols, index=pd.RangeIndex(n))
+
+
+def parse_grid(spec: Table, grid: Sheet,
+               src: Source) -> tuple[pd.DataFrame, np.ndarray, list[Problem], list[str]]:
+    """Header detection, column mapping and cell parsing of one table.
+
+    Returns the typed table, the user's row number of each of its rows, the problems and the
+    notes; fills in ``src`` (header row, the user's header spellings, extra columns, row count).
+    """
+    problems: list[Problem] = []
+    notes: list[str] = []
+    htab = header_table(spec)
+
+    def prob(row: int | None, column: str | None, value: object, expected: str, fix: str) -> Problem:
+        return Problem(file=src.file, sheet=src.sheet, row=row, column=column, value=value,
+                       expected=expected, fix=fix)
+
+    nonblank = [(r, cells) for r, cells in grid.rows if not is_blank(cells)]
+    if not nonblank:
+        problems.append(prob(None, None, None, "a header row and data rows",
+                             "the file or sheet is empty; export the table again with its header"))
+        return empty_frame(spec), np.array([], dtype=int), problems, notes
+
+    # header row: the first row, unless a later one of the first 10 matches more column names
+    best, best_n = 0, -1
+    for i, (_, cells) in enumerate(nonblank[:10]):
+        n = sum(lookup(c, htab) is not None for c in cells if c is not None and str(c).strip())
+        if n > best_n:
+            best, best_n = i, n
+    if best_n <= 0:
+        best = 0
+    header_row, header = nonblank[best]
+    src.header_row = header_row
+    if best > 0 or header_row > 1:
+        notes.append(f"{src.where()}: rows 1–{header_row - 1} above the header (row {header_row}) were skipped.")
+
+    # map columns
+    data_rows = [(r, cells) for r, cells in nonblank[best + 1:]]
+    mapping: dict[int, str] = {}
+    extra: dict[int, str] = {}
+    for j, h in enumerate(header):
+        if h is None or not str(h).strip():
+            if any(j < len(c) and not is_blank([c[j]]) for _, c in data_rows):
+                extra[j] = f"column {col_letter(j)}"
+                notes.append(f"{src.where()}: column {col_letter(j)} has values but no header; kept as "
+                             f"'column {col_letter(j)}'.")
+            continue
+        canon = lookup(h, htab)
+        if canon is None:
+            name = " ".join(str(h).split())
+            if name in extra.values():  # two extra columns with one header: keep both
+                name = f"{name} ({col_letter(j)})"
+            extra[j] = name
+            continue
+        if canon in mapping.values():
+            first = next(k for k, v in mapping.items() if v == canon)
+            problems.append(prob(
+                header_row, f"{col_letter(j)} {' '.join(str(h).split())}", h,
+                f"each column once; column {col_letter(first)} ({' '.join(str(header[first]).split())}) "
+                f"already holds {canon}",
+                "delete one of the two columns or rename it"))
+            continue
+        mapping[j] = canon
+        src.headers[canon] = str(h)
+    present = set(mapping.values())
+    unknown = [extra[j] for j in extra if not extra[j].startswith("column ")]
+    for c in spec.columns:
+        if c.name in present or not c.required:
+            continue
+        names = [c.name, c.zh, *c.aliases]
+        close = difflib.get_close_matches(c.zh, unknown, n=1, cutoff=0.5) or \
+            difflib.get_close_matches(c.name, unknown, n=1, cutoff=0.6)
+        fix = (f"rename the header {close[0]!r} to {c.name!r} or {c.zh!r}" if close
+               else f"add a column headed {c.name!r} or {c.zh!r} ({c.description})")
+        problems.append(prob(header_row, c.name, None,
+                             f"a column {c.name} ({' / '.join(names[1:])})", fix))
+    if unknown:
+        notes.append(f"{src.where()}: extra column(s) kept but not checked: {', '.join(unknown)}.")
+    src.extra = list(extra.values())
+
+    # merged cells inside the data rows: one problem per merged range
+    merged_rows: set[int] = set()  # whole rows merged into one cell (title or subtotal lines)
+    merged_cells: set[tuple[int, int]] = set()  # (row, column) covered by a merge, not its anchor
+    ncols = len(header)
+    first_data = data_rows[0][0] if data_rows else None
+    for r1, r2, c1, c2, coord in grid.merged:
+        if first_data is None or r2 < first_data:
+            continue  # merges in the title or header rows are fine
+        if r1 == r2 and (c2 - c1 + 1) >= max(2, ncols // 2):
+            merged_rows.add(r1)
+            problems.append(prob(r1, None, None, "a data row with one value per column",
+                                 f"cells {coord} are merged into one (a title or subtotal row?); delete "
+                                 "the row or unmerge the cells and fill every column"))
+            continue
+        col = mapping.get(c1) or extra.get(c1) or col_letter(c1)
+        first_hole = r1 + 1 if r2 > r1 else r1  # the first row that lost its value to the merge
+        problems.append(prob(max(first_hole, first_data), src.display_column(col), None,
+                             "a value in every cell (no merged cells in data rows)",
+                             f"cells {coord} are merged; unmerge them and repeat the value in every row"))
+        merged_cells.update((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
+                            if (r, c) != (r1, c1))
+
+    # parse cells
+    parsers = {j: cell_parser(spec.column(canon)) for j, canon in mapping.items()}
+    caches: dict[int, dict] = {j: {} for j in mapping}
+    values: dict[str, list] = {c: [] for c in mapping.values()}
+    extras: dict[str, list] = {name: [] for name in extra.values()}
+    rownums: list[int] = []
+    for r, cells in data_rows:
+        if r in merged_rows:
+            continue
+        rownums.append(r)
+        if len(cells) > ncols and not is_blank(cells[ncols:]):
+            k = next(i for i in range(ncols, len(cells)) if not is_blank([cells[i]]))
+            problems.append(prob(r, col_letter(k), cells[k], f"{ncols} values, like the header",
+                                 "a value contains the delimiter (comma): put that value in double quotes, "
+                                 "or delete the values beyond the last header column"))
+        for j, canon in mapping.items():
+            v = cells[j] if j < len(cells) else None
+            col = spec.column(canon)
+            if is_empty(v):
+                values[canon].append(None)
+                if (r, j) in merged_cells:
+                    continue  # reported once per merged range
+                if not col.nullable and col.required:
+                    problems.append(prob(r, src.display_column(canon), None,
+                                         f"a value ({col.type_text()})",
+                                         f"fill in {canon} ({col.zh}); it may not be empty"))
+                continue
+            try:
+                ck = (type(v), v)
+                hit = caches[j].get(ck)
+            except TypeError:
+                ck, hit = None, None
+            if hit is None:
+                try:
+                    hit = parsers[j](v)
+                except Exception:  # noqa: BLE001 - a cell must never crash the reader
+                    hit = (None, (f"a value of type {col.type_text()}",
+                                  "the value could not be read; retype it"))
+                if ck is not None:
+                    caches[j][ck] = hit
+            x, err = hit
+            values[canon].append(x)
+            if err is not None:
+                shown = v.strftime("%Y-%m-%d") if isinstance(v, dt.datetime) else v
+                problems.append(prob(r, src.display_column(canon), shown, err[0], err[1]))
+        for j, name in extra.items():
+            v = cells[j] if j < len(cells) else None
+            extras[name].append(None if is_empty(v) else str(v))
+    src.n_rows = len(rownums)
+    df = typed_frame(spec, values, list(extra.values()), extras)
+    return df, np.asarray(rownums, dtype=int), problems, notes
