@@ -33,9 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .domain import DISCLOSURE_THRESHOLD
 from .errors import SpecificationError
 
-DEFAULT_THRESHOLD = 10
+DEFAULT_THRESHOLD = DISCLOSURE_THRESHOLD
 
 _NOTE = {
     "zh": "为保护个人信息，少于{t}人的计数以“<{t}”表示{secondary}。",

@@ -9,6 +9,8 @@ Every other module imports these names; none restates them.
 - **Published figures**: the Leshan programme's published totals that the demo world reproduces
   (source: the seed article, 2021–2023), with the rule each is checked by.
 - **Inference vocabulary**: the names of the inference methods every result table uses.
+- **Disclosure threshold**: the smallest count of people a report shows (the rule that applies it
+  is :mod:`analysis.disclosure`; descriptive results count the institutions below it).
 """
 
 from __future__ import annotations
@@ -112,6 +114,14 @@ def is_eligible(institutions: pd.DataFrame) -> pd.Series:
 
 
 # ----------------------------------------------------------------------------------------------
+# disclosure
+# ----------------------------------------------------------------------------------------------
+#: counts of people below this are hidden in every report (ONS / NHS Scotland convention; the
+#: rule and its sources: :mod:`analysis.disclosure`)
+DISCLOSURE_THRESHOLD = 10
+
+
+# ----------------------------------------------------------------------------------------------
 # periods
 # ----------------------------------------------------------------------------------------------
 def period_to_t(period: str) -> int:
@@ -204,7 +214,8 @@ PUBLISHED: dict[str, Published] = {
 }
 
 __all__ = [
-    "ALL_INDICATORS", "ALL_OUTCOMES", "COMPOSITE", "DIRECTION", "ELIGIBILITY_RULE",
+    "ALL_INDICATORS", "ALL_OUTCOMES", "COMPOSITE", "DIRECTION", "DISCLOSURE_THRESHOLD",
+    "ELIGIBILITY_RULE",
     "INDICATORS", "INFERENCE_LABELS", "INFERENCE_NAMES", "InferenceName", "LOWER_IS_BETTER",
     "Label", "OUTCOMES", "OUTCOME_LABELS", "Outcome", "OutcomeOrComposite", "PUBLISHED",
     "PUBLISHED_WINDOW", "Published", "SCORES", "date_to_t", "direction", "indicator_column", "is_eligible",
