@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import allocation, effectiveness, indicators, reform
+from . import allocation, describe, effectiveness, indicators, reform
 from .build import BuildOptions, BuildOutcome, Step
 from .build import build as _build
 
@@ -20,6 +20,7 @@ STEPS: tuple[Step, ...] = (
     effectiveness.STEP,
     reform.STEP,
     allocation.STEP,
+    describe.STEP,
 )
 
 
