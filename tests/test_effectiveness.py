@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from analysis.domain import DIRECTION, INDICATORS, INFERENCE_NAMES
 from analysis.effectiveness import (
     dose_response,
     interrupted_time_series,
@@ -15,11 +16,8 @@ from analysis.effectiveness import (
     repairing_event_study,
     unit_contributions,
 )
-from analysis.domain import INFERENCE_NAMES
 from analysis.errors import SpecificationError
-from analysis.indicators import DIRECTION, INDICATORS, composite_index
-
-OUTCOMES = ["environment_score", "service_score", "happiness_score", "safety_hazards"]
+from analysis.indicators import composite_index
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +37,7 @@ def _planted_composite(panel: pd.DataFrame, truth: dict) -> float:
     """The composite's planted dose effect implied by TRUTH.json and the documented construction."""
     con = composite_index(panel).construction.set_index("indicator")
     eff = truth["dose_response"]["effects"]
-    return float(np.mean([DIRECTION[k] * eff[c] / con.loc[k, "baseline_sd"]
+    return float(np.mean([DIRECTION[c] * eff[c] / con.loc[k, "baseline_sd"]
                           for k, c in INDICATORS.items()]))
 
 
@@ -221,6 +219,19 @@ def test_specification_errors_say_what_to_change(world) -> None:
         interrupted_time_series(world.panel, county_code="999999")
     with pytest.raises(SpecificationError, match="start_period="):
         interrupted_time_series(world.panel, start_period="2021-1")
+    # options are Literal types checked at the entry: the message lists the allowed values
+    with pytest.raises(SpecificationError, match="'analytic', 'wild_bootstrap'"):
+        dose_response(world.panel, inference=("cluster",))  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="intensity="):
+        dose_response(world.panel, intensity="money")  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="control_group="):
+        repairing_event_study(world.panel, control_group="never")  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="weighting="):
+        interrupted_time_series(world.panel, weighting="beds")  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="by="):
+        problem_survival(world, by="unit")  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="engine="):
+        unit_contributions(world, engine="lme4")  # type: ignore[arg-type]
 
 
 def test_result_objects_render(world) -> None:
@@ -229,13 +240,40 @@ def test_result_objects_render(world) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    dr = dose_response(world.panel, outcome="happiness_score", transform="spline", B=199)
+    dr = dose_response(world.panel, outcome="happiness_score", transform="spline", n_boot=199)
     assert dr.curve["effect"].iloc[0] == pytest.approx(0.0)
     assert (dr.curve["ci_low"] <= dr.curve["effect"]).all()
-    for res in (dr, problem_survival(world, by="sector", cox=False)):
-        assert res.summary() and "<table" in res._repr_html_()
+    assert dr.coefficient()["inference"] == "analytic"
+    results = (
+        dr,
+        repairing_event_study(world.panel, outcome="service_score", n_boot=99, seed=1),
+        interrupted_time_series(world.panel, outcome="composite"),
+        problem_survival(world, by="category"),
+        problem_survival(world, by="sector", cox=False),
+        unit_contributions(world, outcome="composite"),
+    )
+    for res in results:
+        # one protocol: the mixin renders every table of tables(); nothing is overridden
+        for name in ("tidy", "summary", "_repr_html_", "_display_table"):
+            assert name not in vars(type(res)), (type(res).__name__, name)
+        tables = res.tables()
+        pd.testing.assert_frame_equal(res.tidy(), next(iter(tables.values())))
+        text, page = res.summary(), res._repr_html_()
+        assert text.startswith(res.title) and "<table" in page
+        for i, name in enumerate(tables):
+            if i:  # secondary tables appear under their names in both renderings
+                assert f"\n{name}\n" in text and f"<h5>{name}</h5>" in page
         assert res.plot() is not None
-    plt.close("all")
+        plt.close("all")
+    # the secondary tables that used to be missing from the rendering
+    event, its, cox, no_cox = results[1], results[2], results[3], results[4]
+    assert list(event.tables()) == ["event_study", "pretrend"]
+    assert "wald" in event.summary() and "wald" in event._repr_html_()
+    assert list(cox.tables()) == ["kaplan_meier", "cox"]
+    first_covariate = str(cox.tables()["cox"]["covariate"].iloc[0])
+    assert first_covariate in cox.summary() and first_covariate in cox._repr_html_()
+    assert list(no_cox.tables()) == ["kaplan_meier"]
+    assert "descriptive: no control group" in its._repr_html_()
 
 
 def test_build_results_columns(results) -> None:

@@ -24,6 +24,9 @@ def test_notebook_runs_for_the_city(tmp_path: Path, demo_root: Path) -> None:
     assert "SYNTHETIC DATA" in text  # the banner
     assert "descriptive: no control group" in text
     assert "wild_bootstrap" in text
+    # the secondary tables render with their result: the event study's pre-trend test, the Cox
+    # model beside the Kaplan–Meier medians
+    assert "<h5>pretrend</h5>" in text and "<h5>cox</h5>" in text and "hazard_ratio" in text
     assert "Glyph" not in text and "Traceback" not in text
 
 

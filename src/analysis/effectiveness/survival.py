@@ -1,0 +1,208 @@
+"""Problem resolution: days from finding a problem to solving it, open problems censored.
+
+Kaplan–Meier curves and medians (Kaplan & Meier 1958, *JASA* 53(282)) with Brookmeyer–Crowley
+intervals (Brookmeyer & Crowley 1982, *Biometrics* 38(1)) by problem category, county or
+helper-unit sector, and a Cox proportional-hazards model (Cox 1972, *JRSS B* 34(2); Efron ties;
+optional Lin & Wei 1989 sandwich errors clustered by institution), all fitted by lifelines. Only
+the durations and the sector of the unit paired on the day a problem was found
+(:func:`problem_durations`) are built here: they depend on this package's tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from ..errors import SpecificationError, check_option
+from ..results import ResultMixin
+from .prepare import tables_of
+
+__all__ = ["SurvivalBy", "SurvivalResult", "problem_durations", "problem_survival"]
+
+#: the groupings of the Kaplan–Meier curves
+SurvivalBy = Literal["category", "county", "sector"]
+
+
+def problem_durations(data: Any, *, end_date: Any = None) -> pd.DataFrame:
+    """One row per problem: days to resolution (or to ``end_date`` when open), event flag,
+    category, county and the sector of the helper unit paired with the institution on the day the
+    problem was found (``"unpaired"`` when none). When several units cover that day, a city-level
+    unit is preferred to a county-level one and that to a township team (every institution has
+    its township team; the departments are what differ), then the earliest pairing."""
+    tables = tables_of(data)
+    for name in ("problems", "institutions"):
+        if name not in tables:
+            raise SpecificationError(f"The {name} table is missing; load the processed dataset.")
+    pr = tables["problems"].copy()
+    if pr.empty:
+        raise SpecificationError("The problems table is empty: nothing to analyse.")
+    if end_date is None:
+        end = max(pr["found_date"].max(), pr["resolved_date"].max())
+    else:
+        end = pd.Timestamp(end_date)
+        if end < pr["found_date"].max():
+            raise SpecificationError(f"end_date={end.date()} is before the last problem found "
+                                     f"({pr['found_date'].max().date()}); use a later date.")
+    pr["event"] = pr["resolved_date"].notna() & (pr["resolved_date"] <= end)
+    stop = pr["resolved_date"].where(pr["event"], end)
+    pr["days"] = (stop - pr["found_date"]).dt.days.astype(float)
+    inst = tables["institutions"][["institution_id", "county_code"]]
+    pr = pr.merge(inst, on="institution_id", how="left")
+    pr["sector"] = "unpaired"
+    if "pairings" in tables and "units" in tables and len(tables["pairings"]):
+        pa = tables["pairings"][["institution_id", "unit_id", "start_date", "end_date"]]
+        m = pr[["problem_id", "institution_id", "found_date"]].merge(pa, on="institution_id")
+        cover = (m["start_date"] <= m["found_date"]) & (m["end_date"].isna()
+                                                        | (m["end_date"] >= m["found_date"]))
+        units = tables["units"]
+        lv = units["level"] if "level" in units.columns else pd.Series("", index=units.index)
+        rank = dict(zip(units["unit_id"], lv.map({"city": 0, "county": 1, "township": 2}).fillna(3),
+                        strict=True))
+        m = m[cover].assign(_lv=lambda f: f["unit_id"].map(rank).fillna(3))
+        m = m.sort_values(["problem_id", "_lv", "start_date", "unit_id"]).drop_duplicates("problem_id")
+        m = m.merge(units[["unit_id", "sector"]], on="unit_id", how="left")
+        pr = pr.drop(columns="sector").merge(m[["problem_id", "sector"]], on="problem_id", how="left")
+        pr["sector"] = pr["sector"].fillna("unpaired")
+    return pr[["problem_id", "institution_id", "county_code", "category", "sector", "found_date",
+               "resolved_date", "days", "event"]]
+
+
+@dataclass(frozen=True)
+class SurvivalResult(ResultMixin):
+    """Kaplan–Meier medians by group with intervals, KM curves, and a Cox model.
+
+    ``tables()``: ``kaplan_meier`` (median days to resolution per group, with intervals) and,
+    when the Cox model was fitted, ``cox`` (hazard ratios; above 1 = resolved faster than the
+    reference level). ``curves`` (the KM step functions) is what :meth:`plot` draws.
+    """
+
+    by: str
+    km: pd.DataFrame = field(repr=False)
+    curves: pd.DataFrame = field(repr=False)
+    cox: pd.DataFrame = field(repr=False)
+    n_problems: int = 0
+    n_open: int = 0
+    _notes: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        return f"Days to resolve a problem, by {self.by} (Kaplan–Meier)"
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        out = {"kaplan_meier": self.km}
+        if len(self.cox):
+            out["cox"] = self.cox
+        return out
+
+    def plot(self, *, ax: Any = None, max_groups: int = 8) -> Any:
+        """Share resolved over time for the ``max_groups`` largest groups."""
+        from ..plots import new_axes
+
+        ax = new_axes(ax)
+        top = self.km.sort_values("n", ascending=False)["group"].head(max_groups)
+        for g in top:
+            c = self.curves[self.curves["group"] == g]
+            ax.step(c["days"], 1 - c["survival"], where="post", label=str(g))
+        ax.set_xlabel("days since the problem was found")
+        ax.set_ylabel("share resolved")
+        ax.set_ylim(0, 1)
+        ax.set_title(f"Problem resolution by {self.by} (open problems censored)")
+        ax.legend(fontsize=7, ncol=2)
+        return ax
+
+
+def problem_survival(
+    data: Any,
+    *,
+    by: SurvivalBy = "category",
+    county_code: str | None = None,
+    end_date: Any = None,
+    alpha: float = 0.05,
+    cox: bool = True,
+    robust: bool = False,
+) -> SurvivalResult:
+    """Kaplan–Meier time-to-resolution curves and medians by group; Cox model of resolution.
+
+    Open problems are right-censored at ``end_date`` (default: the last date in the problems
+    table). Medians come with Brookmeyer–Crowley intervals (the times at which the pointwise
+    log(−log) confidence band of the KM curve crosses 0.5, as lifelines computes them). The Cox
+    model has category, county and helper-unit sector (of the unit paired with the institution on
+    the day the problem was found) as covariates; hazard ratios above 1 mean faster resolution.
+
+    Parameters
+    ----------
+    data : the processed dataset or its tables (problems, institutions, pairings, units).
+    by : group of the KM curves: ``"category"``, ``"county"`` or ``"sector"``.
+    county_code : restrict to one county (``None`` or ``"all"``: the city).
+    end_date : censoring date for open problems.
+    cox : fit the Cox model.
+    robust : Cox standard errors clustered by institution (Lin & Wei 1989 sandwich; lifelines
+        computes it slowly: ~10 s on the demo). Default: model-based errors, which ignore that
+        problems of one institution may be correlated — the notes say so.
+
+    References
+    ----------
+    Kaplan, E. L., & Meier, P. (1958). *JASA* 53(282), 457–481. Cox, D. R. (1972). *JRSS B*
+    34(2), 187–220. Brookmeyer, R., & Crowley, J. (1982). *Biometrics* 38(1), 29–41.
+    """
+    from lifelines import CoxPHFitter, KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    check_option("by", by, SurvivalBy)
+    pr = problem_durations(data, end_date=end_date)
+    county_code = None if county_code in (None, "all") else str(county_code)
+    if county_code is not None:
+        if county_code not in set(pr["county_code"]):
+            raise SpecificationError(f"county_code={county_code!r} has no problems; choose one of "
+                                     f"{sorted(pr['county_code'].dropna().unique())} or None.")
+        pr = pr[pr["county_code"] == county_code]
+    col = "county_code" if by == "county" else by
+    rows, curves = [], []
+    for g, sub in pr.groupby(col, sort=True):
+        kmf = KaplanMeierFitter(alpha=alpha).fit(sub["days"], sub["event"], label=str(g))
+        med = float(kmf.median_survival_time_)
+        ci = median_survival_times(kmf.confidence_interval_)
+        lo, hi = (float(v) for v in ci.iloc[0].to_numpy())
+        rows.append({"by": by, "group": str(g), "n": len(sub), "resolved": int(sub["event"].sum()),
+                     "open": int((~sub["event"]).sum()), "median_days": med,
+                     "ci_low": lo, "ci_high": hi})
+        sf = kmf.survival_function_.iloc[:, 0]
+        curves.append(pd.DataFrame({"group": str(g), "days": sf.index.to_numpy(float),
+                                    "survival": sf.to_numpy(float)}))
+    cox_table = pd.DataFrame(columns=["covariate", "hazard_ratio", "ci_low", "ci_high", "p_value"])
+    notes = [f"{len(pr)} problems, {int((~pr['event']).sum())} still open (censored)."]
+    if cox and len(pr) > 20:
+        covs = ["category", "sector"] + (["county_code"] if county_code is None else [])
+        X = pr[["days", "event", "institution_id"] + covs].copy()
+        X["event"] = X["event"].astype(int)
+        # reference level: the most frequent one of each factor
+        dummies = []
+        for c in covs:
+            ref = X[c].value_counts().index[0]
+            dm = pd.get_dummies(X[c], prefix=c, dtype=float).drop(columns=f"{c}_{ref}")
+            dm = dm.loc[:, dm.sum() >= 5]
+            dummies.append(dm)
+            notes.append(f"Cox reference {c}: {ref}.")
+        Xc = pd.concat([X[["days", "event", "institution_id"]], *dummies], axis=1)
+        if robust:
+            cph = CoxPHFitter(alpha=alpha).fit(Xc, duration_col="days", event_col="event",
+                                               cluster_col="institution_id")
+        else:
+            cph = CoxPHFitter(alpha=alpha).fit(Xc.drop(columns="institution_id"),
+                                               duration_col="days", event_col="event")
+        s = cph.summary
+        lo_col = next(c for c in s.columns if c.startswith("exp(coef) lower"))
+        hi_col = next(c for c in s.columns if c.startswith("exp(coef) upper"))
+        cox_table = pd.DataFrame({
+            "covariate": s.index.to_numpy(), "hazard_ratio": s["exp(coef)"].to_numpy(),
+            "ci_low": s[lo_col].to_numpy(), "ci_high": s[hi_col].to_numpy(),
+            "p_value": s["p"].to_numpy(), "se_type": "robust_institution" if robust else "model"})
+        notes.append("Cox model: Efron ties; " + (
+            "robust (sandwich) errors clustered by institution" if robust else
+            "model-based errors (problems of one institution may be correlated; robust=True "
+            "clusters by institution)") + "; hazard ratio > 1 = resolved faster than the reference.")
+    return SurvivalResult(by=by, km=pd.DataFrame(rows), curves=pd.concat(curves, ignore_index=True),
+                          cox=cox_table, n_problems=len(pr), n_open=int((~pr["event"]).sum()),
+                          _notes=tuple(notes))
