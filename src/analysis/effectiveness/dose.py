@@ -161,30 +161,50 @@ def dose_response(
 
     Parameters
     ----------
-    panel : the institution-quarter panel (not modified).
-    outcome : one of the four targets or ``"composite"`` (see :mod:`analysis.indicators`).
-    intensity : ``"activities"``, ``"visits"`` or ``"value_per_resident"`` (RMB per resident).
-    transform : ``"log1p"``, ``"spline"`` or ``"linear"``.
-    controls : time-varying controls; by default the reform status (``reform_treated``) and a
+    panel : pandas.DataFrame
+        The institution-quarter panel (not modified).
+    outcome : {"environment_score", "service_score", "happiness_score", "safety_hazards", \
+"composite"}
+        One of the four targets or the composite index (:mod:`analysis.indicators`).
+    intensity : {"activities", "visits", "value_per_resident"}
+        The pairing intensity, lagged one quarter (money as RMB per resident).
+    transform : {"log1p", "spline", "linear"}
+        The form of ``f``.
+    controls : sequence of str
+        Time-varying controls; by default the reform status (``reform_treated``) and a
         post-re-pairing indicator (``repaired``), two other programmes that move the outcomes.
-    time_effects : ``"quarter"`` (the primary specification: one effect per quarter) or
-        ``"county_quarter"`` (one per county and quarter: absorbs county-level shocks such as a
-        county campaign, at the price of using only within-county-quarter variation).
-    placebo : add next quarter's intensity (same transform); a future dose cannot cause today's
+        Controls that do not vary are dropped.
+    time_effects : {"quarter", "county_quarter"}
+        One effect per quarter (the primary specification) or per county and quarter (absorbs
+        county-level shocks such as a county campaign, at the price of using only
+        within-county-quarter variation).
+    placebo : bool
+        Add next quarter's intensity (same transform); a future dose cannot cause today's
         outcome, so its coefficient should be zero.
-    inference : ``"analytic"`` (CR1 clustered by institution, t with G−1 df) and/or
-        ``"wild_bootstrap"`` (restricted wild cluster bootstrap-t by county, Webb weights,
-        ``n_boot`` draws, interval by test inversion; Cameron, Gelbach & Miller 2008; Roodman et
-        al. 2019).
-    n_knots : knots of the spline (3 to 7).
-    n_boot : wild-bootstrap draws.
-    seed : seed of ``numpy.random.default_rng`` for the bootstrap (one stream for all terms).
-    alpha : 1 − level of the intervals.
+    inference : sequence of {"analytic", "wild_bootstrap"}
+        ``"analytic"``: CR1 clustered by institution, t with G−1 df. ``"wild_bootstrap"``:
+        restricted wild cluster bootstrap-t by county, Webb weights, ``n_boot`` draws, interval
+        by test inversion (Cameron, Gelbach & Miller 2008; Roodman et al. 2019).
+    n_knots : int
+        Knots of the spline (3 to 7).
+    n_boot : int
+        Wild-bootstrap draws.
+    seed : int
+        Seed of ``numpy.random.default_rng`` for the bootstrap (one stream for all terms).
+    alpha : float
+        1 − level of the intervals.
 
     Returns
     -------
-    DoseResponseResult; ``tidy()`` columns: outcome, model, term, estimate, std_error, ci_low,
-    ci_high, p_value, inference, cluster, n_clusters, n_obs.
+    DoseResponseResult
+        ``tidy()`` columns: outcome, model, term, estimate, std_error, ci_low, ci_high, p_value,
+        inference, cluster, n_clusters, n_obs, intensity, transform, time_effects.
+
+    Raises
+    ------
+    SpecificationError
+        For an unknown option, missing panel columns, negative intensities or a spline the data
+        cannot support.
 
     References
     ----------

@@ -102,12 +102,34 @@ def repairing_event_study(
 
     Parameters
     ----------
-    panel : the institution-quarter panel (not modified).
-    outcome : target or ``"composite"``.
-    control_group : ``"notyettreated"`` (default) or ``"nevertreated"``.
-    cluster : ``"county"`` (11 clusters: read the wild bootstrap rows) or ``"institution"``.
-    min_e, max_e : event-time window of the dynamic aggregation.
-    inference, n_boot, seed : passed to ``ATTgtResult.aggregate``.
+    panel : pandas.DataFrame
+        The institution-quarter panel (not modified).
+    outcome : {"environment_score", "service_score", "happiness_score", "safety_hazards", \
+"composite"}
+        A target or the composite index.
+    control_group : {"notyettreated", "nevertreated"}
+        The comparison institutions.
+    cluster : {"county", "institution"}
+        Level of the analytic clustered errors (11 counties: read the wild bootstrap rows);
+        with ``"institution"`` only the analytic rows are computed.
+    min_e, max_e : int
+        Event-time window of the dynamic aggregation (must contain pre- and post-periods).
+    inference : sequence of {"analytic", "wild_bootstrap", "randomization"}
+        Inference methods of the aggregations.
+    n_boot : int
+        Bootstrap draws (and permutations of the pre-trend test).
+    seed : int
+        Seed of the resampling.
+
+    Returns
+    -------
+    EventStudyResult
+        ``tables()``: ``event_study`` (simple and dynamic aggregations) and ``pretrend``.
+
+    Raises
+    ------
+    SpecificationError
+        For an unknown option, a window without pre- or post-periods, or no adjusted pairing.
 
     References
     ----------

@@ -100,12 +100,33 @@ def interrupted_time_series(
 
     Parameters
     ----------
-    panel : the institution-quarter panel (not modified).
-    outcome : target or ``"composite"``.
-    county_code : ``None`` or ``"all"`` for the whole city, else one county.
-    start_period : programme start (default: the first quarter with any pairing).
-    weighting : mean over institutions ``"unweighted"`` or weighted by ``"residents"``.
-    maxlags : Newey–West truncation lag in quarters.
+    panel : pandas.DataFrame
+        The institution-quarter panel (not modified).
+    outcome : {"environment_score", "service_score", "happiness_score", "safety_hazards", \
+"composite"}
+        A target or the composite index.
+    county_code : str or None
+        ``None`` or ``"all"`` for the whole city, else one county.
+    start_period : str or None
+        Programme start like ``"2021Q1"`` (default: the first quarter with any pairing).
+    weighting : {"unweighted", "residents"}
+        Mean over institutions, unweighted or weighted by residents.
+    maxlags : int
+        Newey–West truncation lag in quarters.
+    alpha : float
+        1 − level of the intervals.
+
+    Returns
+    -------
+    ITSResult
+        ``tidy()`` columns: outcome, model (``its``), term (``pre_level``, ``pre_slope``,
+        ``level_change``, ``slope_change``), estimate, std_error, ci_low, ci_high, p_value,
+        inference (``hac``), n_obs, note (``descriptive: no control group``).
+
+    Raises
+    ------
+    SpecificationError
+        For an unknown option, county or start period, or fewer than 3 quarters on either side.
 
     References
     ----------

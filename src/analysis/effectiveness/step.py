@@ -70,6 +70,22 @@ def build_results(processed: Any, *, n_boot: int = 999,
     ``dose_response_visits_log1p`` and ``dose_response_value_per_resident_log1p`` (other
     intensities, analytic inference), ``repairing_event_study`` and ``repairing_pretrend``, and
     ``its`` (descriptive: no control group).
+
+    Parameters
+    ----------
+    processed : Processed
+        The processed dataset (``panel`` and ``tables``).
+    n_boot : int
+        Wild-bootstrap draws of the dose-response and event-study rows (and permutations of the
+        re-pairing pre-trend test).
+    seed : int
+        The seed every resampling of this step starts from (the build's root seed).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        File stem → table; ``survival``/``survival_cox`` only when there are problems,
+        ``unit_contributions`` only when there are pairings.
     """
     panel = with_outcome(processed.panel, COMPOSITE)  # composite and repaired, once
     parts, curves = [], []

@@ -26,11 +26,29 @@ SurvivalBy = Literal["category", "county", "sector"]
 
 
 def problem_durations(data: Any, *, end_date: Any = None) -> pd.DataFrame:
-    """One row per problem: days to resolution (or to ``end_date`` when open), event flag,
-    category, county and the sector of the helper unit paired with the institution on the day the
-    problem was found (``"unpaired"`` when none). When several units cover that day, a city-level
-    unit is preferred to a county-level one and that to a township team (every institution has
-    its township team; the departments are what differ), then the earliest pairing."""
+    """One row per problem: days to resolution (or to ``end_date`` when open) and event flag.
+
+    The sector is that of the helper unit paired with the institution on the day the problem was
+    found (``"unpaired"`` when none; using the resolving unit would condition on the outcome).
+    When several units cover that day, a city-level unit is preferred to a county-level one and
+    that to a township team (every institution has its township team; the departments are what
+    differ), then the earliest pairing.
+
+    Parameters
+    ----------
+    data : Processed or dict of pandas.DataFrame
+        The processed dataset or its tables (problems, institutions; pairings and units for the
+        sector).
+    end_date : date-like, optional
+        Censoring date of open problems (default: the last date in the problems table); problems
+        resolved after it are censored too.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns problem_id, institution_id, county_code, category, sector, found_date,
+        resolved_date, days, event.
+    """
     tables = tables_of(data)
     for name in ("problems", "institutions"):
         if name not in tables:
@@ -133,14 +151,29 @@ def problem_survival(
 
     Parameters
     ----------
-    data : the processed dataset or its tables (problems, institutions, pairings, units).
-    by : group of the KM curves: ``"category"``, ``"county"`` or ``"sector"``.
-    county_code : restrict to one county (``None`` or ``"all"``: the city).
-    end_date : censoring date for open problems.
-    cox : fit the Cox model.
-    robust : Cox standard errors clustered by institution (Lin & Wei 1989 sandwich; lifelines
+    data : Processed or dict of pandas.DataFrame
+        The processed dataset or its tables (problems, institutions, pairings, units).
+    by : {"category", "county", "sector"}
+        Grouping of the Kaplan–Meier curves.
+    county_code : str or None
+        Restrict to one county (``None`` or ``"all"``: the city).
+    end_date : date-like, optional
+        Censoring date of open problems.
+    alpha : float
+        1 − level of the intervals.
+    cox : bool
+        Fit the Cox model (needs more than 20 problems).
+    robust : bool
+        Cox standard errors clustered by institution (Lin & Wei 1989 sandwich; lifelines
         computes it slowly: ~10 s on the demo). Default: model-based errors, which ignore that
         problems of one institution may be correlated — the notes say so.
+
+    Returns
+    -------
+    SurvivalResult
+        ``tables()``: ``kaplan_meier`` (columns by, group, n, resolved, open, median_days,
+        ci_low, ci_high) and, when fitted, ``cox`` (covariate, hazard_ratio, ci_low, ci_high,
+        p_value, se_type).
 
     References
     ----------

@@ -36,9 +36,25 @@ __all__ = ["MixedEngine", "UnitContributionResult", "unit_contributions", "unit_
 MixedEngine = Literal["profiled", "statsmodels"]
 
 
-def unit_membership(panel_rows: pd.DataFrame, pairings: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """``Z`` (rows × units): ``1/k`` for each of the ``k`` units whose pairing covers any day of the
-    row's quarter, 0 otherwise; and the unit ids of the columns."""
+def unit_membership(panel_rows: pd.DataFrame,
+                    pairings: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Which helper units each institution-quarter shares its outcome among.
+
+    Parameters
+    ----------
+    panel_rows : pandas.DataFrame
+        Rows with ``institution_id`` and ``period`` (``"2021Q1"``).
+    pairings : pandas.DataFrame
+        The pairings table (``institution_id``, ``unit_id``, ``start_date``, ``end_date``).
+
+    Returns
+    -------
+    Z : numpy.ndarray
+        Rows × units: ``1/k`` for each of the ``k`` units whose pairing covers any day of the
+        row's quarter, 0 otherwise.
+    units : list of str
+        The unit ids of the columns, sorted.
+    """
     per = pd.PeriodIndex(panel_rows["period"].astype(str), freq="Q")
     rows = pd.DataFrame({"institution_id": panel_rows["institution_id"].to_numpy(),
                          "row": np.arange(len(panel_rows)), "qs": per.start_time,
@@ -159,14 +175,28 @@ def unit_contributions(
 
     Parameters
     ----------
-    data : the processed dataset (panel, pairings, units).
-    outcome : target or ``"composite"``.
-    controls : as in :func:`dose_response`.
-    engine : ``"statsmodels"`` fits ``MixedLM`` with institution and quarter dummies (exact REML,
+    data : Processed
+        The processed dataset (``panel`` and the pairings and units tables).
+    outcome : {"environment_score", "service_score", "happiness_score", "safety_hazards", \
+"composite"}
+        A target or the composite index.
+    controls : sequence of str
+        As in :func:`~analysis.effectiveness.dose_response`.
+    engine : {"profiled", "statsmodels"}
+        ``"statsmodels"`` fits ``MixedLM`` with institution and quarter dummies (exact REML,
         several seconds on the demo city, impossible at national scale); ``"profiled"`` (default)
         absorbs the fixed effects by the within transformation and maximises the same REML
         likelihood profiled over σ² in one dimension via the eigendecomposition of ``Z'MZ``
         (milliseconds). Tests check that both engines give the same σ_u and BLUPs.
+    alpha : float
+        1 − level of the intervals of the shrunken estimates.
+
+    Returns
+    -------
+    UnitContributionResult
+        ``tidy()`` columns: outcome, unit_id, sector, exposure, naive, naive_se, shrunken,
+        shrunken_se, ci_low, ci_high, naive_rank, shrunken_rank; ``sigma_unit`` is the estimated
+        SD of the true unit effects.
 
     References
     ----------
