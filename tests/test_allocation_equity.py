@@ -55,7 +55,9 @@ def brute_theil(y, w):
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_theil_within_plus_between_is_total(data):
-    y = data.draw(st.lists(st.floats(0, 1e4), min_size=2, max_size=30))
+    # subnormal values are excluded: their mean underflows and y / mean overflows in both
+    # routes (help per resident is never within 1e-308 of zero)
+    y = data.draw(st.lists(st.floats(0, 1e4, allow_subnormal=False), min_size=2, max_size=30))
     n = len(y)
     w = data.draw(st.lists(st.floats(0.5, 50), min_size=n, max_size=n))
     g = data.draw(st.lists(st.sampled_from(["511102", "511111", "511123"]), min_size=n,

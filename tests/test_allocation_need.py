@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.allocation import need_index
+from analysis.allocation import need_index, need_sensitivity
+from analysis.allocation.need import NEED_COLUMNS
 from analysis.errors import SpecificationError
 
 
@@ -58,8 +59,42 @@ def test_row_order_invariance_and_bad_weights():
 def test_sensitivity_views():
     panel, inst = small_world()
     n = need_index(panel, inst)
-    s = n.sensitivity(factors=(1.0, 0.0), n_draws=50, rng=np.random.default_rng(1))
+    s = n.sensitivity(factors=(1.0, 0.0), n_draws=50, seed=1)
     same = s.scenarios[s.scenarios["factor"] == 1.0]
     assert np.allclose(same["spearman"], 1.0) and np.allclose(same["top_kept"], 1.0)
     assert (s.ranks["rank_p05"] <= s.ranks["rank_p95"]).all()
     assert set(s.ranks["institution_id"]) == set(inst["institution_id"])
+
+
+def test_seed_reproduces_the_random_weights():
+    panel, inst = small_world()
+    n = need_index(panel, inst)
+    a = n.sensitivity(n_draws=40, seed=7)
+    pd.testing.assert_frame_equal(a.ranks, n.sensitivity(n_draws=40, seed=7).ranks)
+    pd.testing.assert_frame_equal(a.ranks, need_sensitivity(n, n_draws=40, seed=7).ranks)
+    # the random-weight rows depend on the seed, the one-at-a-time rows do not
+    others = [n.sensitivity(n_draws=40, seed=s).scenarios for s in range(8, 14)]
+    assert any(not np.allclose(o["spearman"].to_numpy(), a.scenarios["spearman"].to_numpy())
+               for o in others)
+    assert all(np.allclose(o["spearman"].to_numpy()[:-2], a.scenarios["spearman"].to_numpy()[:-2])
+               for o in others)
+    with pytest.raises(SpecificationError):
+        n.sensitivity(seed=np.random.default_rng(1))
+
+
+def test_result_protocol_and_per_county_view():
+    panel, inst = small_world()
+    n = need_index(panel, inst)
+    assert list(n.tables()) == ["need", "by_county"]
+    assert n.tidy()["rank"].tolist() == [1, 2, 3, 4]              # tidy() takes no arguments
+    one = n.for_county("2")
+    assert set(one["institution_id"]) == {"C", "D"} and one["rank"].is_monotonic_increasing
+    assert list(one.columns) == list(NEED_COLUMNS)
+    assert len(n.for_county("all")) == len(n.for_county(None)) == 4
+    with pytest.raises(SpecificationError, match="not in the data"):
+        n.for_county("999999")
+    # the summary shows the chosen columns of the need table and the county table
+    text = n.summary()
+    assert "by_county" in text and "in_neediest_20pct" in text and "low_scores_scaled" not in text
+    s = n.sensitivity(n_draws=20, seed=1)
+    assert list(s.tables()) == ["scenarios", "ranks"] and "rank_p95" in s._repr_html_()

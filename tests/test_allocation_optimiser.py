@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,9 @@ from analysis.allocation import (
     check_budget,
     optimise_pairs,
 )
+from analysis.allocation.blocks import lp_by_blocks
+from analysis.allocation.colgen import solve_config
+from analysis.allocation.problem import enumerate_configs, prepare
 from analysis.errors import InfeasibleError, SpecificationError
 
 RESP = Response(beta=1.7, breakpoints=(0, 1, 2, 4, 7, 12, 20, 40))
@@ -244,6 +248,33 @@ def test_budget_shadow_price_is_marginal_gain():
     assert r2.objective - r1.objective == pytest.approx(price, rel=1e-6)
 
 
+def test_options_are_checked_against_their_literal_types():
+    from types import SimpleNamespace
+
+    from analysis.allocation import equity_for, recommend_pairs
+
+    units, inst, cur = make([1], [1], [0], [0.5], [(0, 0)])
+    with pytest.raises(SpecificationError, match="lp_route='fast'.*'auto', 'blocks', 'single'"):
+        optimise_pairs(units, inst, cur, response=RESP, lp_route="fast")
+    with pytest.raises(SpecificationError, match="source='guess'"):
+        Response(source="guess")
+    # checked at the entry, before the processed data is touched
+    with pytest.raises(SpecificationError, match="equity_floor='mean'"):
+        recommend_pairs(SimpleNamespace(), equity_floor="mean")
+    with pytest.raises(SpecificationError, match="weighting='people'"):
+        equity_for(SimpleNamespace(), need=SimpleNamespace(), weighting="people")
+
+
+def test_response_and_budget_results_on_the_protocol():
+    assert list(RESP.tables()) == ["response", "segments"]
+    assert len(RESP.tables()["segments"]) == len(RESP.breakpoints) - 1
+    assert "beta" in RESP.summary() and "segments" in RESP._repr_html_()
+    inst = pd.DataFrame({"institution_id": ["a", "b"], "base": [0.5, 3.0]})
+    res = allocate_budget(inst, budget=300, cost_per_activity=100, response=RESP)
+    assert res.title == "Budget allocation" and list(res.tables())[:2] == ["summary", "constraints"]
+    assert "floors" in res.summary()
+
+
 def test_budget_floors_above_budget_are_infeasible():
     inst = pd.DataFrame({"institution_id": ["a", "b"], "base": [0.0, 0.0]})
     with pytest.raises(InfeasibleError, match=r"floors total 1,200 but the budget is 1,000: "
@@ -257,6 +288,11 @@ def test_result_shape_and_rendering():
     assert {"unit_id", "institution_id", "current", "recommended", "predicted_gain"} <= set(
         res.plan.columns)
     assert "gain_vs_status_quo" in res.summary() and "<table" in res._repr_html_()
+    # one result protocol: the summary metrics first, then constraints, plan and institutions
+    assert list(res.tables()) == ["summary", "constraints", "plan", "institutions"]
+    assert res.tidy()["metric"].iloc[0] == "problem"
+    assert "max_changes" in res.summary() and "<h5>constraints</h5>" in res._repr_html_()
+    assert res.title == "Allocation plan"
     import matplotlib
     matplotlib.use("Agg")
     assert res.plot() is not None
@@ -335,8 +371,6 @@ def _county_instance(seed, n_counties=25, n_units=80, n_inst=240):
 def test_block_route_equals_single_lp_route_on_county_instances(seed, K, floor):
     """Many counties (blocks) coupled only by the change limit: the decomposed LP and the single
     LP give the same optimum, both proven optimal and passing the independent checker."""
-    from analysis.allocation import optimise as opt
-
     units, inst, cur = _county_instance(seed)
     kw = dict(same_county=True, max_changes=K, equity_floor=floor, neediest_share=0.2)
     a = optimise_pairs(units, inst, cur, response=RESP, lp_route="blocks", **kw)
@@ -349,24 +383,20 @@ def test_block_route_equals_single_lp_route_on_county_instances(seed, K, floor):
         report = check_assignment(res, units, inst, cur, **kw)
         assert report.ok, report.violations
     # the decomposition really ran (more than one block) and its bound equals the single LP's
-    p = opt._prepare(units, inst, cur, None, same_county=True, min_units=1)
-    cf = opt._enumerate_configs(p, RESP, max_units=None, per_institution=1)
+    p = prepare(units, inst, cur, None, same_county=True, min_units=1)
+    cf = enumerate_configs(p, RESP, max_units=None, per_institution=1)
     fl = np.zeros(len(p.inst_ids))
     allowed = np.ones(cf.inst.size, dtype=bool)
-    blk = opt._lp_by_blocks(p, cf, allowed, K, 60.0, __import__("time").perf_counter())
+    blk = lp_by_blocks(p, cf, allowed, K, 60.0, time.perf_counter())
     assert blk is not None and blk["n_blocks"] > 1 and blk["status"] == "ok"
-    one = opt._solve_config(p, RESP, K=K, floor=fl, max_units=None, per_institution=1, gap=1e-7,
-                            time_limit=60.0, configs=cf, lp_route="single")
+    one = solve_config(p, RESP, K=K, floor=fl, max_units=None, per_institution=1, gap=1e-7,
+                       time_limit=60.0, configs=cf, lp_route="single")
     assert -blk["lp_obj"] == pytest.approx(one["lp_bound"], rel=1e-8)
     assert blk["master_obj"] == pytest.approx(-blk["lp_obj"], rel=1e-8)
 
 
 def test_block_route_is_single_lp_when_one_block():
     units, inst, cur = _county_instance(9, n_counties=1, n_units=6, n_inst=10)
-    from analysis.allocation import optimise as opt
-
-    p = opt._prepare(units, inst, cur, None, same_county=True, min_units=1)
-    cf = opt._enumerate_configs(p, RESP, max_units=None, per_institution=1)
-    assert opt._lp_by_blocks(p, cf, np.ones(cf.inst.size, dtype=bool), 3, 60.0, 0.0) is None
-    with pytest.raises(SpecificationError):
-        optimise_pairs(units, inst, cur, response=RESP, lp_route="fast")
+    p = prepare(units, inst, cur, None, same_county=True, min_units=1)
+    cf = enumerate_configs(p, RESP, max_units=None, per_institution=1)
+    assert lp_by_blocks(p, cf, np.ones(cf.inst.size, dtype=bool), 3, 60.0, 0.0) is None

@@ -5,13 +5,19 @@ re-assigned?
 * :mod:`.equity` — Gini, Theil (exact within/between-county decomposition), concentration index
   against need, Lorenz/concentration curves, regression of received help on need;
 * :mod:`.response` — the concave dose-response (estimated or a documented default);
-* :mod:`.optimise` — the pairing optimiser and the budget allocation (HiGHS);
+* :mod:`.optimise` — the pairing optimiser's entry :func:`optimise_pairs` (HiGHS), built on
+  :mod:`.problem` (candidate pairs, the configuration LP's data), :mod:`.colgen` (column
+  generation and the integer search), :mod:`.blocks` (the Dantzig–Wolfe block route) and
+  :mod:`.diagnosis` (infeasibility, binding constraints);
+* :mod:`.budget` — the budget allocation :func:`allocate_budget` (a linear programme);
+* :mod:`.result` — :class:`AllocationResult`, the result of both;
 * :mod:`.checker` — an independent check of every constraint of a plan;
-* :mod:`.inputs` — processed data → optimiser inputs, and :func:`build_results`.
+* :mod:`.inputs` — processed data → optimiser inputs, :func:`build_results` and the build ``STEP``.
 
 See ``docs/methods_allocation.md``.
 """
 
+from .budget import allocate_budget
 from .checker import CheckReport, check_assignment, check_budget
 from .equity import (
     EquityResult,
@@ -35,8 +41,10 @@ from .inputs import (
     response_for,
 )
 from .need import DEFAULT_WEIGHTS, NeedIndex, NeedSensitivity, need_index, need_sensitivity
-from .optimise import AllocationResult, allocate_budget, candidate_pairs, optimise_pairs
+from .optimise import optimise_pairs
+from .problem import candidate_pairs
 from .response import DEFAULT_BETA, DEFAULT_BREAKPOINTS, Response
+from .result import AllocationResult
 
 __all__ = [
     "STEP", "AllocationInputs", "AllocationResult", "CheckReport", "DEFAULT_BETA", "DEFAULT_BREAKPOINTS",

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SpecificationError
-from .optimise import AllocationResult
 from .response import Response
+from .result import AllocationResult
 
 
 @dataclass(frozen=True)

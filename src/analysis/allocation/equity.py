@@ -33,15 +33,17 @@ Using Household Survey Data*. World Bank.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecificationError, check_choice
+from ..errors import SpecificationError, check_option
 from ..results import ResultMixin
 
-MEASURES: tuple[str, ...] = ("value_rmb", "activities", "visits")
+#: what was received (panel columns), each per resident-quarter
+Measure = Literal["value_rmb", "activities", "visits"]
+MEASURES: tuple[str, ...] = get_args(Measure)
 Weighting = Literal["residents", "institutions"]
 
 
@@ -184,30 +186,38 @@ def received(panel: pd.DataFrame, *, periods: tuple[str, str] | None = None) -> 
 
 @dataclass(frozen=True, eq=False)
 class EquityResult(ResultMixin):
-    """Equity statistics per measure (``table``), per-institution data (``data``), the
-    within/between decomposition by county (``decomposition``) and the regression."""
+    """Equity statistics per measure (``table``: ``measure``, ``statistic``, ``value``), the
+    within/between decomposition by county (``decomposition``), the regression of received help on
+    need (``regression``) and the per-institution data behind them (``data``)."""
 
     table: pd.DataFrame = field(repr=False)
     data: pd.DataFrame = field(repr=False)
     decomposition: pd.DataFrame = field(repr=False)
     regression: pd.DataFrame = field(repr=False)
-    weighting: str
+    weighting: Weighting
     _notes: tuple[str, ...] = ()
 
-    title = "Equity of help received (per resident-quarter)"
+    display_columns = {
+        "decomposition": ("measure", "county_code", "weight_share", "income_share", "mean",
+                          "theil", "within_contribution", "between_contribution"),
+        "institutions": ("institution_id", "county_code", "need", "weight",
+                         *(f"{m}_per_resident" for m in MEASURES)),
+    }
 
-    def tidy(self) -> pd.DataFrame:
-        return self.table
+    @property
+    def title(self) -> str:
+        return "Equity of help received (per resident-quarter)"
 
-    def _display_table(self) -> pd.DataFrame:
-        return self.table.pivot(index="measure", columns="statistic", values="value").reset_index()
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"equity": self.table, "decomposition": self.decomposition,
+                "regression": self.regression, "institutions": self.data}
 
-    def plot(self, *, ax: Any = None, measure: str = "value_rmb") -> Any:
+    def plot(self, *, ax: Any = None, measure: Measure = "value_rmb") -> Any:
         """Lorenz curve and concentration curve (against need) for ``measure``."""
-        import matplotlib.pyplot as plt
+        from ..plots import new_axes
 
-        check_choice("measure", measure, MEASURES)
-        ax = ax or plt.gca()
+        check_option("measure", measure, Measure)
+        ax = new_axes(ax)
         d = self.data
         y = d[f"{measure}_per_resident"].to_numpy()
         w = d["weight"].to_numpy()
@@ -245,7 +255,7 @@ def equity(panel: pd.DataFrame, need: pd.DataFrame, *, sectors: pd.Series | None
     ----------
     Shorrocks (1980); Kakwani, Wagstaff & van Doorslaer (1997); see the module docstring.
     """
-    check_choice("weighting", weighting, ("residents", "institutions"))
+    check_option("weighting", weighting, Weighting)
     d = received(panel, periods=periods).merge(need[["institution_id", "need"]],
                                                on="institution_id", how="left")
     if d["need"].isna().any():

@@ -14,24 +14,24 @@ Definitions (all over the last ``window`` quarters of the panel, default 4):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InfeasibleError, SpecificationError
-from .equity import equity
-from .need import NeedIndex, need_index
-from .optimise import AllocationResult, allocate_budget, optimise_pairs
-from .response import Response
 from ..build.steps import BuildOptions, Step
+from ..domain import quarter_bounds
+from ..errors import InfeasibleError, SpecificationError, check_option
+from .budget import allocate_budget
+from .equity import EquityResult, Weighting, equity
+from .need import NeedIndex, need_index
+from .optimise import optimise_pairs
+from .response import Response
+from .result import AllocationResult
 
-
-def _quarter_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    p = pd.Period(period, freq="Q")
-    return p.start_time, p.end_time
-
+#: the data-driven equity floor of :func:`recommend_pairs`
+FloorRule = Literal["median"]
 
 @dataclass(frozen=True, eq=False)
 class AllocationInputs:
@@ -58,8 +58,8 @@ def allocation_inputs(processed: Any, *, window: int = 4, need: NeedIndex | None
     if window < 1 or window > len(periods):
         raise SpecificationError(f"window={window!r} must be between 1 and {len(periods)}.")
     first, last = periods[-window], periods[-1]
-    w_start, _ = _quarter_bounds(first)
-    _, w_end = _quarter_bounds(last)
+    w_start, _ = quarter_bounds(first)
+    _, w_end = quarter_bounds(last)
     pair = tables["pairings"]
     ongoing = pair[(pair["start_date"] <= w_end) & (pair["end_date"].isna()
                                                     | (pair["end_date"] >= w_end.normalize()))]
@@ -70,7 +70,7 @@ def allocation_inputs(processed: Any, *, window: int = 4, need: NeedIndex | None
     # pair-quarters in the window per unit
     pq = []
     for per in periods[-window:]:
-        qs, qe = _quarter_bounds(per)
+        qs, qe = quarter_bounds(per)
         on = pair[(pair["start_date"] <= qe) & (pair["end_date"].isna()
                                                 | (pair["end_date"] >= qs.normalize()))]
         pq.append(on[["unit_id", "institution_id"]].drop_duplicates().assign(period=per))
@@ -134,7 +134,7 @@ def response_for(processed: Any) -> tuple[Response, str]:
 
 def recommend_pairs(processed: Any, *, max_changes: int | None = 36,
                     changes_per_institution: int = 1, same_county: bool = False,
-                    equity_floor: float | str | None = "median", neediest_share: float = 0.2,
+                    equity_floor: float | FloorRule | None = "median", neediest_share: float = 0.2,
                     response: Response | None = None, county_code: str | None = None,
                     window: int = 4, marginal_values: bool = True,
                     compare_unconstrained: bool = True) -> AllocationResult:
@@ -147,6 +147,8 @@ def recommend_pairs(processed: Any, *, max_changes: int | None = 36,
     current intensity (activities per quarter) of all institutions; if that floor cannot be met
     within the change limits, the plan is computed without it and a note says so.
     """
+    if isinstance(equity_floor, str):
+        check_option("equity_floor", equity_floor, FloorRule)
     inp = allocation_inputs(processed, window=window, county_code=county_code)
     resp, why = (response, response.description) if response is not None else response_for(
         processed)
@@ -199,8 +201,6 @@ def recommend_budget(processed: Any, *, budget: float | None = None,
 
 
 def _with_notes(res: AllocationResult, notes: list[str]) -> AllocationResult:
-    from dataclasses import replace
-
     return replace(res, _notes=tuple(notes) + res.notes)
 
 
@@ -213,9 +213,10 @@ def main_sectors(processed: Any, current: pd.DataFrame) -> pd.Series:
 
 
 def equity_for(processed: Any, need: NeedIndex | None = None, *,
-               weighting: str = "residents") -> Any:
+               weighting: Weighting = "residents") -> EquityResult:
     """:func:`analysis.allocation.equity` on a processed dataset, with the need index (computed
     when not given) and the main sector of each institution's current units."""
+    check_option("weighting", weighting, Weighting)
     need = need if need is not None else need_index(processed.panel,
                                                     processed.tables["institutions"])
     inp = allocation_inputs(processed, need=need)
@@ -228,7 +229,7 @@ def build_results(processed: Any, *, seed: int = 20210101) -> dict[str, pd.DataF
     ``need_sensitivity``, ``allocation_summary``) for ``data/processed/<dataset>/results/``."""
     inst_t = processed.tables["institutions"]
     need = need_index(processed.panel, inst_t)
-    sens = need.sensitivity(rng=np.random.default_rng(seed))
+    sens = need.sensitivity(seed=seed)
     inp = allocation_inputs(processed, need=need)
     eq = equity(processed.panel, need.table, sectors=main_sectors(processed, inp.current))
     res = recommend_pairs(processed)
@@ -246,7 +247,7 @@ def build_results(processed: Any, *, seed: int = 20210101) -> dict[str, pd.DataF
     dec["statistic"] = "county_" + dec["statistic"]
     equity_out = pd.concat([equity_tab, dec[["measure", "statistic", "value", "county_code"]]],
                            ignore_index=True)
-    summary = res.tidy()
+    summary = res.metrics()
     summary = pd.concat([summary, pd.DataFrame({
         "metric": ["response_description", "notes"],
         "value": [res.response.description, " | ".join(res.notes)]})], ignore_index=True)

@@ -6,7 +6,8 @@ aggregate, then show how sensitive the ranking is to the weights (their step 7).
 (all "higher = needier"):
 
 ``residents``   mean residents over the last ``window`` assessed quarters (beds where missing)
-``low_scores``  100 − mean of environment, service and happiness scores over that window
+``low_scores``  100 − mean of the three scores (:data:`analysis.domain.SCORES`: environment,
+                service, happiness) over that window
 ``hazards``     open safety hazards at the latest assessment
 ``distance``    distance to the county seat (km; median where missing)
 ``kind``        children's homes 1, elderly homes 0 (``kind_scores`` to change)
@@ -26,7 +27,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecificationError, check_choice
+from ..domain import SCORES
+from ..errors import SpecificationError, check_option
 from ..results import ResultMixin
 
 COMPONENTS: tuple[str, ...] = ("residents", "low_scores", "hazards", "distance", "kind")
@@ -45,7 +47,7 @@ def need_components(panel: pd.DataFrame, institutions: pd.DataFrame, *, window: 
     a = panel[panel["assessed"].astype(bool)].sort_values(["institution_id", "t"])
     last = a.groupby("institution_id", sort=False).tail(window)
     g = last.groupby("institution_id")
-    scores = last[["environment_score", "service_score", "happiness_score"]].mean(axis=1)
+    scores = last[list(SCORES)].mean(axis=1)
     comp = pd.DataFrame({
         "residents": g["residents"].mean(),
         "low_scores": 100.0 - scores.groupby(last["institution_id"]).mean(),
@@ -75,25 +77,37 @@ def _scale(col: pd.Series, how: str) -> pd.Series:
     return (x - lo) / (hi - lo) if hi > lo else x * 0.0
 
 
+#: the columns of the need table a reader looks at first
+NEED_COLUMNS: tuple[str, ...] = ("institution_id", "county_code", "need", "rank", *COMPONENTS)
+
+
 @dataclass(frozen=True, eq=False)
 class NeedIndex(ResultMixin):
     """Need index per institution (``table``: components, scaled components, ``need``, ``rank``).
 
-    ``rank`` 1 is the neediest. See :func:`need_index`.
+    ``rank`` 1 is the neediest. Tables: ``need`` (every institution, by rank) and ``by_county``
+    (:meth:`by_county`); one county's institutions: :meth:`for_county`. See :func:`need_index`.
     """
 
     table: pd.DataFrame = field(repr=False)
     weights: dict[str, float]
-    scaling: str
+    scaling: Scaling
     _notes: tuple[str, ...] = ()
 
-    title = "Need index"
+    display_columns = {"need": NEED_COLUMNS}
 
-    def tidy(self, county_code: str | None = None) -> pd.DataFrame:
-        """Need table sorted by rank; one county's institutions when ``county_code`` is given
-        (``"all"`` or ``None``: every institution)."""
-        cols = ["institution_id", "county_code", "need", "rank", *COMPONENTS]
-        t = self.table[cols]
+    @property
+    def title(self) -> str:
+        return "Need index"
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"need": self.table.sort_values("rank").reset_index(drop=True),
+                "by_county": self.by_county()}
+
+    def for_county(self, county_code: str | None) -> pd.DataFrame:
+        """The need table of one county's institutions, by rank (``"all"`` or ``None``: every
+        institution); the columns of :data:`NEED_COLUMNS`."""
+        t = self.table[list(NEED_COLUMNS)]
         if county_code not in (None, "all"):
             t = t[t["county_code"].astype(str) == str(county_code)]
             if t.empty:
@@ -112,33 +126,31 @@ class NeedIndex(ResultMixin):
 
     def plot_by_county(self, *, ax: Any = None, highlight: str | None = None) -> Any:
         """Need of every institution by county (a strip chart), neediest counties on top."""
-        import matplotlib.pyplot as plt
+        from ..plots import PALETTE, new_axes
 
-        ax = ax or plt.gca()
+        ax = new_axes(ax)
         order = self.by_county()["county_code"].tolist()[::-1]
         for y, c in enumerate(order):
             v = self.table.loc[self.table["county_code"] == c, "need"]
-            color = "#e76f51" if highlight not in (None, "all") and str(c) == str(highlight) \
-                else "#264653"
+            color = PALETTE["county"] if highlight not in (None, "all") and str(c) == str(
+                highlight) else PALETTE["city"]
             ax.plot(v, np.full(len(v), y), "o", alpha=0.6, color=color)
         ax.set_yticks(range(len(order)), order)
         ax.set_xlabel("need index (0–1, higher = needier)")
         ax.set_ylabel("county")
         return ax
 
-    def _display_table(self) -> pd.DataFrame:
-        return self.tidy().head(20)
-
     def scored(self, weights: Mapping[str, float]) -> pd.Series:
+        """The index under other ``weights`` (same scaled components), by institution."""
         w = _check_weights(weights)
         s = sum(w[c] * self.table[f"{c}_scaled"] for c in COMPONENTS) / sum(w.values())
         return pd.Series(s.to_numpy(), index=self.table["institution_id"])
 
     def plot(self, *, ax: Any = None, top: int = 20) -> Any:
         """Stacked contribution of each component for the ``top`` neediest institutions."""
-        import matplotlib.pyplot as plt
+        from ..plots import new_axes
 
-        ax = ax or plt.gca()
+        ax = new_axes(ax)
         t = self.table.sort_values("rank").head(top).iloc[::-1]
         left = np.zeros(len(t))
         total_w = sum(self.weights.values())
@@ -151,14 +163,11 @@ class NeedIndex(ResultMixin):
         return ax
 
     def sensitivity(self, *, factors: tuple[float, ...] = (0.0, 0.5, 2.0), n_draws: int = 200,
-                    top_share: float = 0.2, rng: np.random.Generator | None = None,
-                    seed: int | None = None) -> NeedSensitivity:
-        """How the ranking moves with the weights (see :class:`NeedSensitivity`); random weights
-        come from ``rng`` or ``numpy.random.default_rng(seed)``."""
-        if rng is None:
-            rng = np.random.default_rng(seed)
+                    top_share: float = 0.2, seed: int = 0) -> NeedSensitivity:
+        """How the ranking moves with the weights (see :func:`need_sensitivity`); the random
+        weights are drawn from ``numpy.random.default_rng(seed)``."""
         return need_sensitivity(self, factors=factors, n_draws=n_draws, top_share=top_share,
-                                rng=rng)
+                                seed=seed)
 
 
 def _check_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
@@ -196,7 +205,7 @@ def need_index(panel: pd.DataFrame, institutions: pd.DataFrame, *,
     OECD & JRC (2008). *Handbook on Constructing Composite Indicators: Methodology and User
     Guide*. OECD Publishing.
     """
-    check_choice("scaling", scaling, ("rank", "minmax"))
+    check_option("scaling", scaling, Scaling)
     w = _check_weights(weights)
     comp = need_components(panel, institutions, window=window, kind_scores=kind_scores)
     t = comp.copy()
@@ -223,15 +232,18 @@ class NeedSensitivity(ResultMixin):
     ranks: pd.DataFrame = field(repr=False)
     _notes: tuple[str, ...] = ()
 
-    title = "Need index: sensitivity of the ranking to the weights"
+    @property
+    def title(self) -> str:
+        return "Need index: sensitivity of the ranking to the weights"
 
-    def tidy(self) -> pd.DataFrame:
-        return self.scenarios
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"scenarios": self.scenarios, "ranks": self.ranks}
 
     def plot(self, *, ax: Any = None, top: int = 25) -> Any:
-        import matplotlib.pyplot as plt
+        """Baseline rank and the 5–95% rank range under random weights, ``top`` neediest."""
+        from ..plots import new_axes
 
-        ax = ax or plt.gca()
+        ax = new_axes(ax)
         r = self.ranks.sort_values("rank").head(top).iloc[::-1]
         y = np.arange(len(r))
         ax.hlines(y, r["rank_p05"], r["rank_p95"], color="#888")
@@ -244,12 +256,27 @@ class NeedSensitivity(ResultMixin):
 
 
 def need_sensitivity(need: NeedIndex, *, factors: tuple[float, ...] = (0.0, 0.5, 2.0),
-                     n_draws: int = 200, top_share: float = 0.2,
-                     rng: np.random.Generator | None = None) -> NeedSensitivity:
-    """One-at-a-time weight changes and random (Dirichlet) weights around the baseline."""
+                     n_draws: int = 200, top_share: float = 0.2, seed: int = 0
+                     ) -> NeedSensitivity:
+    """One-at-a-time weight changes and random (Dirichlet) weights around the baseline.
+
+    Parameters
+    ----------
+    need : NeedIndex
+    factors : tuple of float
+        Each component's weight is multiplied by each factor in turn (0 drops it).
+    n_draws : int
+        Random weight vectors, Dirichlet with concentration 10 around the baseline weights.
+    top_share : float
+        The neediest share whose membership is compared (default the neediest 20%).
+    seed : int
+        Seed of ``numpy.random.default_rng`` for the random weights.
+    """
     if not 0 < top_share <= 1:
         raise SpecificationError(f"top_share={top_share!r} must be in (0, 1].")
-    rng = rng if rng is not None else np.random.default_rng(0)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise SpecificationError(f"seed={seed!r}: use an integer.")
+    rng = np.random.default_rng(seed)
     base = need.table.set_index("institution_id")["need"]
     n = len(base)
     k = max(1, int(np.ceil(top_share * n)))

@@ -19,12 +19,13 @@ estimate exists, and why every result says which response it used.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecificationError
+from ..domain import COMPOSITE, InferenceName
+from ..errors import SpecificationError, check_option
 from ..results import ResultMixin
 
 #: Breakpoints on the activities-per-quarter scale. Denser where log1p bends most; beyond the last
@@ -38,9 +39,13 @@ DEFAULT_BREAKPOINTS: tuple[float, ...] = (
 #: Documented default coefficient: one outcome point per unit of log1p(activities per quarter).
 DEFAULT_BETA = 1.0
 
+#: the effectiveness results row the estimated response is read from
 EFFECT_MODEL = "dose_response"
 EFFECT_TERM = "log1p(activities_lag1)"
-EFFECT_INFERENCE = "analytic"
+EFFECT_INFERENCE: InferenceName = "analytic"
+
+#: where ``beta`` came from
+ResponseSource = Literal["estimated", "default"]
 
 
 @dataclass(frozen=True)
@@ -67,15 +72,17 @@ class Response(ResultMixin):
 
     beta: float = DEFAULT_BETA
     breakpoints: tuple[float, ...] = DEFAULT_BREAKPOINTS
-    outcome: str = "composite"
-    source: str = "default"
+    outcome: str = COMPOSITE
+    source: ResponseSource = "default"
     description: str = (
         "default response: beta = 1 outcome point per unit of log1p(activities per quarter); "
         "the plan does not depend on beta's scale, only the reported gains do"
     )
     _notes: tuple[str, ...] = field(default=(), repr=False)
 
-    title = "Dose-response used for allocation"
+    @property
+    def title(self) -> str:
+        return "Dose-response used for allocation"
 
     def __post_init__(self) -> None:
         b = np.asarray(self.breakpoints, dtype=float)
@@ -90,8 +97,7 @@ class Response(ResultMixin):
                 "Response breakpoints must be strictly increasing, start at 0 and have at least "
                 f"two points; got {self.breakpoints!r}."
             )
-        if self.source not in ("estimated", "default"):
-            raise SpecificationError(f"source={self.source!r}: choose 'estimated' or 'default'.")
+        check_option("source", self.source, ResponseSource)
 
     # -- the function ---------------------------------------------------------------------
     def exact(self, x: Any) -> np.ndarray:
@@ -128,7 +134,7 @@ class Response(ResultMixin):
 
     # -- construction from the effectiveness results ----------------------------------------
     @classmethod
-    def from_effectiveness(cls, table: pd.DataFrame, *, outcome: str = "composite",
+    def from_effectiveness(cls, table: pd.DataFrame, *, outcome: str = COMPOSITE,
                            breakpoints: tuple[float, ...] = DEFAULT_BREAKPOINTS) -> Response:
         """The estimated response from ``effectiveness.parquet``.
 
@@ -160,17 +166,21 @@ class Response(ResultMixin):
         )
 
     # -- display ---------------------------------------------------------------------------
-    def tidy(self) -> pd.DataFrame:
-        return pd.DataFrame({
-            "item": ["source", "outcome", "beta", "n_segments", "description"],
-            "value": [self.source, self.outcome, f"{self.beta:.6g}",
-                      str(len(self.breakpoints) - 1), self.description],
-        })
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {
+            "response": pd.DataFrame({
+                "item": ["source", "outcome", "beta", "n_segments", "description"],
+                "value": [self.source, self.outcome, f"{self.beta:.6g}",
+                          str(len(self.breakpoints) - 1), self.description],
+            }),
+            "segments": self.segments(),
+        }
 
     def plot(self, *, ax: Any = None) -> Any:
-        import matplotlib.pyplot as plt
+        """``beta · log1p(x)`` and its piecewise-linear interpolant."""
+        from ..plots import new_axes
 
-        ax = ax or plt.gca()
+        ax = new_axes(ax)
         b = np.asarray(self.breakpoints, dtype=float)
         x = np.linspace(0, b[-1], 400)
         ax.plot(x, self.exact(x), label=f"{self.beta:.3g}·log1p(x)")
