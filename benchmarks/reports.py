@@ -27,13 +27,14 @@ from pathlib import Path
 
 import nbformat
 
-from analysis.county import county_codes
 from analysis.data import load_processed
 from analysis.paths import processed_dir, project_root
 from analysis.reports import run_reports
 from analysis.reports.driver import Task, default_notebook, run_task
+from analysis.reports.sections import county_codes
 
-FLOOR_SOURCE = "import matplotlib.pyplot\nimport seaborn\nfrom analysis import county, plots"
+FLOOR_SOURCE = ("import matplotlib.pyplot\nimport seaborn\nfrom analysis import plots\n"
+                "from analysis.reports import sections")
 
 
 def ensure_built(dataset: str, root: Path, scratch: Path) -> Path:

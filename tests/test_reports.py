@@ -21,9 +21,9 @@ import nbformat
 import pytest
 from test_reports_world import EVIL, make_world
 
-from analysis import county
+from analysis.data import load_processed
 from analysis.errors import SpecificationError
-from analysis.reports import run_reports
+from analysis.reports import run_reports, sections
 from analysis.reports.driver import check_parameters, inputs_hash, report_key
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,8 +135,6 @@ def test_index_lists_every_county_with_rank_cohort_and_links(two_counties, world
     assert "511132" in index and "href='511132.html'" not in index
     assert "未收归" in index and "2022Q1" in index
     # rank by the composite change, checked against a brute-force sort of the results file
-    from analysis.data import load_processed
-
     ind = load_processed("world", root=world).result("indicators")
     comp = ind[(ind["level"] == "county") & (ind["indicator"] == "composite")]
     best = comp.sort_values("change", ascending=False)["id"].iloc[0]
@@ -269,21 +267,21 @@ def test_kernel_is_this_interpreter_over_ipc(tmp_path):
 
 def test_sections_say_plainly_when_an_analysis_has_not_been_run(tmp_path):
     root = make_world(tmp_path, results=("indicators",))
-    ctx = county.open_report("world", "511102", root=root)
-    for fn, name in ((county.effectiveness, "effectiveness"), (county.reform, "reform_aggregate"),
-                     (county.recommendations, "allocation_plan")):
+    ctx = sections.open_report("world", "511102", root=root)
+    for fn, name in ((sections.effectiveness, "effectiveness"), (sections.reform, "reform_aggregate"),
+                     (sections.recommendations, "allocation_plan")):
         text = fn(ctx)._repr_html_()
         assert f"{name}.parquet" in text and "尚未运行此项分析" in text
         assert "<table" not in text  # nothing made up in its place
-    ctx_en = county.open_report("world", "511102", root=root, language="en")
-    assert "has not been run for this dataset" in county.reform(ctx_en)._repr_html_()
+    ctx_en = sections.open_report("world", "511102", root=root, language="en")
+    assert "has not been run for this dataset" in sections.reform(ctx_en)._repr_html_()
 
 
 def test_english_report_has_english_labels(tmp_path):
     root = make_world(tmp_path)
-    ctx = county.open_report("world", "511123", root=root, language="en")
-    parts = [f(ctx)._repr_html_() for f in (county.header, county.key_figures, county.scorecard,
-                                            county.reform, county.methods)]
+    ctx = sections.open_report("world", "511123", root=root, language="en")
+    parts = [f(ctx)._repr_html_() for f in (sections.header, sections.key_figures, sections.scorecard,
+                                            sections.reform, sections.methods)]
     text = _text("".join(parts))
     assert "Qianwei" in text and "Key figures" in text and "SYNTHETIC DATA" in text
     assert "犍为县" not in text and "关键指标" not in text
@@ -296,11 +294,11 @@ def test_no_glyph_warnings_and_the_check_can_fail(tmp_path):
     from analysis import plots
 
     root = make_world(tmp_path)
-    ctx = county.open_report("world", "511132", root=root)
+    ctx = sections.open_report("world", "511132", root=root)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        html_text = "".join(f(ctx)._repr_html_() for f in (county.scorecard, county.effectiveness,
-                                                             county.reform))
+        html_text = "".join(f(ctx)._repr_html_() for f in (sections.scorecard, sections.effectiveness,
+                                                             sections.reform))
     assert not [w for w in caught if "Glyph" in str(w.message)]
     assert html_text.count("data:image/png") >= 3
     # negative control: a character no bundled font has is refused, not silently drawn as a box
@@ -313,33 +311,31 @@ def test_no_glyph_warnings_and_the_check_can_fail(tmp_path):
 
 def test_small_counts_suppressed_in_every_people_table(tmp_path):
     root = make_world(tmp_path)
-    ctx = county.open_report("world", "511132", root=root, threshold=50)
-    inst = county.institutions(ctx)._repr_html_()
+    ctx = sections.open_report("world", "511132", root=root, threshold=50)
+    inst = sections.institutions(ctx)._repr_html_()
     # with a threshold of 50, residents 48 and 5 are hidden, 96 and 64 shown
     assert inst.count(">&lt;50<") == 2 and ">64<" in inst
-    kf = county.key_figures(ctx)._repr_html_()
+    kf = sections.key_figures(ctx)._repr_html_()
     assert "少于50人" not in kf or "&lt;50" in kf
     # the county total is published in the key figures: one hidden cell would be recoverable by
     # subtraction, so a second one is hidden too (marked [c], not "<10": it is not small)
-    c02 = county.institutions(county.open_report("world", "511102", root=root))._repr_html_()
+    c02 = sections.institutions(sections.open_report("world", "511102", root=root))._repr_html_()
     assert c02.count(">&lt;10<") == 1 and c02.count(">[c]<") == 1
-    from analysis.county import league_table
-
-    lt = league_table(ctx.processed, "zh", 1000)
+    lt = sections.league_table(ctx.processed, "zh", 1000)
     assert lt.n_primary == 3  # every county's residents total (< 1000) is hidden
 
 
 def test_unknown_county_in_the_notebook_api_is_refused(tmp_path):
     root = make_world(tmp_path)
     with pytest.raises(SpecificationError, match="valid codes"):
-        county.open_report("world", "000000", root=root)
+        sections.open_report("world", "000000", root=root)
 
 
 # ---- the demo world ------------------------------------------------------------------------------
 
 
 def test_demo_two_counties_end_to_end(demo_root):
-    codes = sorted(county.county_codes(county.load_processed("demo", root=demo_root)))[:2]
+    codes = sections.county_codes(load_processed("demo", root=demo_root))[:2]
     out = run_reports("demo", counties=codes, jobs=2, root=demo_root, progress=False)
     assert out.ok, out.render()
     d = demo_root / "reports" / "demo"
@@ -360,15 +356,13 @@ def test_demo_all_counties_english(demo_root, tmp_path):
 def test_allocation_gain_is_summed_over_distinct_institutions(tmp_path):
     """``predicted_gain`` is per institution, repeated on its rows: the county's total counts each
     institution once (checked against a direct sum of the results file)."""
-    from analysis.data import load_processed
-
     root = make_world(tmp_path)
     plan = load_processed("world", root=root).result("allocation_plan")
     inst = load_processed("world", root=root).tables["institutions"]
     mine = plan[plan["institution_id"].isin(inst.loc[inst["county_code"] == "511102", "institution_id"])]
     expected = sum(mine.groupby("institution_id")["predicted_gain"].first())
     assert mine["institution_id"].duplicated().any()  # the naive row sum would double count
-    html_text = county.recommendations(county.open_report("world", "511102", root=root))._repr_html_()
+    html_text = sections.recommendations(sections.open_report("world", "511102", root=root))._repr_html_()
     assert f"{expected:+.3f}" in html_text
     # the added and ended pairings are listed, names escaped
     assert "新增结对" in html_text and "结束结对" in html_text

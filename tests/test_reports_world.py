@@ -165,7 +165,7 @@ def _results(institutions, units, adopt, rng) -> dict[str, pd.DataFrame]:
     indicators = pd.DataFrame(ind_rows, columns=["level", "id", "indicator", "baseline", "latest", "change", "target_met"])
     eff_rows = []
     for o in outcomes:
-        for inf in ("cluster", "wild_bootstrap"):
+        for inf in ("analytic", "wild_bootstrap"):
             est = 1.5 if o == "environment_score" else 0.4
             eff_rows.append((o, "dose_response", "log1p(activities_lag1)", est, 0.3, est - 0.6, est + 0.6, 0.01, inf, 1800))
     effectiveness = pd.DataFrame(eff_rows, columns=["outcome", "model", "term", "estimate", "std_error",

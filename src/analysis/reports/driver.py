@@ -29,14 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..county import LANGUAGES, check_county, county_codes
 from ..data import load_processed
 from ..disclosure import DEFAULT_THRESHOLD
-from ..errors import SpecificationError, check_choice
+from ..errors import SpecificationError
+from ..hashing import code_hash, files_hash, sha256_file
+from ..labels import Language, check_language
 from ..paths import ENV_ROOT, processed_dir, project_root, reports_dir
 from . import html as page_html
 from .index import nav as nav_links
 from .index import write_index
+from .sections.base import check_county, check_threshold, county_codes
 
 CITY = "city"
 NOTEBOOK_DIR = Path(__file__).resolve().parents[3] / "notebooks"
@@ -80,26 +82,10 @@ def check_parameters(notebook: Path, parameters: Mapping[str, Any]) -> None:
         )
 
 
-def _hash_files(files: Sequence[Path]) -> str:
-    h = hashlib.sha256()
-    for f in sorted(files):
-        h.update(f.name.encode())
-        h.update(hashlib.sha256(f.read_bytes()).digest())
-    return h.hexdigest()
-
-
 def inputs_hash(dataset: str, root: Path | None = None) -> str:
     """Hash of every processed file of the dataset (tables, panel, manifest, results)."""
     base = processed_dir(dataset, root)
-    files = [p for p in base.rglob("*") if p.is_file()]
-    return _hash_files(files)
-
-
-def code_hash() -> str:
-    """Hash of the package's source files: during development the version number does not move
-    when the code does, and a report must not be skipped because of that."""
-    pkg = Path(__file__).resolve().parents[1]
-    return _hash_files([p for p in pkg.rglob("*.py") if "__pycache__" not in p.parts])
+    return files_hash(p for p in base.rglob("*") if p.is_file())
 
 
 def report_key(inputs: str, notebook: Path, parameters: Mapping[str, Any]) -> str:
@@ -107,7 +93,7 @@ def report_key(inputs: str, notebook: Path, parameters: Mapping[str, Any]) -> st
     payload = json.dumps(
         {
             "inputs": inputs,
-            "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest(),
+            "notebook": sha256_file(notebook),
             "version": __version__,
             "code": code_hash(),
             "parameters": dict(parameters),
@@ -250,7 +236,7 @@ def run_reports(
     dataset: str = "demo",
     counties: Sequence[str] | None = None,
     jobs: int = 2,
-    language: str = "zh",
+    language: Language = "zh",
     force: bool = False,
     threshold: int = DEFAULT_THRESHOLD,
     echo: Callable[[str], Any] | None = None,
@@ -296,11 +282,11 @@ def run_reports(
         ``.ok`` is false when any report failed; ``.render()`` summarises.
     """
     say = echo or (lambda _msg: None)
-    check_choice("language", language, LANGUAGES)
+    check_language(language)
     if not isinstance(jobs, int) or jobs < 1:
         raise SpecificationError(f"jobs={jobs!r} must be a whole number of at least 1.")
-    if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
-        raise SpecificationError(f"threshold={threshold!r} must be a whole number of people, at least 1.")
+    check_threshold(threshold)
+    threshold = int(threshold)
     root = (root or project_root()).resolve()
     processed = load_processed(dataset, root=root)
     codes = county_codes(processed)

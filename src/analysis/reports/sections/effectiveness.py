@@ -1,0 +1,61 @@
+"""Pairing effectiveness: the city-wide estimates of ``effectiveness.parquet`` with every inference
+method side by side, and the county's intensity of help to read them against."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ...labels import label
+from .base import ReportContext, Section, not_run, paragraph, table_html
+from .estimates import forest, inference_wide, preferred_rows
+
+#: the models the section shows (the others are named below the table)
+MAIN_MODELS = ("dose_response", "placebo_lead")
+
+
+def effectiveness(ctx: ReportContext, *, models: Sequence[str] = MAIN_MODELS,
+                  max_rows: int = 30) -> Section:
+    """City-wide pairing-effectiveness estimates of the main ``models`` (every inference method
+    side by side), the county's own rows if the results hold any, the county's intensity of help to
+    read them against, and the list of the other models the results file holds."""
+    lang = ctx.language
+    eff = ctx.result("effectiveness")
+    blocks: list[str] = []
+    if eff is None:
+        blocks.append(not_run("effectiveness", lang))
+        return Section("effectiveness", label("effectiveness", lang), tuple(blocks))
+    blocks.append(paragraph(label("eff_intro" if ctx.county_code else "eff_intro_city", lang)))
+    if "county_code" in eff.columns:
+        city_rows = eff[eff["county_code"].isna()]
+        mine = (eff[eff["county_code"].astype(str) == str(ctx.county_code)] if ctx.county_code
+                else eff.iloc[0:0])
+    else:
+        city_rows, mine = eff, eff.iloc[0:0]
+    present = list(dict.fromkeys(city_rows["model"].astype(str)))
+    shown = [m for m in models if m in present] or present[:1]
+    main = city_rows[city_rows["model"].astype(str).isin(shown)].copy()
+    main["_m"] = main["model"].astype(str).map({m: i for i, m in enumerate(shown)})
+    main = main.sort_values(["_m", "outcome", "term"], kind="stable")
+    wide = inference_wide(main, ["model", "outcome", "term"], value="estimate", lang=lang)
+    blocks.append(table_html(wide.head(max_rows)))
+    others = [m for m in present if m not in shown]
+    if others:
+        blocks.append(paragraph(label("eff_others", lang, models=", ".join(others)), cls="pe-note"))
+    if ctx.county_code:
+        p = ctx.processed.panel
+        pc = p[p["county_code"] == ctx.county_code]
+        blocks.append(paragraph(label(
+            "eff_context", lang,
+            county=float(pc["activities"].mean()), city=float(p["activities"].mean()),
+            share_c=float(pc["paired"].mean()), share_city=float(p["paired"].mean()),
+        )))
+        if len(mine):
+            blocks.append(paragraph(label("eff_county_rows", lang)))
+            blocks.append(table_html(inference_wide(mine, ["model", "outcome", "term"],
+                                                    value="estimate", lang=lang)))
+    # the figure: the first main model, one interval per outcome (wild bootstrap when present)
+    first = main[main["model"].astype(str) == shown[0]]
+    plot_rows = preferred_rows(first, ["outcome", "term"]).sort_values(["outcome", "term"],
+                                                                       kind="stable")
+    blocks.append(forest(plot_rows, lang, title=label("eff_plot", lang) + f" ({shown[0]})"))
+    return Section("effectiveness", label("effectiveness", lang), tuple(blocks))

@@ -1,0 +1,119 @@
+"""Estimates as the report shows them: every inference method side by side, and forest plots.
+
+The effectiveness and reform sections both read results tables with one row per estimate and
+``inference`` method (:data:`analysis.domain.INFERENCE_NAMES`); :func:`inference_wide` puts the
+methods beside each other, :func:`forest` draws one interval per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ...domain import INFERENCE_NAMES, outcome_label
+from ...labels import LABELS, inference_label, label
+
+#: display order of the inference methods (analytic first, then the few-cluster methods)
+INFERENCE_ORDER: dict[str, int] = {name: i for i, name in enumerate(INFERENCE_NAMES)}
+#: the method whose interval a figure shows when the results hold it (few clusters)
+PREFERRED_FOR_FIGURES = "wild_bootstrap"
+
+
+def inference_rank(name: object, *, prefer: str | None = None) -> int:
+    """Sort key of an inference method: its place in :data:`INFERENCE_ORDER` (unknown names last);
+    ``prefer`` goes first."""
+    name = str(name)
+    if prefer is not None and name == prefer:
+        return -1
+    return INFERENCE_ORDER.get(name, 9)
+
+
+def p_text(v: object) -> str:
+    """A p-value as text: three decimals, ``<0.001`` below that, empty when missing."""
+    if v is None or pd.isna(v):
+        return ""
+    v = float(v)
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def ci_text(lo: object, hi: object) -> str:
+    """A 95% interval as ``[lo, hi]`` (three significant digits), empty when missing."""
+    return f"[{lo:.3g}, {hi:.3g}]" if pd.notna(lo) and pd.notna(hi) else ""
+
+
+def inference_wide(df: pd.DataFrame, keys: Sequence[str], *, value: str, lang: str,
+                   key_labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per ``keys`` combination with the point estimate, the analytic standard error, and
+    a 95% interval and p-value column pair for every inference method present (in the order of
+    :data:`analysis.domain.INFERENCE_NAMES`), so methods sit side by side."""
+    key_labels = key_labels or {}
+    methods = sorted(df["inference"].astype(str).unique(), key=lambda m: (inference_rank(m), m))
+    rows = []
+    for k, g in df.groupby(list(keys), sort=False, dropna=False):
+        k = k if isinstance(k, tuple) else (k,)
+        g = g.assign(_o=g["inference"].map(inference_rank)).sort_values("_o")
+        rec: dict[str, object] = {}
+        for name, v in zip(keys, k, strict=True):
+            col = key_labels.get(name, label(name, lang) if name in LABELS else name)
+            rec[col] = outcome_label(v, lang) if name == "outcome" else ("" if pd.isna(v) else str(v))
+        rec[label("estimate", lang)] = g[value].iloc[0]
+        rec[label("std_error", lang)] = g["std_error"].iloc[0]
+        first = g.drop_duplicates("inference")
+        by = first.set_index(first["inference"].astype(str))
+        for m in methods:
+            name = inference_label(m, lang)
+            if m in by.index:
+                rec[f"{label('ci', lang)} · {name}"] = ci_text(by.at[m, "ci_low"], by.at[m, "ci_high"])
+                rec[f"{label('p_value', lang)} · {name}"] = p_text(by.at[m, "p_value"])
+            else:
+                rec[f"{label('ci', lang)} · {name}"] = ""
+                rec[f"{label('p_value', lang)} · {name}"] = ""
+        if "n_obs" in g:
+            rec[label("n_obs", lang)] = g["n_obs"].iloc[0]
+        rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def preferred_rows(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """One row per ``keys``: the wild-bootstrap row when present, else the first in method order."""
+    order = df["inference"].map(lambda m: inference_rank(m, prefer=PREFERRED_FOR_FIGURES))
+    return df.assign(_o=order).sort_values("_o", kind="stable").drop_duplicates(list(keys))
+
+
+def forest(df: pd.DataFrame, lang: str, *, title: str, highlight: Iterable[bool] | None = None,
+           show_outcome: bool = True) -> str:
+    """Point estimates with their intervals (``estimate``, ``ci_low``, ``ci_high``; one row each,
+    named by ``outcome`` and ``term``) as an embedded PNG; ``highlight`` colours rows as the
+    county's."""
+    import matplotlib.pyplot as plt
+
+    from ... import plots
+
+    plots.setup()
+    d = df.dropna(subset=["estimate"]).reset_index(drop=True)
+    if d.empty:
+        return ""
+    names = [
+        f"{outcome_label(o, lang)} · {t}" if show_outcome else str(t)
+        for o, t in zip(d["outcome"], d["term"], strict=True)
+    ]
+    hl = list(highlight) if highlight is not None else [False] * len(d)
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(d) + 1.2))
+    y = np.arange(len(d))[::-1]
+    colors = [plots.PALETTE["county"] if h else plots.PALETTE["city"] for h in hl]
+    lo = d["ci_low"].fillna(d["estimate"]).to_numpy(float)
+    hi = d["ci_high"].fillna(d["estimate"]).to_numpy(float)
+    ax.hlines(y, lo, hi, colors=colors, lw=2)
+    ax.scatter(d["estimate"], y, c=colors, zorder=3)
+    ax.axvline(0, color="#888888", lw=0.8)
+    ax.set_yticks(y, names)
+    ax.set_title(title)
+    # left margin from the longest label (CJK characters are one em wide, others about half)
+    em = (plt.rcParams["ytick.labelsize"] if isinstance(plt.rcParams["ytick.labelsize"], float)
+          else 9.0)
+    width_in = max(sum(1.0 if ord(ch) > 0x2E80 else 0.56 for ch in n) for n in names) * em / 72
+    fig.subplots_adjust(left=min(0.7, (width_in + 0.2) / fig.get_figwidth()), right=0.97,
+                        top=1 - 0.45 / fig.get_figheight(), bottom=0.35 / fig.get_figheight())
+    return plots.figure_to_html(fig, alt=title)

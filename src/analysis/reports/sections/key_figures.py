@@ -1,0 +1,96 @@
+"""Key figures: the county's descriptive figures beside the city's, with its rank among counties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...data import Processed
+from ...labels import label
+from .base import ReportContext, Section, not_run, paragraph, suppress_rows, table_html
+from .league import league
+from .readers import city_indicator
+
+#: the rows of the key-figures table, in order
+KEY_ROWS = (
+    "institutions", "elderly_institutions", "children_institutions", "beds", "residents",
+    "paired_share", "activities", "activities_per_inst", "visits", "value_rmb", "value_per_bed",
+    "problems_found", "resolved_share", "composite_change",
+)
+_SHARES = {"paired_share", "resolved_share"}
+_COUNTS = {"residents", "institutions", "elderly_institutions", "children_institutions", "beds",
+           "activities", "visits", "problems_found"}
+
+
+def city_figures(processed: Processed, lg: pd.DataFrame) -> dict[str, float]:
+    """The city's value of every key figure: sums of the league's counts, ratios of those sums,
+    the paired share of the last quarter and the city's composite change."""
+    s = lg.select_dtypes("number").sum()
+    panel = processed.panel
+    return {
+        "institutions": s["institutions"],
+        "elderly_institutions": s["elderly_institutions"],
+        "children_institutions": s["children_institutions"],
+        "beds": s["beds"],
+        "residents": s["residents"],
+        "paired_share": float(panel.loc[panel["t"] == panel["t"].max(), "paired"].mean()),
+        "activities": s["activities"],
+        "activities_per_inst": s["activities"] / s["institutions"] if s["institutions"] else np.nan,
+        "visits": s["visits"],
+        "value_rmb": s["value_rmb"],
+        "value_per_bed": s["value_rmb"] * 1e4 / s["beds"] if s["beds"] else np.nan,
+        "problems_found": s["problems_found"],
+        "resolved_share": (s["problems_resolved"] / s["problems_found"] if s["problems_found"]
+                           else np.nan),
+        "composite_change": city_indicator(processed, "composite"),
+    }
+
+
+def format_value(metric: str, v: object) -> object:
+    """A key figure as shown: shares as percentages, counts as integers, the rest to 2 decimals."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return np.nan
+    if metric in _SHARES:
+        return f"{float(v):.0%}"
+    if metric in _COUNTS:
+        return int(round(float(v)))
+    return round(float(v), 2)
+
+
+def key_figures(ctx: ReportContext) -> Section:
+    """The county's key figures beside the city's, with its rank among counties on ranked metrics."""
+    lang = ctx.language
+    lg = league(ctx.processed)
+    n = len(lg)
+    city = city_figures(ctx.processed, lg)
+    row = lg.set_index("county_code").loc[ctx.county_code]
+    recs = []
+    for m in KEY_ROWS:
+        if m == "composite_change" and np.isnan(row[m]):
+            continue
+        rank = row.get(f"rank_{m}", np.nan)
+        recs.append(
+            {
+                label("metric", lang): label(m, lang),
+                label("value", lang): format_value(m, row[m]),
+                label("city_value", lang): format_value(m, city[m]),
+                label("rank", lang): f"{int(rank)}/{n}" if pd.notna(rank) else "",
+            }
+        )
+    recs.append(
+        {
+            label("metric", lang): label("cohort", lang),
+            label("value", lang): row["cohort"] if pd.notna(row["cohort"]) else label("never", lang),
+            label("city_value", lang): "",
+            label("rank", lang): "",
+        }
+    )
+    df = pd.DataFrame(recs)
+    # only the residents row is a count of people: suppress it (county and city cells)
+    people_rows = df[label("metric", lang)] == label("residents", lang)
+    tab = suppress_rows(df, people_rows, [label("value", lang), label("city_value", lang)],
+                        ctx.threshold, lang)
+    blocks = [table_html(tab), paragraph(label("rank_note", lang, n=n), cls="pe-note")]
+    if not ctx.processed.has_result("indicators"):
+        blocks.append(not_run("indicators", lang))
+    return Section("key-figures", label("key_figures", lang), tuple(blocks))

@@ -1,0 +1,143 @@
+"""The 三升一降 scorecard: baseline against latest from ``indicators.parquet``, target met, the
+county's change against the city's, and the quarterly means of the four outcomes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...data import Processed
+from ...domain import LOWER_IS_BETTER, OUTCOMES, indicator_column, outcome_label
+from ...labels import label
+from .base import ReportContext, Section, not_run, paragraph, table_html
+from .readers import indicators
+
+
+def scorecard(ctx: ReportContext) -> Section:
+    """三升一降: baseline vs latest, target met, and the county's change against the city's, plus
+    quarterly means of the four outcomes for the county and the city."""
+    lang = ctx.language
+    ind = indicators(ctx.processed)
+    blocks: list[str] = [paragraph(label("scorecard_note", lang), cls="pe-note")]
+    if ind is None:
+        blocks.append(not_run("indicators", lang))
+    else:
+        if "weighting" in ind.columns:
+            w = ind.loc[ind["level"] == "county", "weighting"]
+            if len(w):
+                blocks.append(paragraph(label("weighting_note", lang, weighting=str(w.iloc[0])),
+                                        cls="pe-note"))
+        city = ind[ind["level"] == "city"].set_index("indicator")
+        if ctx.county_code:
+            blocks.append(table_html(_county_table(ind, city, ctx)))
+        else:
+            blocks += [table_html(t) for t in _city_tables(ind, city, ctx)]
+    blocks.append(trend_figure(ctx))
+    return Section("scorecard", label("scorecard", lang), tuple(blocks))
+
+
+def _county_table(ind: pd.DataFrame, city: pd.DataFrame, ctx: ReportContext) -> pd.DataFrame:
+    lang = ctx.language
+    mine = ind[(ind["level"] == "county") & (ind["id"] == ctx.county_code)]
+    recs = []
+    for _, r in mine.iterrows():
+        c_change = city["change"].get(r["indicator"], np.nan)
+        better = compare(r["change"], c_change, indicator_column(r["indicator"]) in LOWER_IS_BETTER)
+        recs.append(
+            {
+                label("indicator", lang): outcome_label(r["indicator"], lang),
+                label("baseline", lang): r["baseline"],
+                label("latest", lang): r["latest"],
+                label("change", lang): r["change"],
+                label("target_met", lang): yes_no(r.get("target_met"), lang),
+                **({label("significant", lang): yes_no(r.get("target_met_significant"), lang)}
+                   if "target_met_significant" in mine.columns else {}),
+                label("city_change", lang): c_change,
+                label("vs_city", lang): label(better, lang) if better else "",
+            }
+        )
+    return pd.DataFrame(recs)
+
+
+def _city_tables(ind: pd.DataFrame, city: pd.DataFrame, ctx: ReportContext) -> list[pd.DataFrame]:
+    lang = ctx.language
+    cty = ind[ind["level"] == "county"]
+    wide = cty.pivot_table(index="id", columns="indicator", values="change", aggfunc="first")
+    wide.columns = [outcome_label(c, lang) for c in wide.columns]
+    met = cty.pivot_table(index="id", columns="indicator", values="target_met", aggfunc="first")
+    n_met = met.astype(float).sum(axis=1)
+    wide.insert(0, label("county", lang), [ctx.county_name(c) for c in wide.index])
+    wide[label("target_met", lang)] = [f"{int(v)}/{met.shape[1]}" for v in n_met.reindex(wide.index)]
+    recs = [
+        {
+            label("indicator", lang): outcome_label(i, lang),
+            label("baseline", lang): r["baseline"],
+            label("latest", lang): r["latest"],
+            label("change", lang): r["change"],
+            label("target_met", lang): yes_no(r.get("target_met"), lang),
+        }
+        for i, r in city.iterrows()
+    ]
+    return [wide.reset_index(names=label("code", lang)), pd.DataFrame(recs)]
+
+
+def compare(change: float, city_change: float, lower_better: bool) -> str:
+    """``better``, ``worse`` or ``same`` (a label key): the county's change against the city's."""
+    if pd.isna(change) or pd.isna(city_change):
+        return ""
+    d = float(change) - float(city_change)
+    if abs(d) < 1e-9:
+        return "same"
+    return "better" if (d < 0) == lower_better else "worse"
+
+
+def yes_no(v: object, lang: str) -> str:
+    """A boolean as the label ``yes`` / ``no``; empty when missing."""
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+        return ""
+    return label("yes", lang) if bool(v) else label("no", lang)
+
+
+def quarterly_means(processed: Processed, county_code: str | None) -> pd.DataFrame:
+    """Mean of each outcome per quarter over assessed institution-quarters: long table with
+    ``scope`` in {county, city}."""
+    p = processed.panel
+    p = p[p["assessed"].astype(bool)]
+    frames = [p.groupby("period")[list(OUTCOMES)].mean().assign(scope="city")]
+    if county_code:
+        frames.append(p[p["county_code"] == county_code].groupby("period")[list(OUTCOMES)].mean()
+                      .assign(scope="county"))
+    return pd.concat(frames).reset_index()
+
+
+def trend_figure(ctx: ReportContext) -> str:
+    """2×2 panel of quarterly means (county vs city), embedded as PNG."""
+    import matplotlib.pyplot as plt
+
+    from ... import plots
+
+    plots.setup()
+    lang = ctx.language
+    q = quarterly_means(ctx.processed, ctx.county_code)
+    fig, axes = plt.subplots(2, 2, figsize=(8.5, 5.0), sharex=True)
+    periods = sorted(q["period"].unique())
+    pos = {p: i for i, p in enumerate(periods)}
+    for ax, outcome in zip(axes.ravel(), OUTCOMES, strict=True):
+        for scope, color, name in (
+            ("city", plots.PALETTE["city"], label("city_value", lang)),
+            ("county", plots.PALETTE["county"], ctx.county_name() if ctx.county_code else ""),
+        ):
+            d = q[q["scope"] == scope]
+            if d.empty:
+                continue
+            ax.plot(d["period"].map(pos), d[outcome], color=color, label=name, lw=1.8)
+        ax.set_title(outcome_label(outcome, lang))
+        step = max(1, len(periods) // 6)
+        ax.set_xticks(range(0, len(periods), step),
+                      [periods[i] for i in range(0, len(periods), step)], rotation=0)
+    axes[0, 0].legend(loc="best")
+    title = label("trend_title" if ctx.county_code else "trend_title_city", lang)
+    fig.suptitle(title)
+    # a fixed layout: tight_layout would measure every text (a third of the figure's cost)
+    fig.subplots_adjust(left=0.06, right=0.985, top=0.87, bottom=0.07, hspace=0.32, wspace=0.16)
+    return plots.figure_to_html(fig, alt=title)
