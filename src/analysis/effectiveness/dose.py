@@ -30,10 +30,10 @@ from scipy import stats
 
 from ..domain import OutcomeOrComposite, outcome_label
 from ..errors import SpecificationError, check_option
-from ..inference.wild import wild_cluster_bootstrap
+from ..inference import wild_cluster_bootstrap
 from ..results import ResultMixin
 from ..within import fe_ols
-from .prepare import DEFAULT_CONTROLS, INTENSITIES, Intensity, with_outcome
+from .prepare import DEFAULT_CONTROLS, INTENSITIES, Intensity, axis_label, with_outcome
 
 __all__ = ["DoseInference", "DoseResponseResult", "TimeEffects", "Transform", "dose_response",
            "rcs_basis"]
@@ -131,7 +131,7 @@ class DoseResponseResult(ResultMixin):
         ax.set_xlim(0, c["x"].max())
         ax.set_xlabel(f"{self.intensity} in the previous quarter (up to its 99th percentile; "
                       "ticks: percentiles)")
-        ax.set_ylabel(f"change in {outcome_label(self.outcome)}")
+        ax.set_ylabel(axis_label(self.outcome, "change in "))
         ax.set_title(f"Dose-response: {outcome_label(self.outcome)}")
         ax.legend(fontsize=8)
         return ax
@@ -287,15 +287,14 @@ def dose_response(
                          "inference": "analytic", "cluster": "institution_id",
                          "n_clusters": fit.n_clusters})
     if "wild_bootstrap" in inference:
-        rng = np.random.default_rng(seed)
-        for term in terms + placebo_terms:
-            wb = wild_cluster_bootstrap(d, y=outcome, x=xcols, term=term, cluster="county_code",
-                                        fe=boot_fe, dummies=boot_dummies, B=n_boot,
-                                        rng=rng, alpha=alpha)
-            rows.append({"term": term, "estimate": wb.estimate, "std_error": wb.std_error,
-                         "ci_low": wb.ci_low, "ci_high": wb.ci_high, "p_value": wb.p_value,
+        wb = wild_cluster_bootstrap(d, y=outcome, x=xcols, term=terms + placebo_terms,
+                                    cluster="county_code", fe=boot_fe, dummies=boot_dummies,
+                                    n_boot=n_boot, seed=seed, alpha=alpha)
+        for _, r in wb.table.iterrows():
+            rows.append({"term": r["term"], "estimate": r["estimate"], "std_error": r["std_error"],
+                         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"],
                          "inference": "wild_bootstrap", "cluster": "county_code",
-                         "n_clusters": wb.n_clusters})
+                         "n_clusters": r["n_clusters"]})
         notes.append(
             f"Wild bootstrap: restricted wild cluster bootstrap-t by county ({n_counties} clusters, "
             f"Webb weights, n_boot={n_boot}); with so few counties its p-value is the honest one, and the "

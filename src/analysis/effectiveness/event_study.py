@@ -21,8 +21,9 @@ import pandas as pd
 from ..domain import OutcomeOrComposite, outcome_label
 from ..errors import SpecificationError, check_option
 from ..results import ResultMixin
-from ..staggered import att_gt, pretrend_test
-from .prepare import with_outcome
+from ..did import att_gt
+from ..inference import aggregate, pretrend_test
+from .prepare import axis_label, with_outcome
 
 __all__ = ["ClusterLevel", "ControlGroup", "EventInference", "EventStudyResult",
            "repairing_event_study"]
@@ -75,6 +76,7 @@ class EventStudyResult(ResultMixin):
         ax = new_axes(ax)
         self.dynamic.plot(ax=ax, inference=inference)
         ax.set_xlabel("quarters since the adjusted pairing started")
+        ax.set_ylabel(axis_label(self.outcome, "ATT on "))
         ax.set_title(f"Re-pairing event study: {outcome_label(self.outcome)}")
         return ax
 
@@ -96,8 +98,8 @@ def repairing_event_study(
     Institutions whose pair was adjusted in quarter ``g`` (panel ``repair_t``) are compared with
     institutions not yet adjusted (or never adjusted: ``control_group="nevertreated"``), by the
     Callaway–Sant'Anna group-time ATT and its dynamic and simple aggregations, as implemented once
-    in :func:`analysis.staggered.att_gt` (the reform analysis uses the same code). Pre-period
-    event times are placebo comparisons; :func:`analysis.staggered.pretrend_test` tests them
+    in :func:`analysis.did.att_gt` (the reform analysis uses the same code). Pre-period
+    event times are placebo comparisons; :func:`analysis.inference.pretrend_test` tests them
     jointly (Wald when it exists, wild bootstrap and randomisation otherwise).
 
     Parameters
@@ -155,9 +157,9 @@ def repairing_event_study(
                  cluster=cl, control_group=control_group)
     if cl is None:
         inference = tuple(i for i in inference if i == "analytic") or ("analytic",)
-    dyn = res.aggregate("dynamic", min_e=min_e, max_e=max_e, inference=inference, n_boot=n_boot,
-                        seed=seed)
-    sim = res.aggregate("simple", max_e=max_e, inference=inference, n_boot=n_boot, seed=seed)
+    dyn = aggregate(res, "dynamic", min_e=min_e, max_e=max_e, inference=inference,
+                    n_boot=n_boot, seed=seed)
+    sim = aggregate(res, "simple", max_e=max_e, inference=inference, n_boot=n_boot, seed=seed)
     # The joint pre-trend test uses the institution-level influence function (104 units, so the
     # Wald statistic exists). Re-pairing is decided per institution, not per county, so
     # randomisation of adoption dates across counties does not apply here.

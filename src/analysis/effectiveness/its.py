@@ -16,11 +16,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..domain import OutcomeOrComposite, outcome_label
+from ..domain import OutcomeOrComposite
 from ..errors import SpecificationError, check_option
 from ..indicators import Weighting
 from ..results import ResultMixin
-from .prepare import with_outcome
+from .prepare import axis_label, with_outcome
 
 __all__ = ["DESCRIPTIVE", "ITSResult", "interrupted_time_series"]
 
@@ -74,7 +74,7 @@ class ITSResult(ResultMixin):
         ax.axvline(start - 0.5, color="grey", ls=":", lw=1)
         step = max(1, len(s) // 8)
         ax.set_xticks(x[::step], s["period"].iloc[::step], rotation=45)
-        ax.set_ylabel(outcome_label(self.outcome))
+        ax.set_ylabel(axis_label(self.outcome))
         ax.set_title(f"ITS at {self.start_period} ({DESCRIPTIVE})")
         ax.legend(fontsize=8)
         return ax

@@ -19,11 +19,12 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
-from ..domain import COMPOSITE, OutcomeOrComposite
+from ..domain import COMPOSITE, DIRECTION, OutcomeOrComposite, outcome_label
 from ..errors import SpecificationError, check_option
 from ..indicators import composite_index
 
-__all__ = ["DEFAULT_CONTROLS", "INTENSITIES", "Intensity", "tables_of", "with_outcome"]
+__all__ = ["DEFAULT_CONTROLS", "INTENSITIES", "Intensity", "axis_label", "tables_of",
+           "with_outcome"]
 
 #: the pairing intensities a dose-response can use (each lagged and led one quarter in the panel)
 Intensity = Literal["activities", "visits", "value_per_resident"]
@@ -83,3 +84,24 @@ def tables_of(data: Any) -> dict[str, pd.DataFrame]:
         raise SpecificationError(
             "Pass the processed dataset (`load_processed(...)`) or its tables dict.")
     return tables
+
+
+def axis_label(outcome: str, prefix: str = "") -> str:
+    """A plot axis label for ``outcome`` that says which way is good.
+
+    Parameters
+    ----------
+    outcome : str
+        An outcome column or ``"composite"`` (label and direction from :mod:`analysis.domain`).
+    prefix : str
+        Text before the label, e.g. ``"change in "``.
+
+    Returns
+    -------
+    str
+        E.g. ``"change in Safety hazards (lower is better)"``.
+    """
+    direction = DIRECTION.get(outcome)
+    better = "" if direction is None else (
+        " (higher is better)" if direction > 0 else " (lower is better)")
+    return f"{prefix}{outcome_label(outcome)}{better}"

@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..domain import OutcomeOrComposite, outcome_label
+from ..domain import OutcomeOrComposite
 from ..errors import SpecificationError, check_option
 from ..results import ResultMixin
 from ..within import demean, factorize, fe_rank
-from .prepare import DEFAULT_CONTROLS, tables_of, with_outcome
+from .prepare import DEFAULT_CONTROLS, axis_label, tables_of, with_outcome
 
 __all__ = ["MixedEngine", "UnitContributionResult", "unit_contributions", "unit_membership"]
 
@@ -113,7 +113,7 @@ class UnitContributionResult(ResultMixin):
             ax.plot([a, b], [yi, yi], color=PALETTE["other"], lw=0.5)
         ax.axvline(0, color="grey", lw=0.8)
         ax.set_yticks(y, t["unit_id"], fontsize=6)
-        ax.set_xlabel(f"unit effect on {outcome_label(self.outcome)}")
+        ax.set_xlabel(axis_label(self.outcome, "unit effect on "))
         ax.set_title("Naive league table vs partial pooling")
         ax.legend(fontsize=7, loc="lower right")
         return ax
