@@ -225,8 +225,23 @@ def equity_for(processed: Any, need: NeedIndex | None = None, *,
 
 
 def build_results(processed: Any, *, seed: int = 20210101) -> dict[str, pd.DataFrame]:
-    """Results hook: ``allocation_plan``, ``need``, ``equity`` (and ``equity_regression``,
-    ``need_sensitivity``, ``allocation_summary``) for ``data/processed/<dataset>/results/``."""
+    """The allocation results files of ``data/processed/<dataset>/results/``.
+
+    Parameters
+    ----------
+    processed : analysis.data.Processed
+        The processed dataset (with the effectiveness results when the estimated response is to
+        be used).
+    seed : int
+        Seed of the need index's random-weight sensitivity (``numpy.random.default_rng(seed)``);
+        the build step passes the build's root seed (``BuildOptions.seed``) unchanged.
+
+    Returns
+    -------
+    dict of DataFrame
+        ``allocation_plan``, ``need``, ``equity``, ``equity_regression``, ``need_sensitivity``,
+        ``allocation_summary``, ``allocation_constraints``.
+    """
     inst_t = processed.tables["institutions"]
     need = need_index(processed.panel, inst_t)
     sens = need.sensitivity(seed=seed)
