@@ -1,8 +1,10 @@
 """The committed demo world reproduces the published Leshan figures.
 
 Every figure is computed here straight from the committed CSV files with plain pandas (not through
-``analysis.synth``), checked against the published number, and against ``TRUTH.json``'s
-``calibration`` block (which the generator computes its own way: two routes to one number).
+``analysis.synth``) and checked against the published number (:data:`analysis.domain.PUBLISHED`,
+the one statement of the article's figures), and against ``TRUTH.json``'s ``calibration`` block
+(which the generator computes its own way: two routes to one number). The published numbers
+themselves are checked against the shared reference table of the article's facts.
 """
 
 from __future__ import annotations
@@ -14,28 +16,10 @@ import pandas as pd
 import pytest
 from conftest import reference_file
 
-DEMO = Path(__file__).resolve().parents[1] / "data" / "raw" / "demo"
-START, END = pd.Timestamp("2021-01-01"), pd.Timestamp("2023-12-31")
+from analysis.domain import PUBLISHED, PUBLISHED_WINDOW
 
-# published figure (the issue / seed_facts.md): exact, or "N余" = at least N, below N + step
-PUBLISHED = {
-    "county_codes": ("exact", 11, None),
-    "population": ("exact", 3_160_168, None),
-    "city_departments_paired_at_start": ("exact", 114, None),
-    "institutions_paired_at_start": ("exact", 104, None),
-    "institutions": ("exact", 104, None),
-    "pairs_adjusted": ("exact", 36, None),
-    "research_visits": ("exact", 769, None),
-    "activities": ("more_than", 8600, 100),
-    "value_rmb": ("more_than", 30_000_000, 10_000_000),
-    "beneficiaries": ("more_than", 40_000, 10_000),
-    "cultural_events": ("exact", 638, None),
-    "health_events": ("exact", 765, None),
-    "volunteer_services": ("exact", 3941, None),
-    "problems_solved": ("more_than", 9000, 1000),
-    "environment_problems_solved": ("more_than", 700, 100),
-    "safety_problems_solved": ("more_than", 50, 10),
-}
+DEMO = Path(__file__).resolve().parents[1] / "data" / "raw" / "demo"
+START, END = (pd.Timestamp(d) for d in PUBLISHED_WINDOW)
 
 
 def _read(name: str) -> pd.DataFrame:
@@ -87,12 +71,13 @@ def figures() -> dict[str, float]:
 
 @pytest.mark.parametrize("key", sorted(PUBLISHED))
 def test_published_figure(figures, key):
-    rule, value, step = PUBLISHED[key]
+    fig = PUBLISHED[key]
     got = figures[key]
-    if rule == "exact":
-        assert got == value, f"{key}: {got} != published {value}"
-    else:
-        assert value <= got < value + step, f"{key}: {got} is not '{value}余' (< {value + step})"
+    assert fig.holds(got), f"{key}: {got} does not meet the published {fig.wording} ({fig.rule})"
+
+
+def test_every_published_figure_is_computed(figures):
+    assert set(figures) == set(PUBLISHED)
 
 
 def test_finance_and_telecom_units_added_later(figures):
@@ -116,9 +101,7 @@ def test_truth_calibration_block_matches_tables(figures, truth):
     assert set(cal) == set(figures)
     for key, got in figures.items():
         assert cal[key] == pytest.approx(float(got), abs=0.006), key
-    for key, (rule, value, _step) in PUBLISHED.items():
-        assert truth["calibration_targets"][key]["published"] == value
-        assert truth["calibration_targets"][key]["rule"] == rule
+    assert truth["calibration_targets"] == {k: p.as_dict() for k, p in PUBLISHED.items()}
 
 
 def _seed_fact(label: str) -> str:
@@ -131,7 +114,7 @@ def _seed_fact(label: str) -> str:
 
 
 def test_published_numbers_are_the_reference_ones():
-    """The targets above are the article's numbers as tabulated in the shared reference."""
+    """analysis.domain.PUBLISHED holds the article's numbers as tabulated in the shared reference."""
     labels = {
         "city_departments_paired_at_start": "city departments paired at start",
         "institutions_paired_at_start": "institutions paired (elderly + children)",
@@ -149,11 +132,11 @@ def test_published_numbers_are_the_reference_ones():
     for key, label in labels.items():
         raw = _seed_fact(label)
         number = int(re.match(r"[\d,]+", raw).group(0).replace(",", ""))
-        rule, value, _ = PUBLISHED[key]
-        assert number == value, key
-        assert (rule == "more_than") == ("+" in raw), key
+        assert number == PUBLISHED[key].figure, key
+        assert (PUBLISHED[key].rule == "more_than") == ("+" in raw), key
     money = _seed_fact("materials and funds, RMB")
-    assert money.startswith("30 million+") and PUBLISHED["value_rmb"][1] == 30_000_000
+    assert money.startswith("30 million+") and PUBLISHED["value_rmb"].figure == 30_000_000
+    assert PUBLISHED["value_rmb"].rule == "more_than"
 
 
 def test_county_codes_are_leshan():

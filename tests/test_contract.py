@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import get_args
 
 import pandas as pd
 import pytest
@@ -213,6 +214,31 @@ def test_foreign_keys():
         ("problems", "unit_id"): "units.unit_id",
         ("assessments", "institution_id"): "institutions.institution_id",
     }
+
+
+def test_date_order_rules_name_date_columns_of_their_table():
+    orders = {(t.name, o.first, o.then) for t in TABLES.values() for o in t.date_order}
+    assert orders == {("pairings", "start_date", "end_date"),
+                      ("problems", "found_date", "resolved_date")}
+    for t in TABLES.values():
+        for o in t.date_order:
+            assert t.column(o.first).kind == t.column(o.then).kind == "date", (t.name, o)
+            assert any(o.then in r and o.first in r for r in t.rules), (t.name, o)
+
+
+def test_a_column_kind_outside_the_literal_is_refused():
+    from analysis.contract import Column, Kind
+    from analysis.errors import SpecificationError
+
+    assert {c.kind for t in TABLES.values() for c in t.columns} == set(get_args(Kind))
+    with pytest.raises(SpecificationError, match="kind of column x"):
+        Column("x", "叉", "number", "a column of an unknown kind")  # type: ignore[arg-type]
+
+
+def test_assessments_hold_the_domain_outcomes():
+    from analysis.domain import OUTCOMES
+
+    assert set(OUTCOMES) <= set(TABLES["assessments"].names)
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,8 +12,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from analysis import synth
 from analysis.cli import app
-from analysis.panel import derive_panel, period_to_t
+from analysis.domain import PUBLISHED, period_to_t, t_to_period
+from analysis.errors import SpecificationError
+from analysis.panel import derive_panel
 from analysis.synth import TABLE_NAMES, generate, read_demo_tables, write_demo
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "raw" / "demo"
@@ -75,6 +78,54 @@ def test_other_seed_is_deterministic_and_different(tmp_path, committed):
 
 
 # --- design properties ---------------------------------------------------------------------------
+
+
+def test_exposure_is_the_panels_definition(committed, demo_panel):
+    """Two routes to the outcome model's regressors: the generator's own computation and the
+    panel's columns (lagged activities, eligibility, adoption and re-pairing quarters)."""
+    ts = np.arange(period_to_t("2019Q1"), period_to_t("2024Q4") + 1)
+    exp = synth.exposure(committed, ts)
+    panel = demo_panel.set_index(["institution_id", "t"]).sort_index()
+    ids = committed["institutions"]["institution_id"].to_numpy()
+    n_t = len(ts)
+    lag = panel["activities_lag1"].fillna(0.0).to_numpy().reshape(len(ids), n_t)
+    assert sorted(ids) == list(ids)  # the panel's order is the table's
+    np.testing.assert_array_equal(exp.activities_lag1, lag)
+    first = panel.groupby(level="institution_id").first()
+    np.testing.assert_array_equal(exp.eligible, first["eligible"].to_numpy())
+    np.testing.assert_array_equal(exp.adoption_t, first["adoption_t"].to_numpy())
+    np.testing.assert_array_equal(exp.repair_t, first["repair_t"].to_numpy())
+    assert exp.activities_lag1.sum() > 0 and exp.eligible.any() and not exp.eligible.all()
+    assert np.isfinite(exp.repair_t).sum() == PUBLISHED["pairs_adjusted"].figure
+
+
+def test_csv_columns_are_the_contracts(committed):
+    from analysis.contract import TABLES
+
+    for name in TABLE_NAMES:
+        header = (DEMO / f"{name}.csv").read_text(encoding="utf-8").split("\n", 1)[0].split(",")
+        spec = TABLES[name]
+        assert header == [c for c in spec.names if c in header], name
+        assert {c.name for c in spec.columns if c.required} <= set(header), name
+    with pytest.raises(ValueError, match="unknown columns"):
+        synth.contract_columns("units", ["unit_id", "unit_name", "level", "sector", "joined_date",
+                                         "budget"])
+    with pytest.raises(ValueError, match="missing required"):
+        synth.contract_columns("units", ["unit_id", "unit_name"])
+
+
+def test_seed_must_be_an_integer():
+    with pytest.raises(SpecificationError, match="seed"):
+        generate("20210101")  # type: ignore[arg-type]
+
+
+def test_design_is_checked_against_the_published_figures(monkeypatch):
+    from analysis.synth import design
+
+    design.check_design()
+    monkeypatch.setattr(design, "CITY_SECTORS", (("party_government", 113),))
+    with pytest.raises(ValueError, match="city_departments_paired_at_start"):
+        design.check_design()
 
 
 def test_names_are_obviously_synthetic(committed):
@@ -315,8 +366,7 @@ def test_truth_aggregations_match_cs_on_noise_free_outcome(demo_panel, truth):
     """Two routes to the reform truths: TRUTH's simple/group/calendar/dynamic values against the
     Callaway–Sant'Anna aggregations (analysis.staggered, checked against R did elsewhere) of an
     outcome that is exactly the planted reform path on the demo panel's (unbalanced) layout."""
-    from analysis.panel import t_to_period
-    from analysis.staggered import att_gt
+    from analysis.did import att_gt
 
     y = "safety_hazards"
     path = truth["reform"]["att_by_event_time"][y]

@@ -18,17 +18,24 @@ headers and the ``养老 elderly`` dropdown spellings are all accepted.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 
-from .contract import DATE_MAX, DATE_MIN, EXAMPLE_MARK, TABLES, Column, Table, validate
+from .contract import DATE_MAX, DATE_MIN, EXAMPLE_MARK, TABLES, Column, Kind, Table, validate
 from .errors import DataContractError, Problem
 from .io import enum_display, read_raw
 
 LISTS_SHEET = "lists"
 INSTRUCTIONS_SHEET = "说明"
 EXTRA_ROWS = 1000  # rows below the data that get dropdowns and formats
+#: Excel number format of each column kind: text kinds as text (``@``, so leading zeros and codes
+#: survive typing), whole numbers as Excel's general format
+NUMBER_FORMATS: dict[str, str | None] = {
+    "id": "@", "code6": "@", "text": "@", "enum": "@", "int": None, "float": "0.##",
+    "share": "0.000", "date": "yyyy-mm-dd", "period": "@", "bool": "@",
+}
+assert set(NUMBER_FORMATS) == set(get_args(Kind))
 
 #: example rows, consistent across tables (foreign keys hold); identifiers carry EXAMPLE_MARK
 _E = EXAMPLE_MARK
@@ -199,9 +206,7 @@ def write_template(path: Path | str, data_dir: Path | str | None = None) -> Path
             cell.comment = Comment(_comment(c), "pairing-eval", width=320, height=160)
             letter = get_column_letter(j)
             ws.column_dimensions[letter].width = max(14, min(28, len(c.name) + 4))
-            fmt = {"date": "yyyy-mm-dd", "share": "0.000", "float": "0.##"}.get(c.kind)
-            if c.kind in ("id", "code6", "text", "enum", "period", "bool"):
-                fmt = "@"
+            fmt = NUMBER_FORMATS[c.kind]
             if fmt:
                 ws.column_dimensions[letter].number_format = fmt  # for rows typed in later
             # per cell only where it matters for what is shown (dates) or few (examples): fast

@@ -1,0 +1,190 @@
+"""The outcomes of the demo world: quarterly assessments with **planted effects**.
+
+For institution *i* in county *c*, quarter *t*::
+
+    y_it = base + alpha_i + trend_t + shock_ct + dose·log1p(activities_{i,t-1})
+           + att(e)·1[eligible_i, e = t - adoption_c >= 0] + repair·1[t >= repair_t_i]
+           + mean of the paired units' random effects in quarter t + noise_it
+
+with the parameters of :data:`~analysis.synth.design.OUTCOME_MODEL`. Scores are clipped to 0–100
+(never binds: true means stay within ~50–90) and rounded to one decimal; ``safety_hazards`` is
+Poisson with that *linear* mean (no noise term). County×quarter shocks are AR(1) within a county,
+so inference with 11 clusters is a real challenge while the planted effects stay detectable.
+
+The regressors are the panel's definitions (``docs/architecture.md``, "The institution-quarter
+panel"), computed here from the generated tables by :func:`exposure` rather than by
+:func:`analysis.panel.derive_panel`: the world stays a function of the seed and this package
+alone, whatever the panel's code does, and ``tests/test_synth.py`` recovers the planted effects
+from the panel ``derive_panel`` builds, so the two routes are checked against each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..domain import OUTCOMES, date_to_t, is_eligible, period_to_t, t_to_period
+from .design import (
+    COUNTIES,
+    FIRST_PERIOD,
+    LAST_PERIOD,
+    MAX_EVENT_TIME,
+    MISSING_RATE,
+    OUTCOME_MODEL,
+    SAFETY_MEAN_FLOOR,
+    quarter_end,
+    quarter_start,
+)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """What the outcome model conditions on; rows are institutions in table order, columns the
+    quarters ``ts``.
+
+    ``activities_lag1``: all activities at the institution in the previous quarter (0 in the first
+    quarter and before any activity); ``eligible``: the reform eligibility rule
+    (:func:`analysis.domain.is_eligible`); ``adoption_t``: the quarter index containing the
+    county's ``county_management_date`` (NaN: not adopted); ``repair_t``: the quarter in which the
+    institution's first ``adjusted`` pairing started (NaN: none).
+    """
+
+    activities_lag1: np.ndarray
+    eligible: np.ndarray
+    adoption_t: np.ndarray
+    repair_t: np.ndarray
+
+
+def exposure(tables: dict[str, pd.DataFrame], ts: np.ndarray) -> Exposure:
+    """The outcome model's regressors from the generated tables, as the panel defines them."""
+    inst = tables["institutions"]
+    row_of = {iid: k for k, iid in enumerate(inst["institution_id"])}
+    t0, n_t = int(ts[0]), len(ts)
+    act = tables["activities"]
+    rows = act["institution_id"].map(row_of).to_numpy(dtype="float64", na_value=np.nan)
+    cols = date_to_t(act["date"]).to_numpy() - t0
+    ok = ~np.isnan(rows) & ~np.isnan(cols) & (cols >= 0) & (cols < n_t)
+    counts = np.zeros((len(row_of), n_t))
+    np.add.at(counts, (rows[ok].astype(int), cols[ok].astype(int)), 1.0)
+    lag = np.zeros_like(counts)
+    lag[:, 1:] = counts[:, :-1]
+
+    management = tables["counties"].set_index("county_code")["county_management_date"]
+    adoption_t = date_to_t(inst["county_code"].map(management)).to_numpy()
+
+    p = tables["pairings"]
+    adjusted = p[p["reason"] == "adjusted"]
+    first = date_to_t(adjusted["start_date"]).groupby(adjusted["institution_id"].to_numpy()).min()
+    repair_t = inst["institution_id"].map(first).to_numpy(dtype="float64", na_value=np.nan)
+    return Exposure(activities_lag1=lag, eligible=is_eligible(inst).to_numpy(),
+                    adoption_t=adoption_t, repair_t=repair_t)
+
+
+@dataclass(frozen=True)
+class OutcomeDraws:
+    """What TRUTH.json reports of the outcome draws: each unit's realised random effect per
+    outcome, and how often the safety floor and the score clipping bound (both 0 by design)."""
+
+    unit_effects: dict[str, dict[str, float]]
+    safety_floor_hits: int
+    score_clip_hits: int
+
+
+def draw_assessments(
+    rng: np.random.Generator,
+    tables: dict[str, pd.DataFrame],
+) -> tuple[pd.DataFrame, OutcomeDraws]:
+    """The quarterly assessments 2019Q1–2024Q4 (MCAR gaps) under the planted outcome model, and
+    what the truth reports of the draws."""
+    inst = tables["institutions"]
+    ids = inst["institution_id"].to_numpy()
+    t0, t1 = period_to_t(FIRST_PERIOD), period_to_t(LAST_PERIOD)
+    ts = np.arange(t0, t1 + 1)
+    n_i, n_t = len(ids), len(ts)
+    exp = exposure(tables, ts)
+    dose_x = np.log1p(exp.activities_lag1)
+    eligible, adopt, repair = exp.eligible, exp.adoption_t, exp.repair_t
+    event = ts[None, :] - adopt[:, None]  # NaN where never adopted
+    reform_on = eligible[:, None] & (event >= 0)
+    event_idx = np.where(reform_on, np.nan_to_num(event, nan=0), 0).astype(int)
+    repair_on = ts[None, :] >= repair[:, None]
+
+    # which units cover each institution-quarter (for the unit random effects)
+    p = tables["pairings"]
+    units = tables["units"]["unit_id"].to_numpy()
+    unit_col = {u: k for k, u in enumerate(units)}
+    q_start = np.array([quarter_start(t) for t in ts], dtype="datetime64[ns]")
+    q_end = np.array([quarter_end(t) for t in ts], dtype="datetime64[ns]")
+    ps = p["start_date"].to_numpy(dtype="datetime64[ns]")
+    pe = p["end_date"].to_numpy(dtype="datetime64[ns]")
+    covers = (ps[:, None] <= q_end[None, :]) & (
+        np.isnat(pe)[:, None] | (pe[:, None] >= q_start[None, :])
+    )
+    row_of = {i: k for k, i in enumerate(ids)}
+    member = np.zeros((n_i, n_t, len(units)), dtype=bool)
+    pr, pc = np.nonzero(covers)
+    member[
+        p["institution_id"].map(row_of).to_numpy()[pr],
+        pc,
+        p["unit_id"].map(unit_col).to_numpy()[pr],
+    ] = True
+    n_cover = member.sum(axis=2)
+
+    county = inst["county_code"].to_numpy()
+    county_codes = [c[0] for c in COUNTIES]
+    c_idx = np.array([county_codes.index(c) for c in county])
+
+    beds = inst["beds"].to_numpy(dtype=float)
+    occupancy = rng.uniform(0.55, 0.92, size=n_i)
+    residents = rng.binomial(beds.astype(int)[:, None].repeat(n_t, 1), occupancy[:, None])
+    observed = rng.random((n_i, n_t)) >= MISSING_RATE
+
+    out = {
+        "institution_id": np.repeat(ids, n_t),
+        "period": np.tile([t_to_period(t) for t in ts], n_i),
+        "residents": residents.reshape(-1),
+    }
+    realized: dict[str, dict[str, float]] = {}
+    floor_hits = 0
+    clip_hits = 0
+    for y in OUTCOMES:
+        par = OUTCOME_MODEL[y]
+        alpha = rng.normal(0.0, par["alpha_sd"], size=n_i)
+        trend = par["trend_slope"] * (ts - t0) + rng.normal(0.0, par["common_sd"], size=n_t)
+        rho, sd = par["shock_rho"], par["shock_sd"]
+        shock = np.empty((len(COUNTIES), n_t))
+        shock[:, 0] = rng.normal(0.0, sd, size=len(COUNTIES))
+        for j in range(1, n_t):
+            shock[:, j] = rho * shock[:, j - 1] + np.sqrt(1 - rho**2) * rng.normal(
+                0.0, sd, size=len(COUNTIES)
+            )
+        u_eff = rng.normal(0.0, par["unit_sd"], size=len(units))
+        realized[y] = {u: round(float(v), 4) for u, v in zip(units, u_eff, strict=True)}
+        unit_sum = member.astype(float) @ u_eff
+        unit_term = np.divide(unit_sum, n_cover, out=np.zeros_like(unit_sum), where=n_cover > 0)
+        att = np.array([par["att"][str(e)] for e in range(MAX_EVENT_TIME + 1)])
+        mean = (
+            par["base"]
+            + alpha[:, None]
+            + trend[None, :]
+            + shock[c_idx, :]
+            + par["dose"] * dose_x
+            + np.where(reform_on, att[event_idx], 0.0)
+            + par["repair"] * repair_on
+            + unit_term
+        )
+        if y == "safety_hazards":
+            floor_hits += int((mean < SAFETY_MEAN_FLOOR).sum())
+            value = rng.poisson(np.maximum(mean, SAFETY_MEAN_FLOOR)).astype(float)
+        else:
+            raw = mean + rng.normal(0.0, par["noise_sd"], size=mean.shape)
+            clip_hits += int(((raw < 0) | (raw > 100)).sum())
+            value = np.round(np.clip(raw, 0.0, 100.0), 1)
+        out[y] = value.reshape(-1)
+    df = pd.DataFrame(out)[observed.reshape(-1)].reset_index(drop=True)
+    df["residents"] = df["residents"].astype("Int64")
+    df["safety_hazards"] = df["safety_hazards"].astype("Int64")
+    return df, OutcomeDraws(unit_effects=realized, safety_floor_hits=floor_hits,
+                            score_clip_hits=clip_hits)
