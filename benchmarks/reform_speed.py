@@ -3,7 +3,7 @@
 1. Randomisation inference with 999 permutations of adoption dates on the demo panel (simple and
    dynamic aggregations, p-values and test-inversion intervals), against the time of one re-fit
    of the estimator (what a re-fit-per-permutation implementation pays 999 times).
-2. ATT(g,t) of ``analysis.staggered.att_gt`` against ``csdid`` (the Python port of R ``did``) on
+2. ATT(g,t) of ``analysis.did.att_gt`` against ``csdid`` (the Python port of R ``did``) on
    the same simulated 1M-row balanced panel, with the largest absolute difference between the
    two sets of ATT(g,t) and standard errors.
 
@@ -26,7 +26,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from analysis.staggered import att_gt  # noqa: E402
+from analysis.did import att_gt  # noqa: E402
+from analysis.inference import aggregate  # noqa: E402
 
 
 def demo_panel() -> pd.DataFrame:
@@ -53,7 +54,7 @@ def bench_ri(n_perm: int = 999) -> None:
     one_refit = time.perf_counter() - t0
     for kind in ("simple", "dynamic"):
         t0 = time.perf_counter()
-        agg = res.aggregate(kind, inference=("randomization",), n_perm=n_perm, seed=1)
+        agg = aggregate(res, kind, inference=("randomization",), n_perm=n_perm, seed=1)
         secs = time.perf_counter() - t0
         o = agg.overall("randomization")
         print(f"RI, {n_perm} permutations, {kind:7s} ({len(agg.tidy())} rows incl. intervals): "

@@ -1,22 +1,33 @@
-"""Few-cluster inference: weight draws, the restricted wild cluster bootstrap of CS aggregates
-(linear-map route vs brute-force re-estimation on regenerated outcomes), randomisation inference
-(vectorised route vs re-fitting on permuted adoption dates, exact enumeration), pre-trend tests."""
+"""Few-cluster inference: the one p-value convention and test inversion, weight draws, the
+restricted wild cluster bootstrap of CS aggregates (linear-map route vs brute-force re-estimation
+on regenerated outcomes), randomisation inference (vectorised route vs re-fitting on permuted
+adoption dates, exact enumeration), pre-trend tests, and the layering (``analysis.did`` never
+imports ``analysis.inference``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
+from analysis.did import att_gt
 from analysis.errors import SpecificationError
-from analysis.inference import WEBB_POINTS, rademacher, webb
+from analysis.inference import (
+    WEBB_POINTS,
+    aggregate,
+    invert_test,
+    pretrend_test,
+    rademacher,
+    resampling_pvalue,
+    webb,
+)
 from analysis.inference.multiplier import LinearBootstrap, linear_maps, twfe_residuals
 from analysis.inference.randomization import (
     PermutationEstimator,
     assignments,
     n_distinct_assignments,
 )
-from analysis.staggered import _agg_spec, att_gt, pretrend_test
 
 
 def sim_panel(seed: int = 0, n_counties: int = 7, per: int = 3, T: int = 8, effect: float = 1.0,
@@ -56,8 +67,7 @@ def test_webb_and_rademacher_draws():
 def test_wild_bootstrap_linear_maps_match_brute_force(kind):
     d = sim_panel(seed=2)
     res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
-    spec = _agg_spec(kind, res.cells, res.panel.times, balance_e=None, min_e=-np.inf,
-                     max_e=np.inf)
+    spec = res.spec(kind)
     eY, eD = twfe_residuals(res)
     TY, MY = linear_maps(res, spec, eY)
     TD, MD = linear_maps(res, spec, eD)
@@ -83,14 +93,14 @@ def test_wild_bootstrap_linear_maps_match_brute_force(kind):
 def test_wild_bootstrap_rows_and_interval_contains_estimate():
     d = sim_panel(seed=4)
     res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
-    t = res.aggregate("simple", inference=("analytic", "wild_bootstrap"), n_boot=499).tidy()
+    t = aggregate(res, "simple", inference=("analytic", "wild_bootstrap"), n_boot=499).tidy()
     wb = t[t["inference"] == "wild_bootstrap"].iloc[0]
     assert wb["ci_low"] < wb["att"] < wb["ci_high"]
     assert 0 <= wb["p_value"] <= 1
     an = t[t["inference"] == "analytic"].iloc[0]
     assert wb["att"] == an["att"]
     # same seed -> same interval; different seed -> (almost surely) different
-    t2 = res.aggregate("simple", inference=("wild_bootstrap",), n_boot=499).tidy().iloc[0]
+    t2 = aggregate(res, "simple", inference=("wild_bootstrap",), n_boot=499).tidy().iloc[0]
     assert t2["ci_low"] == wb["ci_low"]
 
 
@@ -98,18 +108,18 @@ def test_wild_bootstrap_needs_clusters():
     d = sim_panel(seed=4)
     res = att_gt(d, outcome="y", unit="unit", time="t", group="g")
     with pytest.raises(SpecificationError, match="cluster"):
-        res.aggregate("simple", inference=("wild_bootstrap",))
+        aggregate(res, "simple", inference=("wild_bootstrap",))
 
 
 # ---- randomisation inference -------------------------------------------------------------
 def test_assignments_exact_enumeration():
     labels = np.array([3.0, 3.0, 5.0, np.inf, np.inf])
     assert n_distinct_assignments(labels) == 30
-    A, exact = assignments(labels, 999, np.random.default_rng(0))
+    A, exact = assignments(labels, 999, seed=0)
     assert exact and A.shape == (30, 5)
     assert np.array_equal(A[0], labels)
     assert len({tuple(r) for r in A}) == 30
-    A2, exact2 = assignments(labels, 10, np.random.default_rng(0))
+    A2, exact2 = assignments(labels, 10, seed=0)
     assert not exact2 and A2.shape == (11, 5)
 
 
@@ -119,8 +129,7 @@ def test_permutation_estimator_matches_refit(kind, control_group):
     d = sim_panel(seed=7)
     res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county",
                  control_group=control_group)
-    spec = _agg_spec(kind, res.cells, res.panel.times, balance_e=None, min_e=-np.inf,
-                     max_e=np.inf)
+    spec = res.spec(kind)
     pe = PermutationEstimator(res)
     rng = np.random.default_rng(11)
     A = np.vstack([pe.gc] + [rng.permutation(pe.gc) for _ in range(3)])
@@ -138,8 +147,7 @@ def test_permutation_estimator_matches_refit(kind, control_group):
                         control_group=control_group)
             if len(r2.cells) != len(res.cells):
                 continue  # a permutation that empties a cell is handled as NaN
-            sp2 = _agg_spec(kind, r2.cells, r2.panel.times, balance_e=None, min_e=-np.inf,
-                            max_e=np.inf)
+            sp2 = r2.spec(kind)
             if sp2.keys != spec.keys:
                 continue
             t = r2.aggregate(kind).tidy()
@@ -152,7 +160,7 @@ def test_permutation_estimator_matches_refit(kind, control_group):
 def test_randomization_rows_exact_when_few_assignments():
     d = sim_panel(seed=3, n_counties=5)
     res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
-    agg = res.aggregate("simple", inference=("randomization",), n_perm=999)
+    agg = aggregate(res, "simple", inference=("randomization",), n_perm=999)
     row = agg.tidy().iloc[0]
     assert row["inference"] == "randomization"
     assert any("exact enumeration" in n for n in agg.notes)
@@ -164,22 +172,21 @@ def test_ri_interval_inverts_the_test():
     """The interval endpoints are where the p-value crosses alpha: just inside is not rejected."""
     d = sim_panel(seed=9)
     res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
-    row = res.aggregate("simple", inference=("randomization",), n_perm=299).tidy().iloc[0]
+    row = aggregate(res, "simple", inference=("randomization",), n_perm=299).tidy().iloc[0]
     assert row["ci_low"] < row["att"] < row["ci_high"]
-    from analysis.inference.randomization import _simple_spec
-
     pe = PermutationEstimator(res)
-    A, _ = assignments(pe.gc, 299, np.random.default_rng(0))
-    spec = _simple_spec(res)
+    A, _ = assignments(pe.gc, 299, seed=0)
+    spec = res.spec("simple")
     SY, SD = pe.estimate(A, "Y", spec)[:, -1], pe.estimate(A, "D", spec)[:, -1]
 
-    def p(tau):
+    def p(tau):  # the convention written out: (1 + #{others at least as extreme}) / P
         s = np.abs(SY - tau * SD)
-        return np.mean(s >= s[0] - 1e-12)
+        return (1 + np.sum(s[1:] >= s[0] - 1e-12)) / len(s)
 
     eps = 1e-4 * (row["ci_high"] - row["ci_low"])
     assert p(row["ci_low"] + eps) > 0.05 and p(row["ci_high"] - eps) > 0.05
     assert p(row["ci_low"] - 10 * eps) <= 0.05 or p(row["ci_high"] + 10 * eps) <= 0.05
+    assert row["p_value"] == p(0.0)
 
 
 def test_ri_needs_cluster_level_adoption():
@@ -187,7 +194,7 @@ def test_ri_needs_cluster_level_adoption():
     d.loc[d["unit"] == "c0i0", "g"] = 6.0  # one unit adopts at another date than its county
     res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
     with pytest.raises(SpecificationError, match="adoption date"):
-        res.aggregate("simple", inference=("randomization",))
+        aggregate(res, "simple", inference=("randomization",))
 
 
 def test_pretrend_test_exists_with_few_clusters():
@@ -215,8 +222,8 @@ def test_size_under_null_small_monte_carlo():
     for s in range(n):
         d = sim_panel(seed=100 + s, effect=0.0, missing=0.0)
         res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
-        t = res.aggregate("simple", inference=("wild_bootstrap", "randomization"), n_boot=199,
-                          n_perm=199, seed=s).tidy().set_index("inference")
+        t = aggregate(res, "simple", inference=("wild_bootstrap", "randomization"), n_boot=199,
+                      n_perm=199, seed=s).tidy().set_index("inference")
         for k in rej:
             rej[k] += t.loc[k, "p_value"] <= 0.10
     for k, v in rej.items():
@@ -230,8 +237,7 @@ def test_wild_bootstrap_linear_maps_with_covariates_match_brute_force():
     d["x"] = np.random.default_rng(0).normal(size=len(d))
     res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county",
                  covariates=["x"])
-    spec = _agg_spec("simple", res.cells, res.panel.times, balance_e=None, min_e=-np.inf,
-                     max_e=np.inf)
+    spec = res.spec("simple")
     eY, eD = twfe_residuals(res)
     TY, MY = linear_maps(res, spec, eY)
     TD, MD = linear_maps(res, spec, eD)
@@ -254,14 +260,8 @@ def test_wild_bootstrap_linear_maps_with_covariates_match_brute_force():
         assert abs((o["att"] - tau0) / o["std_error"] - fast[b]) < 1e-8
 
 
-def test_pretrend_methods_option_selects_rows_and_checks_names():
-    """``methods`` runs only the asked tests; an unknown name is refused with the allowed set."""
-    import numpy as np
-    import pandas as pd
-
-    from analysis.errors import SpecificationError
-    from analysis.staggered import att_gt, pretrend_test
-
+def test_pretrend_inference_option_selects_rows_and_checks_names():
+    """``inference`` runs only the asked tests; an unknown name is refused with the allowed set."""
     rng = np.random.default_rng(3)
     rows = []
     adoption = {c: g for c, g in zip(range(8), [4, 4, 5, 5, 6, 6, np.nan, np.nan], strict=True)}
@@ -272,9 +272,92 @@ def test_pretrend_methods_option_selects_rows_and_checks_names():
                              "y": rng.normal() + (t >= (adoption[c] or 99)) * 1.0})
     df = pd.DataFrame(rows)
     res = att_gt(df, outcome="y", unit="unit", time="t", group="g", cluster="county")
-    only_wcb = pretrend_test(res, methods=("wild_bootstrap",), n_boot=99)
+    only_wcb = pretrend_test(res, inference=("wild_bootstrap",), n_boot=99)
     assert list(only_wcb.tidy()["inference"]) == ["wild_bootstrap"]
-    both = pretrend_test(res, methods=("analytic", "randomization"), n_perm=99)
+    both = pretrend_test(res, inference=("analytic", "randomization"), n_perm=99)
     assert set(both.tidy()["inference"]) == {"analytic", "randomization"}
     with pytest.raises(SpecificationError, match="bootstrap"):
-        pretrend_test(res, methods=("bootstrap",))
+        pretrend_test(res, inference=("bootstrap",))  # type: ignore[arg-type]
+
+
+# ---- one p-value convention, one test inversion --------------------------------------------
+def test_resampling_pvalue_counts_the_observed_statistic():
+    draws = np.array([1.0, 2.0, 3.0, 4.0])
+    assert resampling_pvalue(2.5, draws) == (1 + 2) / (4 + 1)
+    assert resampling_pvalue(10.0, draws) == 1 / 5  # never 0
+    assert resampling_pvalue(3.0 + 1e-13, draws) == (1 + 2) / 5  # a tie within 1e-12 counts
+    assert resampling_pvalue(1.0, np.array([np.nan, 0.5, 2.0])) == (1 + 1) / 4  # NaN: not extreme
+    # vectorised over the trailing axes: one p-value per column
+    got = resampling_pvalue(np.array([2.5, 0.0]), np.column_stack([draws, draws]))
+    np.testing.assert_array_equal(got, [0.6, 1.0])
+
+
+def test_invert_test_finds_where_the_pvalue_crosses_alpha():
+    est, se = 1.3, 0.4
+
+    def normal_p(tau):
+        return 2 * stats.norm.sf(np.abs(est - np.asarray(tau)) / se)
+
+    lo, hi = invert_test(normal_p, est, se, 0.05)
+    z = stats.norm.ppf(0.975)
+    assert abs(lo - (est - z * se)) < 1e-6 * se and abs(hi - (est + z * se)) < 1e-6 * se
+    # a p-value curve that dips below alpha inside the set does not cut the interval short
+    dip = lambda tau: np.where(np.abs(np.asarray(tau) - 1.5) < 0.01, 0.0, normal_p(tau))  # noqa: E731
+    assert invert_test(dip, est, se, 0.05) == pytest.approx((lo, hi), abs=1e-9)
+    assert invert_test(lambda tau: np.ones(len(tau)), est, se, 0.05) == (-np.inf, np.inf)
+    assert np.isnan(invert_test(lambda tau: np.zeros(len(tau)), est, se, 0.05)).all()
+
+
+def test_cs_wild_bootstrap_pvalue_and_interval_follow_the_convention():
+    """The CS wild-bootstrap row is (1 + #{|t*| >= |t|}) / (B + 1) of its own draws, and its
+    interval ends are where that p-value crosses alpha (rejected just outside, not just inside)."""
+    from analysis.inference.weights import draw_weights
+
+    d = sim_panel(seed=6)
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
+    n_boot, seed = 299, 4
+    row = aggregate(res, "simple", inference=("wild_bootstrap",), n_boot=n_boot,
+                    seed=seed).tidy().iloc[0]
+    spec = res.spec("simple")
+    eY, eD = twfe_residuals(res)
+    TY, MY = linear_maps(res, spec, eY)
+    TD, MD = linear_maps(res, spec, eD)
+    C = res.panel.n_clusters
+    W = draw_weights(np.random.default_rng(seed), C, n_boot)
+    lb = LinearBootstrap(TY[:, 1], TD[:, 1], MY[:, :, 1], MD[:, :, 1], W, res.panel.n, C / (C - 1))
+    est, se = row["att"], row["std_error"]
+
+    def p(tau):
+        tstar = np.abs(lb.tstar(np.array([tau]))[:, 0])
+        return (1 + np.sum(tstar >= abs(est - tau) / se - 1e-12)) / (n_boot + 1)
+
+    assert row["p_value"] == p(0.0)
+    eps = 1e-5 * se
+    for end, inward in ((row["ci_low"], 1.0), (row["ci_high"], -1.0)):
+        assert p(end + inward * eps) > 0.05 >= p(end - inward * eps)
+
+
+def test_analytic_rows_are_the_same_with_or_without_resampling():
+    d = sim_panel(seed=8)
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
+    for kind in ("simple", "dynamic", "group", "calendar"):
+        alone = res.aggregate(kind).tidy()
+        both = aggregate(res, kind, n_boot=99, n_perm=99).tidy()
+        pd.testing.assert_frame_equal(both[both["inference"] == "analytic"].reset_index(drop=True),
+                                      alone)
+        assert list(dict.fromkeys(both["inference"])) == ["analytic", "wild_bootstrap",
+                                                          "randomization"]
+
+
+def test_options_are_checked_against_their_literals():
+    d = sim_panel(seed=8)
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
+    with pytest.raises(SpecificationError, match="kind='weekly'"):
+        aggregate(res, "weekly")  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="'analytic', 'wild_bootstrap', 'randomization'"):
+        aggregate(res, "simple", inference=("cluster",))  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="weights='mammen'"):
+        aggregate(res, "simple", inference=("wild_bootstrap",),
+                  boot_weights="mammen")  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="seed"):
+        aggregate(res, "simple", seed=1.5)  # type: ignore[arg-type]

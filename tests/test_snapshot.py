@@ -40,6 +40,48 @@ class Intended:
         return mask
 
 
+#: draws and permutations of the demo build (``BuildOptions()``, the CLI's defaults)
+DEMO_DRAWS = 999
+#: one p-value convention for every resampling method, (1 + #{|t*| >= |t|}) / (B + 1): a
+#: bootstrap p-value that was #{|t*| >= |t|} / B moves by |B - k| / (B (B + 1)) <= 1 / (B + 1)
+P_CONVENTION_BOUND = 1 / (DEMO_DRAWS + 1) + 1e-12
+_WHY_P = ("one p-value convention for every resampling method (analysis.inference.pvalue): the "
+          "Callaway-Sant'Anna wild bootstrap's p-values are (1 + #{|t*| >= |t|}) / (B + 1), no "
+          "longer #{|t*| >= |t|} / B; randomisation p-values already were")
+_WHY_PRE_CI = ("one test inversion (analysis.inference.pvalue.invert_test): the wild-bootstrap "
+               "interval of a pre-period event time inverts its test (ends at the order statistic "
+               "of |t*| where p crosses alpha) instead of interpolating the 0.95 quantile of |t*|; "
+               "each interval widens by less than one gap between adjacent order statistics")
+_WHY_WCR_CI = ("one test inversion (analysis.inference.pvalue.invert_test) for the regression wild "
+               "bootstrap too: the interval is {r : p(r) > alpha} (the test rejects when p <= "
+               "alpha), found on a grid and by bisection to 1e-8 s.e., no longer {r : p(r) >= "
+               "alpha} by step doubling and bisection to 1e-4 s.e.; each interval narrows by about "
+               "one step of the p-value curve")
+_WILD = {"inference": ("wild_bootstrap",)}
+_WCR_MODELS = ("dose_response", "placebo_lead", "dose_response_county_quarter",
+               "placebo_lead_county_quarter")
+RESAMPLING_CONVENTION: list[Intended] = [
+    Intended("reform_aggregate", "p_value", _WHY_P, where=_WILD, bound=P_CONVENTION_BOUND),
+    Intended("reform_diagnostics", "p_value", _WHY_P + " (pre-trend sum_t2 included)",
+             where={**_WILD, "diagnostic": ("pretrend", "triple_difference",
+                                            "placebo_ineligible")},
+             bound=P_CONVENTION_BOUND),
+    Intended("effectiveness", "p_value", _WHY_P,
+             where={**_WILD, "model": ("repairing_event_study",)}, bound=P_CONVENTION_BOUND),
+    *(Intended("reform_aggregate", col, _WHY_PRE_CI,
+               where={**_WILD, "aggregation": ("dynamic",),
+                      "key": tuple(str(e) for e in range(-13, 0))})
+      for col in ("ci_low", "ci_high")),
+    *(Intended("effectiveness", col, _WHY_PRE_CI,
+               where={**_WILD, "model": ("repairing_event_study",),
+                      "term": tuple(f"e={e}" for e in range(-8, 0))})
+      for col in ("ci_low", "ci_high")),
+    *(Intended("reform_diagnostics", col, _WHY_WCR_CI,
+               where={**_WILD, "diagnostic": ("twfe_static",)}) for col in ("ci_low", "ci_high")),
+    *(Intended("effectiveness", col, _WHY_WCR_CI, where={**_WILD, "model": _WCR_MODELS})
+      for col in ("ci_low", "ci_high")),
+]
+
 INTENDED: list[Intended] = [
     Intended("effectiveness", "inference",
              "one vocabulary: the analytic clustered rows carry the domain name 'analytic' "
@@ -48,6 +90,7 @@ INTENDED: list[Intended] = [
     Intended("reform_diagnostics", "inference",
              "one vocabulary: the analytic clustered TWFE rows are named 'analytic', not 'cluster'",
              where={"inference": ("cluster",)}, rename={"cluster": "analytic"}),
+    *RESAMPLING_CONVENTION,
 ]
 #: rows that measure the machine, not the data (file → (column, value) of the rows to drop)
 VOLATILE: dict[str, tuple[str, str]] = {"allocation_summary": ("metric", "solve_seconds")}

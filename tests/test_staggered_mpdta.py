@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from conftest import reference_file
 
+from analysis.did import att_gt
 from analysis.errors import SpecificationError
-from analysis.staggered import att_gt
+from analysis.inference import aggregate
 
 SCENARIOS = {"mpdta_nev_dr": "nevertreated", "mpdta_nyt_dr": "notyettreated",
              "mpdta_nev_reg_cov": "nevertreated"}
@@ -166,7 +167,7 @@ def test_integer_weights_equal_duplicated_units(mpdta):
     np.testing.assert_allclose(a["att"], b["att"], atol=1e-12)
 
 
-def test_covariates_refuse_randomization_but_bootstrap_runs(mpdta):
+def test_covariates_refuse_randomization(mpdta):
     res = _fit(mpdta, "mpdta_nev_reg_cov")
     with pytest.raises(SpecificationError, match="covariates"):
-        res.aggregate("simple", inference=("randomization",))
+        aggregate(res, "simple", inference=("randomization",))

@@ -1,4 +1,5 @@
-"""Wild cluster restricted bootstrap: brute-force equivalence, analytic SE, size with few clusters."""
+"""Wild cluster restricted bootstrap: brute-force equivalence, analytic SE, the one p-value
+convention and test inversion, several terms from one stream, size with few clusters."""
 
 from __future__ import annotations
 
@@ -70,18 +71,22 @@ def test_interval_is_test_inversion() -> None:
     rng = np.random.default_rng(3)
     df = _few_cluster_panel(rng, beta=0.5)
     res = wild_cluster_bootstrap(df, y="y", x=["x"], term="x", cluster="county_code",
-                                 fe="institution_id", dummies=["period"], B=999,
-                                 rng=np.random.default_rng(1))
-    assert res.ci_low < res.estimate < res.ci_high
-    # at the bounds the p-value crosses alpha: just inside is not rejected, just outside is
+                                 fe="institution_id", dummies=["period"], n_boot=999, seed=1)
+    row = res.row()
+    assert row["ci_low"] < row["estimate"] < row["ci_high"]
+    # at the bounds the p-value crosses alpha (rejected when p <= alpha): just inside is not
+    # rejected, just outside is
     codes_i, _ = factorize(df["institution_id"])
     codes_p, gp = factorize(df["period"])
     X = demean(np.column_stack([df[["x"]].to_numpy(), np.eye(gp)[codes_p][:, 1:]]), [codes_i])
     W = webb(np.random.default_rng(1), 11, 999)
     boot = WCRBootstrap(demean(df["y"].to_numpy(), [codes_i]), X, df["county_code"].to_numpy(), 0, W)
-    eps = 0.01 * res.std_error
-    assert boot.p_value(res.ci_high - eps) >= 0.05 > boot.p_value(res.ci_high + eps)
-    assert boot.p_value(res.ci_low + eps) >= 0.05 > boot.p_value(res.ci_low - eps)
+    eps = 1e-4 * row["std_error"]
+    assert boot.p_value(row["ci_high"] - eps) > 0.05 >= boot.p_value(row["ci_high"] + eps)
+    assert boot.p_value(row["ci_low"] + eps) > 0.05 >= boot.p_value(row["ci_low"] - eps)
+    # the p-value is (1 + #{|t*| >= |t|}) / (B + 1) of the same draws
+    hits = np.sum(np.abs(boot.t_star(0.0)) >= abs(boot.t_stat(0.0)) - 1e-12)
+    assert row["p_value"] == (1 + hits) / (999 + 1)
     assert "Few clusters" in res.summary()
 
 
@@ -108,11 +113,36 @@ def test_size_under_true_null_with_eleven_clusters() -> None:
 
 def test_bad_specifications_are_explained() -> None:
     df = _few_cluster_panel(np.random.default_rng(0))
-    with pytest.raises(SpecificationError, match="rng="):
-        wild_cluster_bootstrap(df, y="y", x=["x"], term="x", cluster="county_code")
+    with pytest.raises(SpecificationError, match="seed="):
+        wild_cluster_bootstrap(df, y="y", x=["x"], term="x", cluster="county_code",
+                               seed=1.5)  # type: ignore[arg-type]
     with pytest.raises(SpecificationError, match="not nested"):
-        wild_cluster_bootstrap(df, y="y", x=["x"], term="x", cluster="period", fe="institution_id",
-                               rng=np.random.default_rng(0))
+        wild_cluster_bootstrap(df, y="y", x=["x"], term="x", cluster="period", fe="institution_id")
     with pytest.raises(SpecificationError, match="weights="):
         wild_cluster_bootstrap(df, y="y", x=["x"], term="x", cluster="county_code",
-                               weights="mammen", rng=np.random.default_rng(0))  # type: ignore[arg-type]
+                               weights="mammen")  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="term='z'"):
+        wild_cluster_bootstrap(df, y="y", x=["x"], term=["x", "z"], cluster="county_code")
+
+
+def test_several_terms_draw_in_order_from_one_stream() -> None:
+    """Testing terms together equals testing each with the draws that follow the previous
+    term's in one ``default_rng(seed)`` stream (the first term: exactly its single-term test)."""
+    rng = np.random.default_rng(7)
+    df = _few_cluster_panel(rng, beta=0.3)
+    df["z"] = rng.normal(size=len(df)) + 0.2 * df["x"]
+    kw = dict(y="y", x=["x", "z"], cluster="county_code", fe="institution_id",
+              dummies=["period"], n_boot=199, seed=5)
+    both = wild_cluster_bootstrap(df, term=["x", "z"], **kw).tidy().set_index("term")
+    first = wild_cluster_bootstrap(df, term="x", **kw).row()
+    assert both.loc["x", "p_value"] == first["p_value"]
+    assert both.loc["x", "ci_low"] == first["ci_low"]
+    codes_i, _ = factorize(df["institution_id"])
+    codes_p, gp = factorize(df["period"])
+    X = demean(np.column_stack([df[["x", "z"]].to_numpy(), np.eye(gp)[codes_p][:, 1:]]),
+               [codes_i])
+    stream = np.random.default_rng(5)
+    webb(stream, 11, 199)  # the first term's draws
+    boot = WCRBootstrap(demean(df["y"].to_numpy(), [codes_i]), X, df["county_code"].to_numpy(), 1,
+                        webb(stream, 11, 199), n_params=X.shape[1] + df["institution_id"].nunique())
+    assert both.loc["z", "p_value"] == boot.p_value(0.0)

@@ -34,7 +34,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from analysis.staggered import att_gt, pretrend_test  # noqa: E402
+from analysis.did import att_gt  # noqa: E402
+from analysis.inference import aggregate, pretrend_test  # noqa: E402
 
 T0 = 2019 * 4  # 2019Q1
 N_T = 24
@@ -82,13 +83,9 @@ def one(rep: int, seed: int, n_boot: int, n_perm: int,
                      cluster="county_code")
         true_cells = effect(res.cells.t - res.cells.g, shape)
         for kind in aggregates:
-            agg = res.aggregate(kind, inference=METHODS, n_boot=n_boot, n_perm=n_perm,
-                                seed=rep, min_e=-np.inf).tidy()
-            from analysis.staggered import _agg_spec
-
-            spec = _agg_spec(kind, res.cells, res.panel.times, balance_e=None, min_e=-np.inf,
-                             max_e=np.inf)
-            _, tru = res._point(spec, true_cells[None])
+            agg = aggregate(res, kind, inference=METHODS, n_boot=n_boot, n_perm=n_perm,
+                            seed=rep, min_e=-np.inf).tidy()
+            _, tru = res.point(res.spec(kind), true_cells[None])
             truth = float(tru[0])
             for m in METHODS:
                 r = agg[(agg["is_overall"]) & (agg["inference"] == m)].iloc[0]

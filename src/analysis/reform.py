@@ -46,10 +46,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .did import ATTgtResult, att_gt
 from .domain import ALL_OUTCOMES, OutcomeOrComposite, t_to_period
 from .errors import SpecificationError, check_option
+from .inference import MAX_CLUSTERS, aggregate, pretrend_test, wild_cluster_bootstrap
 from .results import ResultMixin, few_cluster_warning
-from .staggered import ATTgtResult, att_gt, pretrend_test
 from .within import fe_ols
 from .build.steps import BuildOptions, Step
 
@@ -137,7 +138,7 @@ def reform_attgt(
     ----------
     panel : the institution-quarter panel (``Processed.panel``; not modified).
     outcome : one of ``analysis.domain.ALL_OUTCOMES`` (``composite`` from :mod:`analysis.indicators`).
-    control_group, anticipation, base_period : as :func:`analysis.staggered.att_gt`.
+    control_group, anticipation, base_period : as :func:`analysis.did.att_gt`.
     level : ``"institution"`` (institutions are the units) or ``"county"`` (county-quarter means
         of the sample's institutions are the units).
     sample : ``"eligible"`` (the reform) or ``"ineligible"`` (placebo: their county's adoption
@@ -263,12 +264,9 @@ def twfe(
                    cluster="county_code")
         t = r.tidy()
         rows = [t]
-        from .inference import wild_cluster_bootstrap
-
         wb = wild_cluster_bootstrap(d, y=outcome, x=["reform_treated"], term="reform_treated",
                                     cluster="county_code", fe="institution_id",
-                                    dummies=["period"], B=n_boot,
-                                    rng=np.random.default_rng(seed))
+                                    dummies=["period"], n_boot=n_boot, seed=seed)
         wt = wb.tidy()
         rows.append(pd.DataFrame({
             "term": ["reform_treated"], "estimate": [float(t["estimate"].iloc[0])],
@@ -464,7 +462,7 @@ def _aggregate_rows(res: ATTgtResult, outcome: str, *, n_boot: int, n_perm: int,
     out = []
     inference = _inference_for(res)
     for kind in ("simple", "dynamic", "group", "calendar"):
-        a = res.aggregate(kind, inference=inference, n_boot=n_boot, n_perm=n_perm, seed=seed)
+        a = aggregate(res, kind, inference=inference, n_boot=n_boot, n_perm=n_perm, seed=seed)
         t = a.tidy()
         t["key"] = [_label_key(kind, k) for k in t["key"]]
         t.insert(0, "aggregation", kind)
@@ -480,8 +478,6 @@ def _aggregate_rows(res: ATTgtResult, outcome: str, *, n_boot: int, n_perm: int,
 
 def _inference_for(res: ATTgtResult) -> tuple[str, ...]:
     """Analytic always; the few-cluster methods when they apply (≤ MAX_CLUSTERS clusters)."""
-    from .inference.multiplier import MAX_CLUSTERS
-
     if res.n_clusters > MAX_CLUSTERS:
         return ("analytic",)
     return ("analytic", "wild_bootstrap", "randomization")
@@ -555,8 +551,8 @@ def diagnostics(panel: pd.DataFrame, outcome: str, res: ATTgtResult, *, n_boot: 
                 "term": [f"not estimated: {exc}"], "estimate": [np.nan], "inference": ["none"]})))
             continue
         for kind in ("simple", "dynamic"):
-            a = r.aggregate(kind, inference=_inference_for(r), n_boot=n_boot, n_perm=n_perm,
-                            seed=seed).tidy()
+            a = aggregate(r, kind, inference=_inference_for(r), n_boot=n_boot, n_perm=n_perm,
+                          seed=seed).tidy()
             if kind == "dynamic":
                 a = a[a["is_overall"]]
             a["term"] = [f"{kind}" if k in ("", "overall") else f"{kind}:{k}" for k in a["key"]]

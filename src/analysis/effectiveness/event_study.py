@@ -18,11 +18,11 @@ from typing import Any, ClassVar, Literal
 
 import pandas as pd
 
+from ..did import att_gt
 from ..domain import OutcomeOrComposite, outcome_label
 from ..errors import SpecificationError, check_option
-from ..results import ResultMixin
-from ..did import att_gt
 from ..inference import aggregate, pretrend_test
+from ..results import ResultMixin
 from .prepare import axis_label, with_outcome
 
 __all__ = ["ClusterLevel", "ControlGroup", "EventInference", "EventStudyResult",

@@ -18,7 +18,11 @@ p-value curve costs two passes.
 Exact enumeration of the distinct assignments is used when their number (``G! / Π m_g!`` for
 cohorts of sizes ``m_g``) is at most the requested number of permutations plus one; otherwise
 assignments are sampled uniformly with ``numpy.random.default_rng(seed)`` and the observed one is
-added (p-value ``(1 + #{extreme}) / (P + 1)``).
+added. Either way the p-value is the package's one convention
+(:func:`analysis.inference.pvalue.resampling_pvalue`): ``(1 + #{other assignments at least as
+extreme}) / (number of other assignments + 1)`` — over an exact enumeration, the exact
+permutation p-value — and the interval is ``{τ₀ : p(τ₀) > α}``
+(:func:`analysis.inference.pvalue.invert_test`).
 
 References
 ----------
@@ -35,22 +39,25 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from ..did import AggSpec, ATTgtResult, aggregate_point, aggregate_table
 from ..errors import SpecificationError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..staggered import AggSpec, ATTgtResult
+from .pvalue import invert_test, resampling_pvalue
 
 __all__ = [
-    "n_distinct_assignments",
+    "PermutationEstimator",
     "assignments",
     "cs_randomization",
-    "PermutationEstimator",
+    "n_distinct_assignments",
+    "pretrend_randomization",
 ]
+
+#: which linear map: the outcome ``"Y"`` or the observed treatment indicator ``"D"``
+Which = Literal["Y", "D"]
 
 
 def n_distinct_assignments(labels: np.ndarray) -> int:
@@ -83,13 +90,12 @@ def _multiset_permutations(values: list) -> Iterator[tuple]:
     yield from rec()
 
 
-def assignments(labels: np.ndarray, n_perm: int, rng: np.random.Generator
-                ) -> tuple[np.ndarray, bool]:
+def assignments(labels: np.ndarray, n_perm: int, seed: int) -> tuple[np.ndarray, bool]:
     """Assignments of ``labels`` to positions: ``(P, G)`` array whose first row is the observed
     assignment, and whether the set is the exact enumeration.
 
     Exact when the number of distinct assignments is at most ``n_perm + 1``; otherwise ``n_perm``
-    uniform random permutations plus the observed one.
+    uniform random permutations (``numpy.random.default_rng(seed)``) plus the observed one.
     """
     labels = np.asarray(labels, dtype=float)
     total = n_distinct_assignments(labels)
@@ -98,6 +104,7 @@ def assignments(labels: np.ndarray, n_perm: int, rng: np.random.Generator
         is_obs = (allp == labels[None, :]).all(1)
         allp = np.vstack([labels[None, :], allp[~is_obs]])
         return allp, True
+    rng = np.random.default_rng(seed)
     perms = np.array([rng.permutation(labels) for _ in range(n_perm)])
     return np.vstack([labels[None, :], perms]), False
 
@@ -105,9 +112,9 @@ def assignments(labels: np.ndarray, n_perm: int, rng: np.random.Generator
 class PermutationEstimator:
     """Callaway–Sant'Anna point estimates for many cluster-level assignments at once.
 
-    Built from an :class:`~analysis.staggered.ATTgtResult`; ``estimate(A, which)`` returns the
-    aggregate keys (and overall) for every row of the assignment matrix ``A`` (P × G), for the
-    outcome (``which="Y"``) or for the observed treatment indicator (``which="D"``).
+    Built from an :class:`~analysis.did.ATTgtResult`; ``estimate(A, which, spec)`` returns the
+    aggregate keys (and overall, last) for every row of the assignment matrix ``A`` (P × G), for
+    the outcome (``which="Y"``) or for the observed treatment indicator (``which="D"``).
     """
 
     def __init__(self, res: ATTgtResult):
@@ -148,7 +155,8 @@ class PermutationEstimator:
         self.wc = onehot @ p.w  # weighted units per cluster
         self.n = p.n
 
-    def cell_att(self, A: np.ndarray, which: str) -> np.ndarray:
+    def cell_att(self, A: np.ndarray, which: Which) -> np.ndarray:
+        """ATT(g,t) ``(P, K)`` under each assignment (row of ``A``)."""
         cells = self.res.cells
         S = self.S[which]
         N = self.N
@@ -174,25 +182,16 @@ class PermutationEstimator:
                 att[:, k] = (tr @ S[:, k]) / n1 - (ct @ S[:, k]) / n0
         return att
 
-    def estimate(self, A: np.ndarray, which: str, spec: AggSpec) -> np.ndarray:
-        from ..staggered import _agg_point
-
+    def estimate(self, A: np.ndarray, which: Which, spec: AggSpec) -> np.ndarray:
+        """Aggregates ``(P, nkeys + 1)`` (overall last) under each assignment."""
         att = self.cell_att(A, which)
         cells = self.res.cells
         pg_cells = np.stack([(A == g) @ self.wc for g in cells.g], axis=1) / self.n
         pgg = None
         if spec.overall == "pgg":
             pgg = np.stack([(A == g) @ self.wc for g in spec.key_groups], axis=1) / self.n
-        keys, overall = _agg_point(spec, att, pg_cells, pgg)
+        keys, overall = aggregate_point(spec, att, pg_cells, pgg)
         return np.concatenate([keys, overall[:, None]], axis=1)
-
-
-def _pre_mask(spec: AggSpec) -> np.ndarray:
-    nk = len(spec.keys)
-    pre = np.zeros(nk + 1, bool)
-    if spec.kind == "dynamic":
-        pre[:nk] = np.array([float(k) < 0 for k in spec.keys])
-    return pre
 
 
 def cs_randomization(res: ATTgtResult, spec: AggSpec, *, n_perm: int = 999, seed: int = 0,
@@ -205,39 +204,34 @@ def cs_randomization(res: ATTgtResult, spec: AggSpec, *, n_perm: int = 999, seed
     ``std_error`` is the standard deviation of the permutation distribution under ``τ₀ = θ̂``.
     Returns the rows and a note on exact vs sampled assignments.
     """
-    from ..staggered import _rows
-
     pe = PermutationEstimator(res)
-    A, exact = assignments(pe.gc, n_perm, np.random.default_rng(seed))
+    A, exact = assignments(pe.gc, n_perm, seed)
     SY = pe.estimate(A, "Y", spec)  # (P, nkeys+1); row 0 = observed
     SD = pe.estimate(A, "D", spec)
     est = SY[0]
-    pre = _pre_mask(spec)
+    pre = spec.pre
     P = A.shape[0]
     nk = len(spec.keys)
     lo, hi, pv, sd = (np.full(nk + 1, np.nan) for _ in range(4))
     tau_post = np.nan
     if pre.any():
-        simple = _simple_spec(res)
-        tau_post = pe.estimate(A[:1], "Y", simple)[0, -1]
-    from .multiplier import invert_pvalue
-
+        tau_post = pe.estimate(A[:1], "Y", res.spec("simple"))[0, -1]
     for j in range(nk + 1):
         if not np.isfinite(est[j]):
             continue
         if pre[j]:
             stat = np.abs(SY[:, j] - tau_post * SD[:, j])
-            pv[j] = np.mean(stat >= stat[0] - 1e-12)
+            pv[j] = resampling_pvalue(stat[0], stat[1:])
             sd[j] = np.nanstd(SY[:, j] - tau_post * SD[:, j])
             continue
 
         def pfun(tau0: np.ndarray, j: int = j) -> np.ndarray:
             stat = np.abs(SY[:, j][:, None] - tau0[None, :] * SD[:, j][:, None])
-            return np.mean(stat >= stat[:1] - 1e-12, axis=0)
+            return resampling_pvalue(stat[0], stat[1:])
 
         pv[j] = pfun(np.array([0.0]))[0]
         sd[j] = np.nanstd(SY[:, j] - est[j] * SD[:, j])
-        lo[j], hi[j] = invert_pvalue(pfun, est[j], sd[j] if sd[j] > 0 else 1.0, alpha)
+        lo[j], hi[j] = invert_test(pfun, est[j], sd[j] if sd[j] > 0 else 1.0, alpha)
     note = (f"Randomisation inference: exact enumeration of all {P} distinct assignments of "
             f"adoption dates to {pe.C} clusters." if exact else
             f"Randomisation inference: {P - 1} sampled assignments of adoption dates to {pe.C} "
@@ -246,14 +240,7 @@ def cs_randomization(res: ATTgtResult, spec: AggSpec, *, n_perm: int = 999, seed
     if min_p > alpha:
         note += (f" Only {P} assignments exist: the smallest attainable p-value is {min_p:.3f}, "
                  f"above {alpha}; the test cannot reject at that level.")
-    return _rows(spec, est, sd, lo, hi, pv, "randomization"), note
-
-
-def _simple_spec(res: ATTgtResult) -> AggSpec:
-    from ..staggered import _agg_spec
-
-    return _agg_spec("simple", res.cells, res.panel.times, balance_e=None, min_e=-np.inf,
-                     max_e=np.inf)
+    return aggregate_table(spec, est, sd, lo, hi, pv, "randomization"), note
 
 
 def pretrend_randomization(res: ATTgtResult, spec: AggSpec, *, n_perm: int = 999,
@@ -262,13 +249,13 @@ def pretrend_randomization(res: ATTgtResult, spec: AggSpec, *, n_perm: int = 999
     randomisation of adoption dates (after removing the estimated post effect). Returns
     ``(S, p_value, exact)``."""
     pe = PermutationEstimator(res)
-    A, exact = assignments(pe.gc, n_perm, np.random.default_rng(seed))
-    pre = _pre_mask(spec)
+    A, exact = assignments(pe.gc, n_perm, seed)
+    pre = spec.pre
     if not pre.any():
         return np.nan, np.nan, exact
     SY = pe.estimate(A, "Y", spec)
     SD = pe.estimate(A, "D", spec)
-    tau_post = pe.estimate(A[:1], "Y", _simple_spec(res))[0, -1]
+    tau_post = pe.estimate(A[:1], "Y", res.spec("simple"))[0, -1]
     Z = SY[:, pre] - tau_post * SD[:, pre]
     S = np.nanmean(Z**2, axis=1)
-    return float(S[0]), float(np.mean(S >= S[0] - 1e-12)), exact
+    return float(S[0]), float(resampling_pvalue(S[0], S[1:])), exact

@@ -1,4 +1,4 @@
-"""Wild cluster bootstrap for one OLS coefficient: the restricted (WCR) bootstrap-t.
+"""Wild cluster bootstrap for OLS coefficients: the restricted (WCR) bootstrap-t.
 
 With ~11 counties an analytic cluster-robust t test over-rejects (Cameron, Gelbach & Miller 2008;
 MacKinnon & Webb 2017). The WCR bootstrap imposes the null ``β_j = r``, keeps the restricted
@@ -15,8 +15,10 @@ cluster-level sums, so no draw ever touches the n observations:
 
 so for ``B`` draws and ``G`` clusters the cost is O(B·G²), whatever n is (a few milliseconds for
 B = 9,999 and G = 11). Restricted residuals are linear in the hypothesised value ``r``, which makes
-the confidence interval by test inversion (the set of ``r`` not rejected at level α, found by
-bisection with the draws held fixed) cheap as well.
+the confidence interval by test inversion (the set of ``r`` not rejected at level α, with the draws
+held fixed) cheap as well. p-value and interval follow the package's one convention
+(:mod:`analysis.inference.pvalue`): ``p = (1 + #{|t*| ≥ |t|}) / (B + 1)``, interval
+``{r : p(r) > α}``.
 
 Fixed effects: a factor nested in the clusters (institutions within counties) is projected out
 first — the bootstrap is exactly invariant to that (Roodman et al. 2019, §3.5). A factor that is
@@ -43,27 +45,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecificationError, check_choice
+from ..errors import SpecificationError, check_option
+from ..plots import new_axes
 from ..results import ResultMixin
 from ..within import demean, factorize, fe_rank
-from .weights import draw_weights
+from .pvalue import invert_test, resampling_pvalue
+from .weights import BootWeights, draw_weights
 
 __all__ = ["WildBootstrapResult", "WCRBootstrap", "wild_cluster_bootstrap"]
-
-Weights = Literal["webb", "rademacher"]
 
 
 class WCRBootstrap:
     """Restricted wild cluster bootstrap-t for coefficient ``j`` of OLS of ``y`` on ``X``.
 
     ``y`` and ``X`` are already purged of any fixed effects nested in the clusters. The auxiliary
-    weights ``W`` (``B × G``, columns in the order of ``cluster`` codes ``0..G-1``) are fixed at
-    construction so that :meth:`p_value` is a deterministic function of the null value ``r``.
+    weights ``W`` (``n_boot × G``, columns in the order of ``cluster`` codes ``0..G-1``) are fixed
+    at construction so that :meth:`p_value` is a deterministic function of the null value ``r``.
     """
 
     def __init__(self, y: np.ndarray, X: np.ndarray, cluster: np.ndarray, j: int, W: np.ndarray,
@@ -123,82 +125,75 @@ class WCRBootstrap:
         return (self.estimate - r) / self.se
 
     def p_value(self, r: float = 0.0) -> float:
-        """Symmetric bootstrap p-value for the null ``β_j = r``: ``(1 + #{|t*| ≥ |t|}) / (B + 1)``,
-        the Monte Carlo p-value that is exact under exchangeability and never reported as 0
-        (Davison & Hinkley 1997, §4.2.1)."""
-        hits = np.sum(np.abs(self.t_star(r)) >= abs(self.t_stat(r)) - 1e-12)
-        return float((1 + hits) / (len(self.W) + 1))
+        """Symmetric bootstrap p-value for the null ``β_j = r``: ``(1 + #{|t*| ≥ |t|}) / (B + 1)``
+        (:func:`analysis.inference.pvalue.resampling_pvalue`)."""
+        return float(resampling_pvalue(abs(self.t_stat(r)), np.abs(self.t_star(r))))
 
-    def confidence_interval(self, alpha: float = 0.05, *, rtol: float = 1e-4) -> tuple[float, float]:
-        """Interval of null values not rejected at level ``alpha`` (test inversion, bisection)."""
-        b, se = self.estimate, self.se
-        if not np.isfinite(se) or se <= 0:
-            return (np.nan, np.nan)
+    def p_values(self, r: np.ndarray) -> np.ndarray:
+        """:meth:`p_value` for each null value in ``r``."""
+        return np.array([self.p_value(float(v)) for v in np.atleast_1d(r)])
 
-        def bound(sign: float) -> float:
-            inner, step = b, se
-            outer = b + sign * step
-            for _ in range(60):
-                if self.p_value(outer) < alpha:
-                    break
-                inner, step = outer, step * 2
-                outer = b + sign * step
-            else:
-                return sign * np.inf
-            while abs(outer - inner) > rtol * se:
-                mid = 0.5 * (inner + outer)
-                if self.p_value(mid) < alpha:
-                    outer = mid
-                else:
-                    inner = mid
-            return 0.5 * (inner + outer)
-
-        return (bound(-1.0), bound(+1.0))
+    def confidence_interval(self, alpha: float = 0.05) -> tuple[float, float]:
+        """Null values not rejected at level ``alpha``, ``{r : p(r) > alpha}``
+        (:func:`analysis.inference.pvalue.invert_test`)."""
+        return invert_test(self.p_values, self.estimate, self.se, alpha)
 
 
 @dataclass(frozen=True)
 class WildBootstrapResult(ResultMixin):
-    """Wild cluster restricted bootstrap-t test and interval for one coefficient."""
+    """Wild cluster restricted bootstrap-t tests and intervals, one row per tested coefficient.
 
-    term: str
-    estimate: float
-    std_error: float
-    t_stat: float
-    p_value: float
-    ci_low: float
-    ci_high: float
+    ``table`` columns: ``term``, ``estimate``, ``std_error`` (analytic CR1 by cluster, used to
+    studentise), ``statistic`` (t under the null), ``p_value``, ``ci_low``, ``ci_high``, ``null``,
+    ``inference`` (``"wild_bootstrap"``), ``weights``, ``n_boot``, ``cluster``, ``n_clusters``,
+    ``n_obs``. ``t_star``: the bootstrap t statistics under the null, by term.
+    """
+
+    table: pd.DataFrame = field(repr=False)
+    t_star: dict[str, np.ndarray] = field(repr=False)
     null: float
     alpha: float
-    B: int
-    weights: str
+    n_boot: int
+    weights: BootWeights
     cluster: str
     n_clusters: int
     n_obs: int
-    t_star: np.ndarray = field(repr=False)
     _notes: tuple[str, ...] = ()
-    title = "Wild cluster bootstrap (WCR, bootstrap-t)"
 
-    def tidy(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            [{
-                "term": self.term, "estimate": self.estimate, "std_error": self.std_error,
-                "statistic": self.t_stat, "p_value": self.p_value, "ci_low": self.ci_low,
-                "ci_high": self.ci_high, "null": self.null, "inference": "wild_bootstrap",
-                "weights": self.weights, "B": self.B, "cluster": self.cluster,
-                "n_clusters": self.n_clusters, "n_obs": self.n_obs,
-            }]
-        )
+    display_columns: ClassVar[dict[str, tuple[str, ...]]] = {
+        "wild_bootstrap": ("term", "estimate", "std_error", "statistic", "p_value", "ci_low",
+                           "ci_high", "n_clusters")}
 
-    def plot(self, *, ax: Any = None) -> Any:
-        import matplotlib.pyplot as plt
+    @property
+    def title(self) -> str:
+        return "Wild cluster bootstrap (WCR, bootstrap-t)"
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3.5))
-        ax.hist(self.t_star, bins=60, color="#b0b7bf", density=True, label="bootstrap t* under H0")
-        ax.axvline(self.t_stat, color="#c0392b", lw=2, label=f"observed t = {self.t_stat:.2f}")
-        ax.axvline(-self.t_stat, color="#c0392b", lw=1, ls="--")
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"wild_bootstrap": self.table}
+
+    def row(self, term: str | None = None) -> pd.Series:
+        """The row of ``term`` (default: the first tested term)."""
+        t = self.table
+        if term is None:
+            return t.iloc[0]
+        hit = t[t["term"] == term]
+        if hit.empty:
+            raise SpecificationError(f"term={term!r} was not tested; tested: {list(t['term'])}.")
+        return hit.iloc[0]
+
+    def plot(self, *, ax: Any = None, term: str | None = None) -> Any:
+        """Histogram of the bootstrap t statistics of ``term`` (default: the first) under the
+        null, with the observed t."""
+        r = self.row(term)
+        ax = new_axes(ax, figsize=(6, 3.5))
+        ax.hist(self.t_star[r["term"]], bins=60, color="#b0b7bf", density=True,
+                label="bootstrap t* under H0")
+        ax.axvline(r["statistic"], color="#c0392b", lw=2,
+                   label=f"observed t = {r['statistic']:.2f}")
+        ax.axvline(-r["statistic"], color="#c0392b", lw=1, ls="--")
         ax.set_xlabel("t statistic")
-        ax.set_title(f"WCR bootstrap, {self.term}: p = {self.p_value:.3f} ({self.n_clusters} clusters)")
+        ax.set_title(f"WCR bootstrap, {r['term']}: p = {r['p_value']:.3f} "
+                     f"({self.n_clusters} clusters)")
         ax.legend(fontsize=8)
         return ax
 
@@ -208,18 +203,18 @@ def wild_cluster_bootstrap(
     *,
     y: str,
     x: Sequence[str],
-    term: str,
+    term: str | Sequence[str],
     cluster: str,
     fe: str | Sequence[str] | None = None,
     dummies: Sequence[str] = (),
     null: float = 0.0,
-    B: int = 999,
-    weights: Weights = "webb",
-    rng: np.random.Generator | None = None,
+    n_boot: int = 999,
+    weights: BootWeights = "webb",
+    seed: int = 0,
     alpha: float = 0.05,
     ci: bool = True,
 ) -> WildBootstrapResult:
-    """Restricted wild cluster bootstrap-t p-value (and interval) for the coefficient ``term``.
+    """Restricted wild cluster bootstrap-t p-values (and intervals) for the coefficient(s) ``term``.
 
     The model is OLS of ``y`` on ``x`` plus dummies of each column in ``dummies`` (e.g. quarters)
     plus the fixed effect ``fe`` (e.g. institutions), which must be nested in ``cluster``.
@@ -227,26 +222,39 @@ def wild_cluster_bootstrap(
     Parameters
     ----------
     data : DataFrame (not modified); rows with missing values in used columns are dropped.
-    y, x, term : outcome, regressors, and the regressor tested (must be in ``x``).
+    y, x : outcome and regressors.
+    term : the regressor tested, or several: each is tested on its own (null on that coefficient
+        alone) with its own ``n_boot`` draws, drawn in the order given from one stream.
     cluster : cluster column (few clusters expected, e.g. ``county_code``).
     fe : fixed-effect column(s) nested in ``cluster`` (projected out exactly, by alternating
         projections when there are several, e.g. institution and county × quarter).
     dummies : fixed effects not nested in the clusters, entered as dummy columns.
-    null : hypothesised value of the coefficient.
-    B : bootstrap draws; weights : ``"webb"`` (default) or ``"rademacher"``.
-    rng : ``numpy.random.default_rng(seed)``; required so that results are reproducible.
+    null : hypothesised value of the coefficient(s).
+    n_boot : bootstrap draws per term; weights : ``"webb"`` (default) or ``"rademacher"``.
+    seed : seed of ``numpy.random.default_rng`` for the draws.
     alpha, ci : level of the interval and whether to compute it by test inversion.
+
+    Returns
+    -------
+    WildBootstrapResult
+        One row per tested term.
 
     References
     ----------
     Cameron, Gelbach & Miller (2008); Roodman, MacKinnon, Nielsen & Webb (2019); Webb (2023).
     """
-    check_choice("weights", weights, ("webb", "rademacher"))
-    if rng is None:
-        raise SpecificationError("Pass rng=numpy.random.default_rng(seed) so the bootstrap is reproducible.")
+    check_option("weights", weights, BootWeights)
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool):
+        raise SpecificationError(f"seed={seed!r}: use an integer, e.g. seed=0.")
+    if int(n_boot) != n_boot or n_boot < 1:
+        raise SpecificationError(f"n_boot={n_boot!r} must be a positive integer, e.g. 999.")
     x = list(x)
-    if term not in x:
-        raise SpecificationError(f"term={term!r} must be one of the regressors x={x}.")
+    terms = [term] if isinstance(term, str) else list(term)
+    if not terms:
+        raise SpecificationError(f"term is empty; name one or more of the regressors x={x}.")
+    for tm in terms:
+        if tm not in x:
+            raise SpecificationError(f"term={tm!r} must be one of the regressors x={x}.")
     if not 0 < alpha < 1:
         raise SpecificationError(f"alpha={alpha!r} must lie strictly between 0 and 1, e.g. 0.05.")
     fes = [fe] if isinstance(fe, str) else list(fe or ())
@@ -284,17 +292,26 @@ def wild_cluster_bootstrap(
             "remove the redundant regressor."
         )
     _, g = factorize(d[cluster])
-    W = draw_weights(rng, g, B, weights)
-    boot = WCRBootstrap(yv, X, d[cluster].to_numpy(), x.index(term), W,
-                        n_params=X.shape[1] + n_fe)
-    lo, hi = boot.confidence_interval(alpha) if ci else (np.nan, np.nan)
-    notes = [f"{g} clusters ({cluster}); restricted wild bootstrap-t with {weights} weights, B={B}."]
+    rng = np.random.default_rng(seed)
+    rows, t_star = [], {}
+    for tm in terms:
+        W = draw_weights(rng, g, n_boot, weights)
+        boot = WCRBootstrap(yv, X, d[cluster].to_numpy(), x.index(tm), W,
+                            n_params=X.shape[1] + n_fe)
+        lo, hi = boot.confidence_interval(alpha) if ci else (np.nan, np.nan)
+        rows.append({
+            "term": tm, "estimate": boot.estimate, "std_error": boot.se,
+            "statistic": boot.t_stat(null), "p_value": boot.p_value(null), "ci_low": lo,
+            "ci_high": hi, "null": null, "inference": "wild_bootstrap", "weights": weights,
+            "n_boot": n_boot, "cluster": cluster, "n_clusters": g, "n_obs": len(d),
+        })
+        t_star[tm] = boot.t_star(null)
+    notes = [f"{g} clusters ({cluster}); restricted wild bootstrap-t with {weights} weights, "
+             f"n_boot={n_boot}."]
     if g < 12:
         notes.append("Few clusters: analytic cluster-robust p-values over-reject here; this bootstrap "
                      "p-value is the one to report, and its interval comes from test inversion.")
     return WildBootstrapResult(
-        term=term, estimate=boot.estimate, std_error=boot.se, t_stat=boot.t_stat(null),
-        p_value=boot.p_value(null), ci_low=lo, ci_high=hi, null=null, alpha=alpha, B=B,
-        weights=weights, cluster=cluster, n_clusters=g, n_obs=len(d), t_star=boot.t_star(null),
-        _notes=tuple(notes),
+        table=pd.DataFrame(rows), t_star=t_star, null=null, alpha=alpha, n_boot=n_boot,
+        weights=weights, cluster=cluster, n_clusters=g, n_obs=len(d), _notes=tuple(notes),
     )

@@ -1,0 +1,122 @@
+"""The entry point :func:`att_gt`: Callaway–Sant'Anna ATT(g,t) from a long panel.
+
+References
+----------
+Callaway, B., & Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time periods.
+    *Journal of Econometrics* 225(2), 200–230.
+Sant'Anna, P. H. C., & Zhao, J. (2020). Doubly robust difference-in-differences estimators.
+    *Journal of Econometrics* 219(1), 101–122.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SpecificationError, check_option
+from ..results import FEW_CLUSTERS
+from .cells import BasePeriod, ControlGroup, make_cells
+from .core import attgt_core
+from .panel import prepare_panel
+from .results import ATTgtResult
+
+__all__ = ["att_gt"]
+
+
+def att_gt(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    group: str,
+    cluster: str | None = None,
+    control_group: ControlGroup = "notyettreated",
+    anticipation: int = 0,
+    base_period: BasePeriod = "varying",
+    weights: str | None = None,
+    covariates: Sequence[str] = (),
+    alpha: float = 0.05,
+) -> ATTgtResult:
+    """Callaway–Sant'Anna group-time average treatment effects ATT(g, t).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long panel, one row per unit and period (not modified). Rows with a missing outcome are
+        unobserved periods (unbalanced panels are allowed).
+    outcome, unit, time : str
+        Column names; ``time`` numeric (e.g. the quarter index ``t``).
+    group : str
+        First-treatment period on the scale of ``time``; NaN or 0 = never treated in the window.
+        Must be constant within unit.
+    cluster : str, optional
+        Cluster variable for standard errors (e.g. ``county_code``); units must be nested in it.
+        Default: clustered by unit, as R ``did``.
+    control_group : {"notyettreated", "nevertreated"}
+        Comparison units: not yet treated by ``max(t, base) + anticipation`` (including never
+        treated), or never treated only.
+    anticipation : int
+        Number of periods before adoption in which units may already react.
+    base_period : {"varying", "universal"}
+        Pre-period cells compare ``t`` with ``t - 1`` ("varying", R's default) or all cells use
+        ``g - 1 - anticipation`` ("universal").
+    weights : str, optional
+        Column of unit sampling weights (constant within unit).
+    covariates : sequence of str
+        Covariates for outcome-regression adjustment (Sant'Anna & Zhao 2020's ``reg_did_panel``,
+        R ``did``'s ``est_method="reg"``), taken at each cell's base period. Empty (default): the
+        difference of mean changes (= DR = REG = IPW without covariates). Randomisation
+        inference is only available without covariates.
+    alpha : float
+        Level of the analytic pointwise intervals.
+
+    Returns
+    -------
+    ATTgtResult
+        ``.aggregate(kind)`` for analytic aggregations; :func:`analysis.inference.aggregate` for
+        the wild-bootstrap and randomisation rows beside them.
+
+    References
+    ----------
+    Callaway, B., & Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time
+    periods. *Journal of Econometrics* 225(2), 200–230.
+    """
+    check_option("control_group", control_group, ControlGroup)
+    check_option("base_period", base_period, BasePeriod)
+    if int(anticipation) != anticipation or anticipation < 0:
+        raise SpecificationError(f"anticipation={anticipation!r} must be a non-negative integer.")
+    if not 0 < alpha < 1:
+        raise SpecificationError(f"alpha={alpha!r} must lie strictly between 0 and 1.")
+    panel, notes = prepare_panel(data, outcome=outcome, unit=unit, time=time, group=group,
+                                 cluster=cluster, weights=weights, covariates=covariates)
+    glist = np.unique(panel.G[np.isfinite(panel.G)])
+    if len(glist) == 0:
+        raise SpecificationError(f"No unit is treated within the window ({group!r} is empty, 0 or "
+                                 "beyond the last period for all units).")
+    if control_group == "nevertreated" and not np.isinf(panel.G).any():
+        raise SpecificationError("control_group='nevertreated' needs never-treated units; none "
+                                 "are in the data. Use control_group='notyettreated'.")
+    cells = make_cells(panel.times, glist, int(anticipation), base_period)
+    if len(cells) == 0:
+        raise SpecificationError("No group-time cell has a pre-treatment base period; check "
+                                 "`anticipation` and the adoption dates.")
+    att, inf, n1, n0 = attgt_core(panel.Y[None], panel.obs, panel.G, panel.w, cells,
+                                  control_group, int(anticipation), X=panel.X)
+    empty = np.isnan(att[0])
+    if empty.any():
+        notes.append(f"{int(empty.sum())} ATT(g,t) cell(s) have no treated or no comparison "
+                     "units observed in both periods and are left out.")
+        keep = ~empty
+        cells = cells.subset(keep)
+        att, inf, n1, n0 = att[:, keep], inf[:, :, keep], n1[keep], n0[keep]
+    if cluster is not None and panel.n_clusters < FEW_CLUSTERS:
+        notes.append(f"Only {panel.n_clusters} clusters: analytic clustered standard errors are "
+                     "too small with fewer than 20 clusters; read the wild_bootstrap and "
+                     "randomization rows of analysis.inference.aggregate(res, kind).")
+    return ATTgtResult(outcome=outcome, control_group=control_group,
+                       anticipation=int(anticipation), base_period=base_period, panel=panel,
+                       cells=cells, att=att[0], inf=inf[0], n_treated=n1, n_control=n0,
+                       alpha=alpha, _notes=tuple(notes))

@@ -1,0 +1,105 @@
+"""The joint pre-trend test on the pre-adoption event-time ATTs: the analytic Wald row and the
+result object that also carries the resampling rows of :mod:`analysis.inference`.
+
+The Wald statistic ``θ̂' V⁻¹ θ̂`` over the pre-period event times (``χ²`` with as many degrees of
+freedom) needs the clustered covariance ``V`` of those ATTs to be non-singular; with 11 clusters
+and more pre-periods than clusters it is not, and the row is reported as missing with the rank in
+a note. The scalar statistics that always exist (``sum_t2`` judged by the restricted wild
+bootstrap, ``mean_sq`` by randomisation of adoption dates) are computed in
+:func:`analysis.inference.pretrend_test`, which assembles the :class:`PretrendResult`.
+
+References
+----------
+Callaway, B., & Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time periods.
+    *Journal of Econometrics* 225(2), 200–230 (Section 4.2, pre-tests).
+Roth, J. (2022). Pretest with caution: Event-study estimates after testing for parallel trends.
+    *American Economic Review: Insights* 4(3), 305–322.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..plots import new_axes
+from ..results import ResultMixin
+from .aggregation import AggSpec
+from .results import ATTgtResult
+
+__all__ = ["PretrendResult", "pretrend_spec", "wald_row"]
+
+
+@dataclass(frozen=True)
+class PretrendResult(ResultMixin):
+    """Joint tests of "no effect before adoption" over the pre-period event-time ATTs.
+
+    Rows: ``wald`` (analytic clustered Wald χ², reported only when the clustered covariance of the
+    pre-period ATTs is non-singular — with 11 clusters and more pre-periods than clusters it is
+    not), ``sum_t2`` (sum of squared individually studentised pre-period ATTs, judged by the
+    restricted wild cluster bootstrap) and ``mean_sq`` (mean squared pre-period ATT, judged by
+    randomisation of adoption dates). Columns: ``statistic``, ``value``, ``df``, ``p_value``,
+    ``inference``, ``n_pre``, ``n_clusters``.
+    """
+
+    table: pd.DataFrame = field(repr=False)
+    outcome: str = ""
+    _notes: tuple[str, ...] = ()
+
+    @classmethod
+    def from_rows(cls, res: ATTgtResult, spec: AggSpec, rows: Sequence[dict[str, Any]],
+                  notes: Sequence[str] = ()) -> PretrendResult:
+        """The result of the test rows ``rows`` on the pre-period keys of ``spec``."""
+        table = pd.DataFrame(list(rows))
+        table["n_pre"] = len(spec.keys)
+        table["n_clusters"] = res.n_clusters
+        return cls(table=table, outcome=res.outcome, _notes=tuple(notes))
+
+    @property
+    def title(self) -> str:
+        return "Joint pre-trend test" + (f" — {self.outcome}" if self.outcome else "")
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"pretrend": self.table}
+
+    def plot(self, *, ax: Any = None) -> Any:
+        """The p-value of each test against the 5% line."""
+        ax = new_axes(ax, figsize=(5, 3))
+        t = self.table.dropna(subset=["p_value"])
+        ax.barh(t["statistic"] + " (" + t["inference"] + ")", t["p_value"], color="C0")
+        ax.axvline(0.05, color="red", ls="--", lw=0.8)
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("p-value")
+        ax.set_title(self.title)
+        return ax
+
+
+def pretrend_spec(res: ATTgtResult, *, min_e: float = -np.inf) -> AggSpec:
+    """The dynamic aggregation restricted to the pre-period event times ``min_e <= e <= -1``."""
+    return res.spec("dynamic", min_e=min_e, max_e=-1)
+
+
+def wald_row(res: ATTgtResult, spec: AggSpec) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The analytic Wald row over the keys of ``spec`` (missing when the clustered covariance is
+    singular), and the note that says why it is missing."""
+    nk = len(spec.keys)
+    keys, _ = res.point(spec, res.att[None])
+    est = keys[0]
+    psi = res.aggregate_psi(spec, res.att[None], res.inf[None])[0][:, :nk]
+    C = psi.shape[0]
+    f = C / (C - 1) if res.panel.clustered else 1.0
+    V = f * psi.T @ psi / res.panel.n**2
+    rank = np.linalg.matrix_rank(V) if nk else 0
+    if nk and rank == nk:
+        W = float(est @ np.linalg.solve(V, est))
+        return ({"statistic": "wald", "value": W, "df": nk, "p_value": stats.chi2.sf(W, nk),
+                 "inference": "analytic"}, ())
+    note = (f"The clustered covariance of the {nk} pre-period ATTs has rank {rank} with {C} "
+            "clusters: no Wald test exists; read the scalar-statistic rows (wild bootstrap, "
+            "randomisation).")
+    return ({"statistic": "wald", "value": np.nan, "df": nk, "p_value": np.nan,
+             "inference": "analytic"}, (note,))
