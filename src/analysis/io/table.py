@@ -98,50 +98,48 @@ def typed_frame(spec: Table, values: dict[str, list], extra_names: list[str],
     return pd.DataFrame(cols, index=pd.RangeIndex(n))
 
 
-def parse_grid(spec: Table, grid: Sheet,
-               src: Source) -> tuple[pd.DataFrame, np.ndarray, list[Problem], list[str]]:
-    """Header detection, column mapping and cell parsing of one table.
+@dataclass
+class _Reading:
+    """One table being read: its specification, its source, and what was found so far."""
 
-    Returns the typed table, the user's row number of each of its rows, the problems and the
-    notes; fills in ``src`` (header row, the user's header spellings, extra columns, row count).
-    """
-    problems: list[Problem] = []
-    notes: list[str] = []
-    htab = header_table(spec)
+    spec: Table
+    src: Source
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
-    def prob(row: int | None, column: str | None, value: object, expected: str, fix: str) -> Problem:
-        return Problem(file=src.file, sheet=src.sheet, row=row, column=column, value=value,
-                       expected=expected, fix=fix)
+    def problem(self, row: int | None, column: str | None, value: object, expected: str,
+                fix: str) -> None:
+        self.problems.append(Problem(file=self.src.file, sheet=self.src.sheet, row=row,
+                                     column=column, value=value, expected=expected, fix=fix))
 
-    nonblank = [(r, cells) for r, cells in grid.rows if not is_blank(cells)]
-    if not nonblank:
-        problems.append(prob(None, None, None, "a header row and data rows",
-                             "the file or sheet is empty; export the table again with its header"))
-        return empty_frame(spec), np.array([], dtype=int), problems, notes
 
-    # header row: the first row, unless a later one of the first 10 matches more column names
+Rows = list[tuple[int, list[Any]]]
+
+
+def _find_header(nonblank: Rows, htab: dict[str, str]) -> int:
+    """Index of the header among the non-blank rows: the first row, unless a later one of the
+    first 10 matches more column names."""
     best, best_n = 0, -1
     for i, (_, cells) in enumerate(nonblank[:10]):
         n = sum(lookup(c, htab) is not None for c in cells if c is not None and str(c).strip())
         if n > best_n:
             best, best_n = i, n
-    if best_n <= 0:
-        best = 0
-    header_row, header = nonblank[best]
-    src.header_row = header_row
-    if best > 0 or header_row > 1:
-        notes.append(f"{src.where()}: rows 1–{header_row - 1} above the header (row {header_row}) were skipped.")
+    return best if best_n > 0 else 0
 
-    # map columns
-    data_rows = [(r, cells) for r, cells in nonblank[best + 1:]]
+
+def _map_columns(rd: _Reading, header_row: int, header: list[Any], data_rows: Rows,
+                 htab: dict[str, str]) -> tuple[dict[int, str], dict[int, str]]:
+    """Column index → canonical name, and column index → name of each extra (kept) column;
+    reports duplicated and missing required columns."""
+    src, spec = rd.src, rd.spec
     mapping: dict[int, str] = {}
     extra: dict[int, str] = {}
     for j, h in enumerate(header):
         if h is None or not str(h).strip():
             if any(j < len(c) and not is_blank([c[j]]) for _, c in data_rows):
                 extra[j] = f"column {col_letter(j)}"
-                notes.append(f"{src.where()}: column {col_letter(j)} has values but no header; kept as "
-                             f"'column {col_letter(j)}'.")
+                rd.notes.append(f"{src.where()}: column {col_letter(j)} has values but no header; "
+                                f"kept as 'column {col_letter(j)}'.")
             continue
         canon = lookup(h, htab)
         if canon is None:
@@ -152,11 +150,11 @@ def parse_grid(spec: Table, grid: Sheet,
             continue
         if canon in mapping.values():
             first = next(k for k, v in mapping.items() if v == canon)
-            problems.append(prob(
+            rd.problem(
                 header_row, f"{col_letter(j)} {' '.join(str(h).split())}", h,
-                f"each column once; column {col_letter(first)} ({' '.join(str(header[first]).split())}) "
-                f"already holds {canon}",
-                "delete one of the two columns or rename it"))
+                f"each column once; column {col_letter(first)} "
+                f"({' '.join(str(header[first]).split())}) already holds {canon}",
+                "delete one of the two columns or rename it")
             continue
         mapping[j] = canon
         src.headers[canon] = str(h)
@@ -170,35 +168,49 @@ def parse_grid(spec: Table, grid: Sheet,
             difflib.get_close_matches(c.name, unknown, n=1, cutoff=0.6)
         fix = (f"rename the header {close[0]!r} to {c.name!r} or {c.zh!r}" if close
                else f"add a column headed {c.name!r} or {c.zh!r} ({c.description})")
-        problems.append(prob(header_row, c.name, None,
-                             f"a column {c.name} ({' / '.join(names[1:])})", fix))
+        rd.problem(header_row, c.name, None, f"a column {c.name} ({' / '.join(names[1:])})", fix)
     if unknown:
-        notes.append(f"{src.where()}: extra column(s) kept but not checked: {', '.join(unknown)}.")
+        rd.notes.append(f"{src.where()}: extra column(s) kept but not checked: "
+                        f"{', '.join(unknown)}.")
     src.extra = list(extra.values())
+    return mapping, extra
 
-    # merged cells inside the data rows: one problem per merged range
-    merged_rows: set[int] = set()  # whole rows merged into one cell (title or subtotal lines)
-    merged_cells: set[tuple[int, int]] = set()  # (row, column) covered by a merge, not its anchor
-    ncols = len(header)
+
+def _merged_ranges(rd: _Reading, grid: Sheet, ncols: int, data_rows: Rows,
+                   mapping: dict[int, str],
+                   extra: dict[int, str]) -> tuple[set[int], set[tuple[int, int]]]:
+    """One problem per merged range inside the data rows. Returns the rows merged into one cell
+    (title or subtotal lines, left out of the table) and the (row, column) cells covered by a
+    merge other than its anchor (their emptiness is not reported again)."""
+    merged_rows: set[int] = set()
+    merged_cells: set[tuple[int, int]] = set()
     first_data = data_rows[0][0] if data_rows else None
     for r1, r2, c1, c2, coord in grid.merged:
         if first_data is None or r2 < first_data:
             continue  # merges in the title or header rows are fine
         if r1 == r2 and (c2 - c1 + 1) >= max(2, ncols // 2):
             merged_rows.add(r1)
-            problems.append(prob(r1, None, None, "a data row with one value per column",
-                                 f"cells {coord} are merged into one (a title or subtotal row?); delete "
-                                 "the row or unmerge the cells and fill every column"))
+            rd.problem(r1, None, None, "a data row with one value per column",
+                       f"cells {coord} are merged into one (a title or subtotal row?); delete "
+                       "the row or unmerge the cells and fill every column")
             continue
         col = mapping.get(c1) or extra.get(c1) or col_letter(c1)
         first_hole = r1 + 1 if r2 > r1 else r1  # the first row that lost its value to the merge
-        problems.append(prob(max(first_hole, first_data), src.display_column(col), None,
-                             "a value in every cell (no merged cells in data rows)",
-                             f"cells {coord} are merged; unmerge them and repeat the value in every row"))
+        rd.problem(max(first_hole, first_data), rd.src.display_column(col), None,
+                   "a value in every cell (no merged cells in data rows)",
+                   f"cells {coord} are merged; unmerge them and repeat the value in every row")
         merged_cells.update((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
                             if (r, c) != (r1, c1))
+    return merged_rows, merged_cells
 
-    # parse cells
+
+def _parse_rows(rd: _Reading, data_rows: Rows, ncols: int, mapping: dict[int, str],
+                extra: dict[int, str], merged_rows: set[int],
+                merged_cells: set[tuple[int, int]]) -> tuple[dict[str, list], dict[str, list],
+                                                             list[int]]:
+    """Parse every cell of the data rows: the values per canonical column, the extra columns'
+    text, and the user's row number of each row kept."""
+    spec, src = rd.spec, rd.src
     parsers = {j: cell_parser(spec.column(canon)) for j, canon in mapping.items()}
     caches: dict[int, dict] = {j: {} for j in mapping}
     values: dict[str, list] = {c: [] for c in mapping.values()}
@@ -210,9 +222,9 @@ def parse_grid(spec: Table, grid: Sheet,
         rownums.append(r)
         if len(cells) > ncols and not is_blank(cells[ncols:]):
             k = next(i for i in range(ncols, len(cells)) if not is_blank([cells[i]]))
-            problems.append(prob(r, col_letter(k), cells[k], f"{ncols} values, like the header",
-                                 "a value contains the delimiter (comma): put that value in double quotes, "
-                                 "or delete the values beyond the last header column"))
+            rd.problem(r, col_letter(k), cells[k], f"{ncols} values, like the header",
+                       "a value contains the delimiter (comma): put that value in double quotes, "
+                       "or delete the values beyond the last header column")
         for j, canon in mapping.items():
             v = cells[j] if j < len(cells) else None
             col = spec.column(canon)
@@ -221,9 +233,8 @@ def parse_grid(spec: Table, grid: Sheet,
                 if (r, j) in merged_cells:
                     continue  # reported once per merged range
                 if not col.nullable and col.required:
-                    problems.append(prob(r, src.display_column(canon), None,
-                                         f"a value ({col.type_text()})",
-                                         f"fill in {canon} ({col.zh}); it may not be empty"))
+                    rd.problem(r, src.display_column(canon), None, f"a value ({col.type_text()})",
+                               f"fill in {canon} ({col.zh}); it may not be empty")
                 continue
             try:
                 ck = (type(v), v)
@@ -242,10 +253,40 @@ def parse_grid(spec: Table, grid: Sheet,
             values[canon].append(x)
             if err is not None:
                 shown = v.strftime("%Y-%m-%d") if isinstance(v, dt.datetime) else v
-                problems.append(prob(r, src.display_column(canon), shown, err[0], err[1]))
+                rd.problem(r, src.display_column(canon), shown, err[0], err[1])
         for j, name in extra.items():
             v = cells[j] if j < len(cells) else None
             extras[name].append(None if is_empty(v) else str(v))
+    return values, extras, rownums
+
+
+def parse_grid(spec: Table, grid: Sheet,
+               src: Source) -> tuple[pd.DataFrame, np.ndarray, list[Problem], list[str]]:
+    """Header detection, column mapping, merged cells and cell parsing of one table.
+
+    Returns the typed table, the user's row number of each of its rows, the problems and the
+    notes; fills in ``src`` (header row, the user's header spellings, extra columns, row count).
+    """
+    rd = _Reading(spec, src)
+    htab = header_table(spec)
+    nonblank = [(r, cells) for r, cells in grid.rows if not is_blank(cells)]
+    if not nonblank:
+        rd.problem(None, None, None, "a header row and data rows",
+                   "the file or sheet is empty; export the table again with its header")
+        return empty_frame(spec), np.array([], dtype=int), rd.problems, rd.notes
+
+    best = _find_header(nonblank, htab)
+    header_row, header = nonblank[best]
+    src.header_row = header_row
+    if best > 0 or header_row > 1:
+        rd.notes.append(f"{src.where()}: rows 1–{header_row - 1} above the header "
+                        f"(row {header_row}) were skipped.")
+    data_rows = nonblank[best + 1:]
+    mapping, extra = _map_columns(rd, header_row, header, data_rows, htab)
+    ncols = len(header)
+    merged_rows, merged_cells = _merged_ranges(rd, grid, ncols, data_rows, mapping, extra)
+    values, extras, rownums = _parse_rows(rd, data_rows, ncols, mapping, extra, merged_rows,
+                                          merged_cells)
     src.n_rows = len(rownums)
     df = typed_frame(spec, values, list(extra.values()), extras)
-    return df, np.asarray(rownums, dtype=int), problems, notes
+    return df, np.asarray(rownums, dtype=int), rd.problems, rd.notes
