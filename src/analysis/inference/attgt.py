@@ -39,7 +39,7 @@ __all__ = ["CSInference", "aggregate", "pretrend_test"]
 
 #: the inference methods of a Callaway–Sant'Anna aggregate (names of ``analysis.domain``)
 CSInference = Literal["analytic", "wild_bootstrap", "randomization"]
-ALL_CS_INFERENCE: tuple[str, ...] = get_args(CSInference)
+ALL_CS_INFERENCE: tuple[CSInference, ...] = get_args(CSInference)
 
 
 def _check_inference(inference: Sequence[CSInference]) -> tuple[str, ...]:
@@ -66,7 +66,7 @@ def aggregate(
     res: ATTgtResult,
     kind: AggKind = "simple",
     *,
-    inference: Sequence[CSInference] = ALL_CS_INFERENCE,  # type: ignore[assignment]
+    inference: Sequence[CSInference] = ALL_CS_INFERENCE,
     balance_e: int | None = None,
     min_e: float = -np.inf,
     max_e: float = np.inf,
@@ -121,7 +121,7 @@ def aggregate(
 def pretrend_test(
     res: ATTgtResult,
     *,
-    inference: Sequence[CSInference] = ALL_CS_INFERENCE,  # type: ignore[assignment]
+    inference: Sequence[CSInference] = ALL_CS_INFERENCE,
     min_e: float = -np.inf,
     n_boot: int = 999,
     n_perm: int = 999,
