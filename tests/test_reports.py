@@ -136,7 +136,8 @@ def test_index_lists_every_county_with_rank_cohort_and_links(two_counties, world
     assert "未收归" in index and "2022Q1" in index
     # rank by the composite change, checked against a brute-force sort of the results file
     ind = load_processed("world", root=world).result("indicators")
-    comp = ind[(ind["level"] == "county") & (ind["indicator"] == "composite")]
+    comp = ind[(ind["level"] == "county") & (ind["indicator"] == "composite")
+               & (ind["weighting"] == "residents")]
     best = comp.sort_values("change", ascending=False)["id"].iloc[0]
     assert re.search(rf"<td>1/3</td><td>{best}</td>", index)
     city = (d / "city.html").read_text(encoding="utf-8")
@@ -384,3 +385,84 @@ def test_a_dying_kernel_is_a_failed_report_with_its_log(tmp_path):
     assert res.status == "failed" and "DeadKernelError" in res.error and "dying now" in res.error
     assert not (tmp_path / "out" / "dead.html").exists()
     assert Path(res.failed_notebook).exists()
+
+
+def test_sections_only_read_the_descriptive_results(tmp_path):
+    """Key figures, the counties table and the data-quality notes show what the ``describe_*``
+    results files say (changed here by hand), not figures recomputed from the tables."""
+    import pandas as pd
+
+    root = make_world(tmp_path)
+    res = root / "data" / "processed" / "world" / "results"
+    lg = pd.read_parquet(res / "describe_league.parquet")
+    lg.loc[lg["county_code"] == "511102", "visits"] = 4321
+    lg.loc[lg["county_code"] == "511102", "activities_per_inst"] = 987.65
+    lg.to_parquet(res / "describe_league.parquet", index=False)
+    dq = pd.read_parquet(res / "describe_quality.parquet")
+    dq.loc[dq["county_code"] == "511102", "problems_open"] = 17
+    dq.to_parquet(res / "describe_quality.parquet", index=False)
+
+    ctx = sections.open_report("world", "511102", root=root, language="en")
+    assert ">4,321<" in sections.key_figures(ctx)._repr_html_()
+    assert "17 problem(s) were still open" in sections.data_quality(ctx)._repr_html_()
+    city = sections.open_report("world", None, root=root, language="en")
+    assert "987.6" in sections.comparison(city)._repr_html_()
+
+
+def test_sections_say_when_the_descriptive_results_are_missing(tmp_path):
+    from analysis.reports.index import write_index
+
+    root = make_world(tmp_path, results=("indicators",))
+    ctx = sections.open_report("world", "511102", root=root, language="en")
+    for fn, name in ((sections.key_figures, "describe_league"),
+                     (sections.data_quality, "describe_quality"),
+                     (sections.scorecard, "describe_trends")):
+        text = fn(ctx)._repr_html_()
+        assert f"{name}.parquet" in text and "has not been run" in text
+    city = sections.open_report("world", None, root=root, language="en")
+    assert "describe_league.parquet" in sections.comparison(city)._repr_html_()
+    # the index still lists every county, and says why it has no figures
+    (tmp_path / "out").mkdir()
+    out = write_index(city.processed, tmp_path / "out", language="en", threshold=10)
+    page = out.read_text(encoding="utf-8")
+    assert all(code in page for code in ("511102", "511123", "511132"))
+    assert "describe_league.parquet" in page and "Shizhong" in page
+
+
+def test_trend_figure_draws_the_describe_trends_at_the_scorecard_weighting(tmp_path, monkeypatch):
+    """The plotted county and city lines are the residents-weighted rows of
+    ``describe_trends.parquet`` (the weighting of the scorecard's values)."""
+    import matplotlib.axes
+    import numpy as np
+
+    root = make_world(tmp_path)
+    ctx = sections.open_report("world", "511123", root=root)
+    drawn = []
+    original = matplotlib.axes.Axes.plot
+
+    def spy(self, x, y, *args, **kwargs):
+        drawn.append((self, kwargs.get("label"), np.asarray(y, dtype=float)))
+        return original(self, x, y, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", spy)
+    sections.scorecard(ctx)
+    tr = load_processed("world", root=root).result("describe_trends")
+    want = tr[(tr["weighting"] == "residents") & (tr["outcome"] == "happiness_score")]
+    city = want[want["level"] == "city"].sort_values("period")["mean"].to_numpy()
+    county = want[want["county_code"] == "511123"].sort_values("period")["mean"].to_numpy()
+    got = {name: y for ax, name, y in drawn if ax.get_title() == "幸福指数"}
+    assert np.allclose(got["全市"], city) and np.allclose(got["犍为县"], county)
+    unweighted = tr[(tr["weighting"] == "unweighted") & (tr["outcome"] == "happiness_score")
+                    & (tr["county_code"] == "511123")].sort_values("period")["mean"].to_numpy()
+    assert not np.allclose(got["犍为县"], unweighted)  # the two weightings differ in this world
+
+
+def test_inference_columns_use_the_domain_labels(tmp_path):
+    from analysis.domain import INFERENCE_LABELS
+
+    root = make_world(tmp_path)
+    ctx = sections.open_report("world", "511102", root=root, language="en")
+    text = sections.effectiveness(ctx)._repr_html_() + sections.reform(ctx)._repr_html_()
+    for name in ("analytic", "wild_bootstrap", "randomization"):
+        assert f"p-value · {INFERENCE_LABELS[name].en}" in text, name
+    assert "· clustered" not in text and "· cluster<" not in text

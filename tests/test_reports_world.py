@@ -1,7 +1,9 @@
 """A small processed dataset with the documented table, panel and results columns, for the report
 tests: three real Leshan county codes, a children's home with fewer than 10 children, and an
-institution whose name is an HTML injection attempt. The numbers are invented; results files carry
-the columns DESIGN.md § Results files requires.
+institution whose name is an HTML injection attempt. The tables and panel are invented; the
+indicators and the descriptive ``describe_*`` results are computed from them by the build's own
+steps (as ``pairing-eval build`` would), the estimates (effectiveness, reform, allocation) are
+invented with the columns DESIGN.md § Results files requires.
 """
 
 from __future__ import annotations
@@ -146,23 +148,26 @@ def make_world(root: Path, *, seed: int = 7, results: tuple[str, ...] | None = N
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
     res = _results(institutions, units, adopt, rng)
+    res |= _built_results(root)
     for name, df in res.items():
         if results is None or name in results:
             df.to_parquet(out / "results" / f"{name}.parquet", index=False)
     return root
 
 
+def _built_results(root: Path) -> dict[str, pd.DataFrame]:
+    """The results the build computes from the world's own tables and panel: the indicators and
+    the descriptive ``describe_*`` files (the league, quarterly means, data-quality flags, …)."""
+    from analysis import describe, indicators
+    from analysis.data import load_processed
+
+    processed = load_processed("world", root=root)
+    return {**indicators.build_results(processed), **describe.build_results(processed)}
+
+
 def _results(institutions, units, adopt, rng) -> dict[str, pd.DataFrame]:
+    """Invented estimates with the documented columns (effectiveness, reform, allocation)."""
     outcomes = ["environment_score", "service_score", "happiness_score", "safety_hazards"]
-    ind_rows = []
-    for level, ids in (("institution", institutions["institution_id"]), ("county", [c[0] for c in COUNTIES]),
-                       ("city", ["511100"])):
-        for i in ids:
-            for k, ind in enumerate(["environment", "service", "happiness", "safety_hazards", "composite"]):
-                b = 70.0 + k
-                ch = float(rng.normal(2, 1)) * (-1 if ind == "safety_hazards" else 1)
-                ind_rows.append((level, i, ind, b, b + ch, ch, (ch < 0) if ind == "safety_hazards" else (ch > 0)))
-    indicators = pd.DataFrame(ind_rows, columns=["level", "id", "indicator", "baseline", "latest", "change", "target_met"])
     eff_rows = []
     for o in outcomes:
         for inf in ("analytic", "wild_bootstrap"):
@@ -199,8 +204,8 @@ def _results(institutions, units, adopt, rng) -> dict[str, pd.DataFrame]:
     plan["predicted_gain"] = plan["institution_id"].map(gain)
     plan["change"] = np.select([plan["current"] & plan["recommended"], plan["recommended"]],
                                ["kept", "added"], "ended")
-    return dict(indicators=indicators, effectiveness=effectiveness, reform_attgt=attgt,
-                reform_aggregate=aggregate, allocation_plan=plan)
+    return dict(effectiveness=effectiveness, reform_attgt=attgt, reform_aggregate=aggregate,
+                allocation_plan=plan)
 
 
 def test_world_has_the_documented_columns(tmp_path):

@@ -1,7 +1,8 @@
 """``reports/<dataset>/index.html``: every county with key indicators, rank, cohort and a link.
 
-The table is :func:`analysis.reports.sections.league_table` (residents suppressed below the
-threshold); each cell is escaped here, and only the links we build ourselves are HTML.
+The table is :func:`analysis.reports.sections.league_table` (the ``describe_league`` results,
+residents suppressed below the threshold; without them, the counties with codes and names and a
+note); each cell is escaped here, and only the links we build ourselves are HTML.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from ..data import Processed
 from ..disclosure import format_numbers
 from ..labels import label
 from .html import page
-from .sections.base import ReportContext
+from .sections.base import ReportContext, county_codes, not_run
 from .sections.header import now, provenance_html, provenance_rows, synthetic_banner
 from .sections.league import league_table
 
@@ -39,7 +40,13 @@ def write_index(
     """Write ``index.html`` into ``out_dir`` and return its path."""
     failed = failed or {}
     table = league_table(processed, language, threshold)
-    shown = format_numbers(table.table)
+    if table is None:  # the league has not been built: list the counties, say why no figures
+        ctx = ReportContext(processed, None, language, threshold)
+        codes = county_codes(processed)
+        shown = pd.DataFrame({label("code", language): codes,
+                              label("county", language): [ctx.county_name(c) for c in codes]})
+    else:
+        shown = format_numbers(table.table)
     cols = list(shown.columns)
     head = ("".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
             + f"<th>{html.escape(label('index_report', language))}</th>")
@@ -59,8 +66,6 @@ def write_index(
         else:
             link = html.escape(label("index_missing", language))
         rows.append(f"<tr>{cells}<td>{link}</td></tr>")
-    metric_key = ("composite_change" if table.table[label("composite_change", language)].notna().any()
-                  else "activities_per_inst")
     title = label("index_title", language)
     parts = [f"<h1>{html.escape(title)}</h1>"]
     if processed.synthetic:
@@ -76,10 +81,15 @@ def write_index(
         parts.append(f"<p><a href='city.html'>{html.escape(city)}</a></p>")
     parts.append(f"<table class='pe-table'><thead><tr>{head}</tr></thead>"
                  f"<tbody>{''.join(rows)}</tbody></table>")
-    rank_by = label("index_rank_by", language, metric=label(metric_key, language))
-    parts.append(f"<p class='pe-note'>{html.escape(rank_by)}</p>")
-    if table.note:
-        parts.append(f"<p class='pe-note'>{html.escape(table.note)}</p>")
+    if table is None:
+        parts.append(not_run("describe_league", language))
+    else:
+        has_change = table.table[label("composite_change", language)].notna().any()
+        metric = label("composite_change" if has_change else "activities_per_inst", language)
+        rank_by = label("index_rank_by", language, metric=metric)
+        parts.append(f"<p class='pe-note'>{html.escape(rank_by)}</p>")
+        if table.note:
+            parts.append(f"<p class='pe-note'>{html.escape(table.note)}</p>")
     out = out_dir / "index.html"
     part = out.with_suffix(".html.part")
     part.write_text(page("".join(parts), title=title, language=language), encoding="utf-8")

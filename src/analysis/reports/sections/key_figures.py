@@ -1,15 +1,14 @@
-"""Key figures: the county's descriptive figures beside the city's, with its rank among counties."""
+"""Key figures: the county's descriptive figures beside the city's, with its rank among counties,
+read from ``describe_league.parquet`` (:func:`analysis.describe.county_league`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ...data import Processed
 from ...labels import label
 from .base import ReportContext, Section, not_run, paragraph, suppress_rows, table_html
-from .league import league
-from .readers import city_indicator
+from .readers import city_indicator, league
 
 #: the rows of the key-figures table, in order
 KEY_ROWS = (
@@ -22,18 +21,19 @@ _COUNTS = {"residents", "institutions", "elderly_institutions", "children_instit
            "activities", "visits", "problems_found"}
 
 
-def city_figures(processed: Processed, lg: pd.DataFrame) -> dict[str, float]:
-    """The city's value of every key figure: sums of the league's counts, ratios of those sums,
-    the paired share of the last quarter and the city's composite change."""
+def city_figures(lg: pd.DataFrame, composite_change: float) -> dict[str, float]:
+    """The city's value of every key figure from the league's county rows: sums of the counts,
+    ratios of those sums, the paired share weighted by institutions (every institution has a row
+    in the panel's last quarter) and the city's composite change from the indicators."""
     s = lg.select_dtypes("number").sum()
-    panel = processed.panel
     return {
         "institutions": s["institutions"],
         "elderly_institutions": s["elderly_institutions"],
         "children_institutions": s["children_institutions"],
         "beds": s["beds"],
         "residents": s["residents"],
-        "paired_share": float(panel.loc[panel["t"] == panel["t"].max(), "paired"].mean()),
+        "paired_share": ((lg["paired_share"] * lg["institutions"]).sum() / s["institutions"]
+                         if s["institutions"] else np.nan),
         "activities": s["activities"],
         "activities_per_inst": s["activities"] / s["institutions"] if s["institutions"] else np.nan,
         "visits": s["visits"],
@@ -42,7 +42,7 @@ def city_figures(processed: Processed, lg: pd.DataFrame) -> dict[str, float]:
         "problems_found": s["problems_found"],
         "resolved_share": (s["problems_resolved"] / s["problems_found"] if s["problems_found"]
                            else np.nan),
-        "composite_change": city_indicator(processed, "composite"),
+        "composite_change": composite_change,
     }
 
 
@@ -61,12 +61,14 @@ def key_figures(ctx: ReportContext) -> Section:
     """The county's key figures beside the city's, with its rank among counties on ranked metrics."""
     lang = ctx.language
     lg = league(ctx.processed)
+    if lg is None:
+        return Section("key-figures", label("key_figures", lang), (not_run("describe_league", lang),))
     n = len(lg)
-    city = city_figures(ctx.processed, lg)
+    city = city_figures(lg, city_indicator(ctx.processed, "composite"))
     row = lg.set_index("county_code").loc[ctx.county_code]
     recs = []
     for m in KEY_ROWS:
-        if m == "composite_change" and np.isnan(row[m]):
+        if m == "composite_change" and pd.isna(row[m]):
             continue
         rank = row.get(f"rank_{m}", np.nan)
         recs.append(
@@ -90,7 +92,5 @@ def key_figures(ctx: ReportContext) -> Section:
     people_rows = df[label("metric", lang)] == label("residents", lang)
     tab = suppress_rows(df, people_rows, [label("value", lang), label("city_value", lang)],
                         ctx.threshold, lang)
-    blocks = [table_html(tab), paragraph(label("rank_note", lang, n=n), cls="pe-note")]
-    if not ctx.processed.has_result("indicators"):
-        blocks.append(not_run("indicators", lang))
-    return Section("key-figures", label("key_figures", lang), tuple(blocks))
+    return Section("key-figures", label("key_figures", lang),
+                   (table_html(tab), paragraph(label("rank_note", lang, n=n), cls="pe-note")))

@@ -1,58 +1,55 @@
-"""Data-quality notes: coverage and flags for the county (or city), and the build's notes."""
+"""Data-quality notes for the county (or city): the flags of ``describe_quality.parquet``
+(:func:`analysis.describe.data_quality`) in words, and the notes the build recorded."""
 
 from __future__ import annotations
 
 import html
 import json
 
+import pandas as pd
+
+from ...describe.quality import MANIFEST_NOTES
 from ...labels import label
-from .base import ReportContext, Section
+from .base import ReportContext, Section, not_run
+from .readers import quality
 
 
 def data_quality(ctx: ReportContext) -> Section:
     """Notes on coverage and flags for the county (or city): assessment coverage, residents above
     beds, activities without a unit, open problems, small institutions hidden, build warnings."""
     lang = ctx.language
-    t = ctx.processed.tables
-    p = ctx.processed.panel
-    inst = t["institutions"]
-    if ctx.county_code:
-        p = p[p["county_code"] == ctx.county_code]
-        inst = inst[inst["county_code"] == ctx.county_code]
-    ids = set(inst["institution_id"])
-    notes: list[str] = []
-    assessed = p["assessed"].astype(bool)
-    ever = p.loc[assessed, "institution_id"].nunique()
-    notes.append(label("dq_assessed", lang, assessed=int(assessed.sum()),
-                       share=float(assessed.mean()) if len(p) else 0.0, never=len(ids) - ever))
-    over = int((p["residents"] > p["beds"]).sum())
-    if over:
-        notes.append(label("dq_over_beds", lang, n=over))
-    acts = t["activities"]
-    acts = acts[acts["institution_id"].isin(ids)]
-    teams = int(acts["unit_id"].isna().sum())
-    if teams:
-        notes.append(label("dq_teams", lang, n=teams))
-    probs = t["problems"]
-    open_n = int(probs[probs["institution_id"].isin(ids)]["resolved_date"].isna().sum())
-    if open_n:
-        notes.append(label("dq_open", lang, n=open_n))
-    last = p[assessed]
-    if len(last):
-        lr = last[last["t"] == last["t"].max()]
-        small = int(((lr["residents"] >= 1) & (lr["residents"] < ctx.threshold)).sum())
-        if small:
-            notes.append(label("dq_small", lang, n=small, t=ctx.threshold))
-    notes += manifest_notes(ctx)
+    flags = quality(ctx.processed, ctx.county_code)
+    if flags is None:
+        return Section("quality", label("quality", lang), (not_run("describe_quality", lang),))
+    notes = flag_notes(flags, ctx.threshold, lang) + manifest_notes(ctx)
     blocks = ["<ul class='pe-quality'>"
               + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"]
     return Section("quality", label("quality", lang), tuple(blocks))
 
 
+def flag_notes(flags: pd.Series, threshold: int, language: str) -> list[str]:
+    """One sentence per flag that is raised (coverage always).
+
+    The count of small institutions was taken at the build's threshold (``flags["threshold"]``); it
+    is shown when the report hides at least those (a report threshold at or above the build's),
+    and named with the build's threshold, so the sentence stays true.
+    """
+    notes = [label("dq_assessed", language, assessed=int(flags["assessed"]),
+                   share=float(flags["assessed_share"]), never=int(flags["never_assessed"]))]
+    for key, column in (("dq_over_beds", "residents_over_beds"),
+                        ("dq_teams", "activities_without_unit"), ("dq_open", "problems_open")):
+        if int(flags[column]):
+            notes.append(label(key, language, n=int(flags[column])))
+    small, built_at = int(flags["small_latest_quarter"]), int(flags["threshold"])
+    if small and threshold >= built_at:
+        notes.append(label("dq_small", language, n=small, t=built_at))
+    return notes
+
+
 def manifest_notes(ctx: ReportContext) -> list[str]:
     """The warnings, notes and extra columns ``pairing-eval build`` recorded in the manifest."""
     out = []
-    for key in ("warnings", "notes", "extra_columns"):
+    for key in MANIFEST_NOTES:
         val = ctx.processed.manifest.get(key)
         if val:
             shown = ("; ".join(map(str, val)) if isinstance(val, list | tuple)

@@ -1,5 +1,10 @@
-"""Readers shared by several sections: the indicators results at one weighting, and each county's
-reform cohort."""
+"""Readers of the results files that several sections share.
+
+Reports only read results: the descriptive figures (the county league, quarterly means, data-quality
+flags) are computed once by the ``describe`` build step (:mod:`analysis.describe`) and the
+indicators by :mod:`analysis.indicators`; the readers below pick the rows a report shows. Each
+returns ``None`` when its results file does not exist, and the section then says so.
+"""
 
 from __future__ import annotations
 
@@ -11,25 +16,33 @@ from ...data import Processed
 PREFERRED_WEIGHTING = ("residents", "unweighted", "none")
 
 
-def indicators(processed: Processed) -> pd.DataFrame | None:
-    """``indicators.parquet`` with one row per (level, id, indicator).
+def _result(processed: Processed, name: str) -> pd.DataFrame | None:
+    return processed.result(name) if processed.has_result(name) else None
 
-    When the file holds several weightings of the county and city aggregates, the resident-weighted
-    one is kept (else the first listed in :data:`PREFERRED_WEIGHTING`, else the first present).
-    ``None`` when the indicators have not been run.
-    """
-    if not processed.has_result("indicators"):
+
+def _one_weighting(df: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """The rows of the preferred weighting (per ``by`` group when given): the resident-weighted
+    ones, else the first of :data:`PREFERRED_WEIGHTING` present, else the first present."""
+    if "weighting" not in df.columns:
+        return df
+    groups = df.groupby(by, sort=False) if by else [(None, df)]
+    keep = []
+    for _, g in groups:
+        present = list(dict.fromkeys(g["weighting"].astype(str)))
+        pick = next((w for w in PREFERRED_WEIGHTING if w in present), present[0])
+        keep.append(g[g["weighting"].astype(str) == pick])
+    return pd.concat(keep)
+
+
+def indicators(processed: Processed) -> pd.DataFrame | None:
+    """``indicators.parquet`` with one row per (level, id, indicator), at the preferred weighting
+    of each level."""
+    ind = _result(processed, "indicators")
+    if ind is None:
         return None
-    ind = processed.result("indicators").copy()
+    ind = ind.copy()
     ind["id"] = ind["id"].astype(str)
-    if "weighting" in ind.columns:
-        keep = []
-        for _, g in ind.groupby("level", sort=False):
-            present = list(dict.fromkeys(g["weighting"].astype(str)))
-            pick = next((w for w in PREFERRED_WEIGHTING if w in present), present[0])
-            keep.append(g[g["weighting"].astype(str) == pick])
-        ind = pd.concat(keep)
-    return ind.drop_duplicates(["level", "id", "indicator"])
+    return _one_weighting(ind, "level").drop_duplicates(["level", "id", "indicator"])
 
 
 def city_indicator(processed: Processed, indicator: str) -> float:
@@ -41,7 +54,36 @@ def city_indicator(processed: Processed, indicator: str) -> float:
     return float(row["change"].iloc[0]) if len(row) else float("nan")
 
 
+def league(processed: Processed) -> pd.DataFrame | None:
+    """``describe_league.parquet``: one row per county with its descriptive figures and ranks."""
+    lg = _result(processed, "describe_league")
+    if lg is None:
+        return None
+    return lg.assign(county_code=lg["county_code"].astype(str))
+
+
+def trends(processed: Processed) -> pd.DataFrame | None:
+    """``describe_trends.parquet`` at the preferred weighting (the scorecard's): quarterly means
+    per (``level``, ``county_code``, ``period``, ``outcome``), weighted as
+    :func:`analysis.indicators.trends`."""
+    tr = _result(processed, "describe_trends")
+    return None if tr is None else _one_weighting(tr)
+
+
+def quality(processed: Processed, county_code: str | None) -> pd.Series | None:
+    """The county's row of ``describe_quality.parquet`` (the city's for ``None``)."""
+    dq = _result(processed, "describe_quality")
+    if dq is None:
+        return None
+    if county_code is None:
+        rows = dq[dq["level"] == "city"]
+    else:
+        rows = dq[(dq["level"] == "county") & (dq["county_code"].astype(str) == county_code)]
+    return rows.iloc[0] if len(rows) else None
+
+
 def cohorts(processed: Processed) -> pd.Series:
-    """Adoption quarter per county (missing when not moved in the data window), from the panel."""
+    """Adoption quarter per county (missing when not moved in the data window): the panel's
+    ``adoption_period`` column, one value per county."""
     p = processed.panel[["county_code", "adoption_period"]].drop_duplicates("county_code")
     return p.set_index("county_code")["adoption_period"]

@@ -1,16 +1,17 @@
 """The 三升一降 scorecard: baseline against latest from ``indicators.parquet``, target met, the
-county's change against the city's, and the quarterly means of the four outcomes."""
+county's change against the city's, and the quarterly means of the four outcomes from
+``describe_trends.parquet`` (weighted as :func:`analysis.indicators.trends`, at the weighting of
+the scorecard's county and city values)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ...data import Processed
 from ...domain import LOWER_IS_BETTER, OUTCOMES, indicator_column, outcome_label
 from ...labels import label
 from .base import ReportContext, Section, not_run, paragraph, table_html
-from .readers import indicators
+from .readers import indicators, trends
 
 
 def scorecard(ctx: ReportContext) -> Section:
@@ -98,27 +99,24 @@ def yes_no(v: object, lang: str) -> str:
     return label("yes", lang) if bool(v) else label("no", lang)
 
 
-def quarterly_means(processed: Processed, county_code: str | None) -> pd.DataFrame:
-    """Mean of each outcome per quarter over assessed institution-quarters: long table with
-    ``scope`` in {county, city}."""
-    p = processed.panel
-    p = p[p["assessed"].astype(bool)]
-    frames = [p.groupby("period")[list(OUTCOMES)].mean().assign(scope="city")]
-    if county_code:
-        frames.append(p[p["county_code"] == county_code].groupby("period")[list(OUTCOMES)].mean()
-                      .assign(scope="county"))
-    return pd.concat(frames).reset_index()
-
-
 def trend_figure(ctx: ReportContext) -> str:
-    """2×2 panel of quarterly means (county vs city), embedded as PNG."""
+    """2×2 panel of the quarterly means of ``describe_trends.parquet`` (county against city, at the
+    scorecard's weighting), embedded as PNG."""
     import matplotlib.pyplot as plt
 
     from ... import plots
 
-    plots.setup()
     lang = ctx.language
-    q = quarterly_means(ctx.processed, ctx.county_code)
+    tr = trends(ctx.processed)
+    if tr is None:
+        return not_run("describe_trends", lang)
+    plots.setup()
+    shown = tr["level"] == "city"
+    if ctx.county_code:
+        shown |= (tr["level"] == "county") & (tr["county_code"].astype(str) == ctx.county_code)
+    q = tr[shown & tr["outcome"].isin(OUTCOMES)].pivot_table(
+        index=["level", "period"], columns="outcome", values="mean", aggfunc="first").reset_index()
+    q = q.rename(columns={"level": "scope"})
     fig, axes = plt.subplots(2, 2, figsize=(8.5, 5.0), sharex=True)
     periods = sorted(q["period"].unique())
     pos = {p: i for i, p in enumerate(periods)}
