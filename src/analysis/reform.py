@@ -46,13 +46,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .build.steps import BuildOptions, Step
 from .did import ATTgtResult, att_gt
 from .domain import ALL_OUTCOMES, OutcomeOrComposite, t_to_period
 from .errors import SpecificationError, check_option
 from .inference import MAX_CLUSTERS, aggregate, pretrend_test, wild_cluster_bootstrap
 from .results import ResultMixin, few_cluster_warning
 from .within import fe_ols
-from .build.steps import BuildOptions, Step
 
 __all__ = [
     "reform_data",
