@@ -344,8 +344,7 @@ def test_package_steps_declare_their_requirements():
     assert set(names) == {s.name for s in pipeline.STEPS}
 
 
-@pytest.mark.parametrize("bad", [{"n_boot": 0}, {"n_perm": 3.5}, {"seed": "x"},
-                                 {"boot_weights": "normal"}])
+@pytest.mark.parametrize("bad", [{"n_boot": 0}, {"n_perm": 3.5}, {"seed": "x"}])
 def test_build_options_are_validated(bad):
     from analysis.errors import SpecificationError
 

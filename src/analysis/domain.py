@@ -100,6 +100,9 @@ INFERENCE_LABELS: dict[str, Label] = {
     "hac": Label("HAC稳健", "HAC"),
 }
 
+#: wild-bootstrap weight distributions: Webb's (2023) six-point weights, or Rademacher ±1
+BootWeights = Literal["webb", "rademacher"]
+
 # ----------------------------------------------------------------------------------------------
 # reform eligibility
 # ----------------------------------------------------------------------------------------------
@@ -214,7 +217,7 @@ PUBLISHED: dict[str, Published] = {
 }
 
 __all__ = [
-    "ALL_INDICATORS", "ALL_OUTCOMES", "COMPOSITE", "DIRECTION", "DISCLOSURE_THRESHOLD",
+    "BootWeights", "ALL_INDICATORS", "ALL_OUTCOMES", "COMPOSITE", "DIRECTION", "DISCLOSURE_THRESHOLD",
     "ELIGIBILITY_RULE",
     "INDICATORS", "INFERENCE_LABELS", "INFERENCE_NAMES", "InferenceName", "LOWER_IS_BETTER",
     "Label", "OUTCOMES", "OUTCOME_LABELS", "Outcome", "OutcomeOrComposite", "PUBLISHED",

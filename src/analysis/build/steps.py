@@ -6,8 +6,8 @@ declares its own ``STEP``; :mod:`analysis.pipeline` lists them, and :func:`order
 an order that satisfies every ``requires`` (and refuses a cycle or a missing step), so no order is
 an unstated dependency.
 
-:class:`BuildOptions` reaches every step: draws of the resampling methods (``n_boot``, ``n_perm``),
-the root ``seed`` and the bootstrap weights. ``BuildOptions()`` are the CLI's defaults;
+:class:`BuildOptions` reaches every step: draws of the resampling methods (``n_boot``, ``n_perm``)
+and the root ``seed`` (the wild bootstraps use Webb's six-point weights throughout a build). ``BuildOptions()`` are the CLI's defaults;
 ``BuildOptions.fast()`` is for tests that need a build but not 999 draws.
 """
 
@@ -15,16 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..errors import SpecificationError, check_option
+from ..errors import SpecificationError
 
 if TYPE_CHECKING:
     from ..data import Processed
 
-BootWeights = Literal["webb", "rademacher"]
 
 
 @dataclass(frozen=True)
@@ -32,14 +31,12 @@ class BuildOptions:
     """Options every results step receives.
 
     ``n_boot``: wild-bootstrap draws; ``n_perm``: randomisation-inference permutations; ``seed``:
-    the root seed (each step derives its own stream from it, documented in the step);
-    ``boot_weights``: wild-bootstrap weight distribution (Webb 2023 six-point by default).
+    the root seed (each step derives its own stream from it, documented in the step).
     """
 
     n_boot: int = 999
     n_perm: int = 999
     seed: int = 20210101
-    boot_weights: BootWeights = "webb"
     steps: tuple[str, ...] | None = field(default=None)
     """Run only these steps and what they require (``None``: all)."""
 
@@ -51,7 +48,6 @@ class BuildOptions:
                                          "(999 is the default; 99 is enough for a quick look).")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise SpecificationError(f"seed={self.seed!r}: use an integer.")
-        check_option("boot_weights", self.boot_weights, BootWeights)
 
     @classmethod
     def fast(cls, **changes: object) -> BuildOptions:
@@ -60,7 +56,6 @@ class BuildOptions:
 
     def as_dict(self) -> dict[str, object]:
         return {"n_boot": self.n_boot, "n_perm": self.n_perm, "seed": self.seed,
-                "boot_weights": self.boot_weights,
                 "steps": list(self.steps) if self.steps is not None else None}
 
 

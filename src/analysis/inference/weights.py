@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..build.steps import BootWeights
+from ..domain import BootWeights
 from ..errors import SpecificationError, check_option
 
 __all__ = ["BootWeights", "WEBB_POINTS", "draw_weights", "rademacher", "webb"]
