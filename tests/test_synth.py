@@ -364,7 +364,7 @@ def test_planted_effects_are_in_the_data(demo_panel, truth, outcome):
 
 def test_truth_aggregations_match_cs_on_noise_free_outcome(demo_panel, truth):
     """Two routes to the reform truths: TRUTH's simple/group/calendar/dynamic values against the
-    Callaway–Sant'Anna aggregations (analysis.staggered, checked against R did elsewhere) of an
+    Callaway–Sant'Anna aggregations (analysis.did, checked against R did elsewhere) of an
     outcome that is exactly the planted reform path on the demo panel's (unbalanced) layout."""
     from analysis.did import att_gt
 

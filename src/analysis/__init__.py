@@ -1,11 +1,16 @@
 """pairing-eval: evaluate paired-assistance programmes for the elderly and children (一老一小结对帮扶).
 
-Layering (imports only go downward)::
+Layering (imports only go downward; ``make lint`` enforces it)::
 
-    contract → io → build            raw ledgers → validated tables → processed panel + results
-    indicators · effectiveness · staggered · reform · allocation · inference · disclosure
-    plots · reports                   figures, papermill driver, HTML
-    cli                               typer commands, only calls
+    cli                                   typer commands, only calls
+    reports · pipeline                    papermill driver and sections │ the build's steps
+    disclosure                            small-count suppression
+    allocation · reform · effectiveness · describe    the analyses
+    indicators · inference · did · within the estimators they share
+    build                                 atomic build engine, typed steps
+    synth · template · data · panel · io · contract   raw ledgers → validated tables → panel
+    results · plots · labels              result protocol, figures, label catalogue
+    domain · errors · paths · hashing     vocabulary, exceptions, folders, fingerprints
 
 See ``docs/`` and the README for the researcher's guide.
 """

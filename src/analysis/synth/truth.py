@@ -12,7 +12,7 @@
 
 The aggregations are hand-written over the planted cells because they are sums over known cohort
 sizes: an estimator would only add noise, and the test suite compares them with
-:mod:`analysis.staggered` run on a noise-free outcome.
+:mod:`analysis.did` run on a noise-free outcome.
 """
 
 from __future__ import annotations
