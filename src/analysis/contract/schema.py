@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from .spec import DATE_MAX, DATE_MIN, TABLES
+
+#: the dtype pandas gives text: ``object`` on pandas 2, the ``str`` dtype on pandas 3
+TEXT_DTYPE = pd.Series(["text"]).dtype
 
 
 def parsed_schema(table: str) -> Any:
@@ -29,7 +34,7 @@ def parsed_schema(table: str) -> Any:
         checks = []
         nullable = c.nullable or not c.required
         if c.kind in ("id", "code6", "text", "period", "enum"):
-            dtype = object
+            dtype = TEXT_DTYPE
             if c.kind == "enum":
                 checks.append(pa.Check.isin(list(c.codes)))
             if c.kind == "code6":
