@@ -98,3 +98,22 @@ def test_result_protocol_and_per_county_view():
     assert "by_county" in text and "in_neediest_20pct" in text and "low_scores_scaled" not in text
     s = n.sensitivity(n_draws=20, seed=1)
     assert list(s.tables()) == ["scenarios", "ranks"] and "rank_p95" in s._repr_html_()
+
+
+def test_same_scores_in_another_quarter_order_tie():
+    """Two homes with the same window scores, quarters in another order, have the same low-score
+    component and scaled rank: the window mean must not depend on the summation order (with a
+    plain floating-point sum these four values give means one unit in the last place apart)."""
+    scores = [89.4, 52.6, 65.1, 56.8]
+    inst = pd.DataFrame({"institution_id": ["A", "B", "C"], "county_code": ["1", "1", "1"],
+                         "kind": ["elderly"] * 3, "beds": [50, 50, 50],
+                         "distance_km": [1.0, 2.0, 3.0]})
+    rows = []
+    for iid, values in (("A", scores), ("B", scores[::-1]), ("C", [70.0] * 4)):
+        for t, v in enumerate(values):
+            rows.append({"institution_id": iid, "period": f"2024Q{t + 1}", "t": 8096 + t,
+                         "assessed": True, "residents": 40, "environment_score": v,
+                         "service_score": v, "happiness_score": v, "safety_hazards": 0})
+    t = need_index(pd.DataFrame(rows), inst).table.set_index("institution_id")
+    assert t.loc["A", "low_scores"] == t.loc["B", "low_scores"]
+    assert t.loc["A", "low_scores_scaled"] == t.loc["B", "low_scores_scaled"] == 0.75

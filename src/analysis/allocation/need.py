@@ -20,6 +20,7 @@ Plain pandas/numpy: a weighted mean of ranks needs no library.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -50,7 +51,7 @@ def need_components(panel: pd.DataFrame, institutions: pd.DataFrame, *, window: 
     scores = last[list(SCORES)].mean(axis=1)
     comp = pd.DataFrame({
         "residents": g["residents"].mean(),
-        "low_scores": 100.0 - scores.groupby(last["institution_id"]).mean(),
+        "low_scores": 100.0 - scores.groupby(last["institution_id"]).agg(_exact_mean),
         "hazards": g["safety_hazards"].last(),
     })
     inst = institutions.set_index("institution_id")
@@ -67,6 +68,18 @@ def need_components(panel: pd.DataFrame, institutions: pd.DataFrame, *, window: 
     comp.insert(1, "kind_label", inst["kind"])
     comp.index.name = "institution_id"
     return comp.reset_index()
+
+
+def _exact_mean(x: pd.Series) -> float:
+    """Mean of the non-missing values with a correctly rounded sum (:func:`math.fsum`).
+
+    Scores are recorded to one decimal, so many institutions have (nearly) the same window mean.
+    A plain floating-point sum rounds in whatever order the pandas version sums a group (pandas 3
+    sums sorted groups differently from pandas 2), and the rank scaling turns that last-bit noise
+    into different ranks. A correctly rounded sum depends on the values alone.
+    """
+    v = x.dropna()
+    return math.fsum(v) / len(v) if len(v) else np.nan
 
 
 def _scale(col: pd.Series, how: str) -> pd.Series:
