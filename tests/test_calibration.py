@@ -4,7 +4,7 @@ Every figure is computed here straight from the committed CSV files with plain p
 ``analysis.synth``) and checked against the published number (:data:`analysis.domain.PUBLISHED`,
 the one statement of the article's figures), and against ``TRUTH.json``'s ``calibration`` block
 (which the generator computes its own way: two routes to one number). The published numbers
-themselves are checked against the shared reference table of the article's facts.
+themselves are checked against the table of the article's facts (``tests/data/reference/seed_facts.md``).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def _seed_fact(label: str) -> str:
 
 
 def test_published_numbers_are_the_reference_ones():
-    """analysis.domain.PUBLISHED holds the article's numbers as tabulated in the shared reference."""
+    """analysis.domain.PUBLISHED holds the article's numbers as tabulated in tests/data/reference/seed_facts.md."""
     labels = {
         "city_departments_paired_at_start": "city departments paired at start",
         "institutions_paired_at_start": "institutions paired (elderly + children)",
