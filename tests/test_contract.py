@@ -254,7 +254,7 @@ def test_tiny_world_is_valid_and_typed(tiny_dir: Path):
     assert str(t["pairings"]["start_date"].dtype) == "datetime64[ns]"
     assert t["pairings"]["end_date"].isna().tolist() == [True, False, True, True]
     assert t["counties"]["county_management_date"].isna().tolist() == [False, True]
-    assert t["activities"]["unit_id"].tolist()[3] is None
+    assert pd.isna(t["activities"]["unit_id"].iloc[3])
     assert t["assessments"]["period"].tolist()[:3] == ["2020Q4", "2021Q1", "2021Q2"]
     assert t["assessments"]["over_capacity_flag"].dtype == bool
 

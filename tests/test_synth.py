@@ -16,6 +16,7 @@ from analysis import synth
 from analysis.cli import app
 from analysis.domain import PUBLISHED, period_to_t, t_to_period
 from analysis.errors import SpecificationError
+from analysis.io import read_raw
 from analysis.panel import derive_panel
 from analysis.synth import TABLE_NAMES, generate, read_demo_tables, write_demo
 
@@ -75,6 +76,12 @@ def test_other_seed_is_deterministic_and_different(tmp_path, committed):
     tables, _ = generate(7)
     for name in TABLE_NAMES:
         pd.testing.assert_frame_equal(other[name], tables[name], check_dtype=True, obj=name)
+    # ... in the types the reader gives them (text dtype, dates in nanoseconds, Int64), which
+    # generate's docstring promises
+    parsed = read_raw(tmp_path / "a").tables
+    for name in TABLE_NAMES:
+        cols = list(tables[name].columns)
+        assert tables[name].dtypes.to_dict() == parsed[name][cols].dtypes.to_dict(), name
 
 
 # --- design properties ---------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .contract.schema import TEXT_DTYPE
 from .domain import OUTCOMES, date_to_t, is_eligible, period_to_t, t_to_period
 from .errors import SpecificationError
 
@@ -265,10 +266,7 @@ def derive_panel(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     cty = counties.drop_duplicates("county_code").set_index("county_code")
     adopt_t = date_to_t(cty["county_management_date"])
     panel["adoption_t"] = panel["county_code"].map(adopt_t).astype("float64")
-    panel["adoption_period"] = [
-        None if np.isnan(x) else t_to_period(int(x)) for x in panel["adoption_t"]
-    ]
-    panel["adoption_period"] = panel["adoption_period"].astype(object)
+    panel["adoption_period"] = _periods(panel["adoption_t"])
     panel["reform_treated"] = (
         panel["eligible"] & (panel["t"] >= panel["adoption_t"]).fillna(False)
     ).astype(bool)
@@ -277,10 +275,14 @@ def derive_panel(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     adj = pairings[pairings["reason"].astype(str) == "adjusted"]
     first_adj = date_to_t(adj["start_date"]).groupby(adj["institution_id"].to_numpy()).min()
     panel["repair_t"] = panel["institution_id"].map(first_adj).astype("float64")
-    panel["repair_period"] = [
-        None if np.isnan(x) else t_to_period(int(x)) for x in panel["repair_t"]
-    ]
-    panel["repair_period"] = panel["repair_period"].astype(object)
+    panel["repair_period"] = _periods(panel["repair_t"])
 
     panel = panel.sort_values(["institution_id", "t"], kind="stable").reset_index(drop=True)
     return panel.loc[:, list(PANEL_COLUMNS)]
+
+
+def _periods(t: pd.Series) -> pd.Series:
+    """``"YYYYQn"`` of each quarter index, missing where ``t`` is NaN, as text (the dtype pandas
+    gives text: ``object`` with ``None`` on pandas 2, ``str`` with NaN on pandas 3)."""
+    return pd.Series([None if np.isnan(x) else t_to_period(int(x)) for x in t], index=t.index,
+                     dtype=TEXT_DTYPE)

@@ -20,7 +20,7 @@ from .events import draw_activities, draw_problems
 from .outcomes import draw_assessments
 from .population import draw_counties, draw_institutions, draw_pairings, draw_units
 from .truth import build_truth
-from .writer import contract_columns, write_tables
+from .writer import contract_columns, parsed_types, write_tables
 
 
 def _check_seed(seed: object) -> None:
@@ -64,8 +64,9 @@ def generate(seed: int = DEFAULT_SEED) -> tuple[dict[str, pd.DataFrame], dict[st
     }
     assessments, draws = draw_assessments(rng, tables)
     tables["assessments"] = assessments
-    tables = {name: tables[name].loc[:, contract_columns(name, tables[name].columns)]
-              for name in TABLE_NAMES}
+    ordered = {name: tables[name] for name in TABLE_NAMES}
+    tables = {name: parsed_types(name, df.loc[:, contract_columns(name, df.columns)])
+              for name, df in ordered.items()}
     return tables, build_truth(seed, tables, draws)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..contract import TABLE_NAMES, TABLES
+from ..contract.schema import TEXT_DTYPE
 
 #: decimals of every real-number column the demo world writes (byte-identical regeneration)
 FLOAT_FORMATS = {
@@ -59,6 +60,28 @@ def contract_columns(table: str, columns: Iterable[str]) -> list[str]:
         raise ValueError(f"the demo table {table} does not match the contract: "
                          f"unknown columns {unknown}, missing required columns {missing}")
     return [c for c in spec.names if c in have]
+
+
+#: contract kinds held as text after parsing (ids, county codes, free text, periods, enumerations)
+TEXT_KINDS = ("id", "code6", "text", "period", "enum")
+
+
+def parsed_types(table: str, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its text and date columns in the types :func:`analysis.io.read_raw` gives them.
+
+    Text columns take the dtype pandas gives text (:data:`analysis.contract.schema.TEXT_DTYPE`:
+    ``object`` on pandas 2, ``str`` on pandas 3, whose missing value is NaN) and dates
+    ``datetime64[ns]`` (pandas 3 parses and builds dates in microseconds unless told).
+    """
+    spec = TABLES[table]
+    out = df.copy()
+    for col in out.columns:
+        kind = spec.column(col).kind
+        if kind in TEXT_KINDS:
+            out[col] = out[col].astype(TEXT_DTYPE)
+        elif kind == "date":
+            out[col] = out[col].astype("datetime64[ns]")
+    return out
 
 
 def format_table(name: str, df: pd.DataFrame) -> pd.DataFrame:
@@ -125,6 +148,6 @@ def read_demo_tables(folder: Path) -> dict[str, pd.DataFrame]:
             elif kind == "int":
                 df[col] = pd.array(pd.to_numeric(s), dtype="Int64")
             else:
-                df[col] = s.astype(object)
-        tables[name] = df
+                df[col] = s
+        tables[name] = parsed_types(name, df)
     return tables
