@@ -6,6 +6,7 @@ turns these into a readable message and a non-zero exit code, never a traceback.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -21,7 +22,10 @@ class Problem:
     """One problem found in the raw data, located as the user sees their file.
 
     ``row`` is the row number in the user's file (header = row 1); for Excel workbooks ``sheet``
-    names the sheet. ``None`` means "the whole file" or "the whole column".
+    names the sheet. ``None`` means "the whole file" or "the whole column". ``rule`` names the
+    rule that found the problem (e.g. ``foreign_keys``); when the finder gave none,
+    :attr:`rule_id` derives one from ``expected``. ``table`` is the contract's table the file or
+    sheet holds, where known.
     """
 
     file: str
@@ -31,6 +35,18 @@ class Problem:
     expected: str
     fix: str
     sheet: str | None = None
+    rule: str | None = None
+    table: str | None = None
+
+    @property
+    def rule_id(self) -> str:
+        """The rule's name: ``rule``, else a short identifier derived from ``expected``
+        (:func:`rule_from_expected`), so that problems of one kind group together."""
+        return self.rule or rule_from_expected(self.expected)
+
+    def where(self) -> str:
+        """The file, and the sheet of a workbook."""
+        return self.file + (f", sheet {self.sheet}" if self.sheet else "")
 
     def location(self) -> str:
         parts = [self.file]
@@ -47,23 +63,131 @@ class Problem:
         return f"{self.location()}:{value} expected {self.expected}. Fix: {self.fix}"
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_WORD = re.compile(r"[^\W_]+|≥|≤")
+_SIGNS = {"≥": "at_least", "≤": "at_most"}
+
+
+def rule_from_expected(expected: str) -> str:
+    """A short rule identifier derived from a problem's ``expected`` text, for problems whose
+    finder named no rule: the first five words before the first bracket, colon, semicolon or
+    comma, numbers as ``N``, quoted values dropped, a leading article dropped, joined by ``_``
+    (``"a whole number"`` → ``whole_number``, ``"a value between 0 and 100"`` →
+    ``value_between_N_and_N``)."""
+    head = re.split(r" \(|[:;,]", expected, maxsplit=1)[0]
+    head = _NUMBER.sub(" N ", _QUOTED.sub(" ", head.lower()))
+    words = [_SIGNS.get(w, w) for w in _WORD.findall(head)]
+    if len(words) > 1 and words[0] in ("a", "an", "the"):
+        words = words[1:]
+    return "_".join(words[:5]) or "other"
+
+
+@dataclass(frozen=True)
+class ProblemGroup:
+    """The problems of one table, column and rule: how many, where, and the first of them."""
+
+    table: str
+    column: str | None
+    rule: str
+    count: int
+    examples: tuple[Problem, ...]
+    rows: tuple[int, ...]
+
+
+#: at most this many problems are listed one by one; more are summarised by group
+SHOW_ALL = 20
+#: groups shown in a summary (each: a count line and its first example)
+SHOW_GROUPS = 15
+#: problems kept per group as examples, and row numbers named per group
+GROUP_EXAMPLES = 3
+GROUP_ROWS = 8
+
+
 class DataContractError(AnalysisError):
-    """The raw data does not meet the contract. Carries **all** problems found, not just the first."""
+    """The raw data does not meet the contract. Carries **all** problems found, not just the first.
+
+    ``str(err)`` is :meth:`summary`: every problem when there are few, else a screenful grouped by
+    table, column and rule with counts and the first examples; :meth:`render` lists them all.
+    """
 
     exit_code = 2
 
     def __init__(self, problems: Iterable[Problem], *, header: str | None = None) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
         self.header = header or f"{len(self.problems)} problem(s) found in the raw data"
-        super().__init__(self.render())
+        super().__init__(self.header)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __reduce__(self) -> tuple:  # the default would rebuild from the header text alone
+        return (_contract_error, (type(self), self.problems, self.header))
 
     def render(self, limit: int | None = None) -> str:
+        """Every problem, one per line (the first ``limit`` when given)."""
         shown: Sequence[Problem] = self.problems if limit is None else self.problems[:limit]
         lines = [self.header + ":"]
         lines += [f"  {i}. {p.render()}" for i, p in enumerate(shown, 1)]
         if limit is not None and len(self.problems) > limit:
             lines.append(f"  … and {len(self.problems) - limit} more")
         return "\n".join(lines)
+
+    def groups(self) -> list[ProblemGroup]:
+        """The problems grouped by table (the file, and sheet, where the table is not known),
+        column and rule, in the order each group first appears."""
+        acc: dict[tuple[str, str | None, str], list] = {}
+        for p in self.problems:
+            key = (p.table or p.where(), p.column, p.rule_id)
+            g = acc.get(key)
+            if g is None:
+                acc[key] = [1, [p], [] if p.row is None else [p.row]]
+                continue
+            g[0] += 1
+            if len(g[1]) < GROUP_EXAMPLES:
+                g[1].append(p)
+            if p.row is not None and len(g[2]) < GROUP_ROWS:
+                g[2].append(p.row)
+        return [ProblemGroup(table=k[0], column=k[1], rule=k[2], count=n, examples=tuple(ex),
+                             rows=tuple(rows)) for k, (n, ex, rows) in acc.items()]
+
+    def summary(self, *, hint: str | None = None, show_all: int = SHOW_ALL,
+                show_groups: int = SHOW_GROUPS) -> str:
+        """What a person reads: up to ``show_all`` problems listed one by one; more are counted
+        by table, column and rule, each group with its first rows and its first problem in full,
+        the largest ``show_groups`` groups shown. ``hint`` is the closing line of a summary
+        (default: how to write the full list to a file)."""
+        n = len(self.problems)
+        if n <= show_all:
+            return self.render()
+        groups = self.groups()
+        shown = sorted(groups, key=lambda g: -g.count)[:show_groups]
+        order = {id(g): i for i, g in enumerate(groups)}
+        shown.sort(key=lambda g: order[id(g)])
+        lines = [self.header + ":",
+                 f"{n:,} problems in {len(groups):,} group(s) by table, column and rule "
+                 f"(count, first rows, first example):"]
+        for g in shown:
+            col = f" · {g.column}" if g.column else ""
+            rows = ""
+            if g.rows:
+                more = " …" if g.count > len(g.rows) else ""
+                rows = f" — row{'s' if len(g.rows) > 1 else ''} {', '.join(map(str, g.rows))}{more}"
+            lines.append(f"  {g.count:>9,} × {g.table}{col} · {g.rule}{rows}")
+            lines.append(f"              e.g. {g.examples[0].render()}")
+        hidden = [g for g in groups if all(g is not s for s in shown)]
+        if hidden:
+            lines.append(f"  … and {len(hidden):,} more group(s) with "
+                         f"{sum(g.count for g in hidden):,} problem(s)")
+        lines.append(hint if hint is not None else
+                     "Every problem, one per row: `pairing-eval validate FOLDER --output "
+                     "problems.csv` (opens in Excel).")
+        return "\n".join(lines)
+
+
+def _contract_error(cls: type[DataContractError], problems: tuple[Problem, ...],
+                    header: str) -> DataContractError:
+    return cls(problems, header=header)
 
 
 class SpecificationError(AnalysisError):

@@ -11,6 +11,11 @@ One sheet per table of the contract (:mod:`analysis.contract`), named ``<中文>
   back) — or, with ``data_dir``, the tables of a raw folder written in instead;
 * an instructions sheet (说明) in Chinese and English.
 
+Every cell is inert (:func:`analysis.io.inert.put_cell`): text from the data that a spreadsheet
+program would read as a formula (a name starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return) is written as an explicit string cell, never as a formula, and reads back as
+written.
+
 The reader (:func:`analysis.io.read_raw`) reads a filled-in template back: sheet names, bilingual
 headers and the ``养老 elderly`` dropdown spellings are all accepted.
 """
@@ -25,6 +30,7 @@ import pandas as pd
 from .contract import DATE_MAX, DATE_MIN, EXAMPLE_MARK, TABLES, Column, Kind, Table, validate
 from .errors import DataContractError, Problem
 from .io import enum_display, read_raw
+from .io.inert import put_cell
 
 LISTS_SHEET = "lists"
 INSTRUCTIONS_SHEET = "说明"
@@ -187,10 +193,10 @@ def write_template(path: Path | str, data_dir: Path | str | None = None) -> Path
                 continue
             li += 1
             letter = get_column_letter(li)
-            lists.cell(row=1, column=li, value=f"{t.name}.{c.name}")
+            put_cell(lists, 1, li, f"{t.name}.{c.name}")
             values = enum_display(c)
             for k, v in enumerate(values, start=2):
-                lists.cell(row=k, column=li, value=v)
+                put_cell(lists, k, li, v)
             list_ref[(t.name, c.name)] = f"{LISTS_SHEET}!${letter}$2:${letter}${len(values) + 1}"
 
     for t in TABLES.values():
@@ -199,7 +205,7 @@ def write_template(path: Path | str, data_dir: Path | str | None = None) -> Path
         n = len(df)
         last = n + 1 + EXTRA_ROWS
         for j, c in enumerate(t.columns, start=1):
-            cell = ws.cell(row=1, column=j, value=_header(c))
+            cell = put_cell(ws, 1, j, _header(c))
             cell.font = bold
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             cell.fill = req_fill if (c.required and not c.nullable) else head_fill
@@ -213,7 +219,7 @@ def write_template(path: Path | str, data_dir: Path | str | None = None) -> Path
             cell_fmt = fmt if (data_dir is None or c.kind == "date") else None
             values = df[c.name].tolist() if c.name in df.columns else [None] * n
             for i, v in enumerate(values, start=2):
-                cell = ws.cell(row=i, column=j, value=_cell_value(c, v))
+                cell = put_cell(ws, i, j, _cell_value(c, v))
                 if cell_fmt:
                     cell.number_format = cell_fmt
                 if data_dir is None:
@@ -252,18 +258,18 @@ def write_template(path: Path | str, data_dir: Path | str | None = None) -> Path
     info.column_dimensions["B"].width = 70
     r = 1
     for zh, en in INSTRUCTIONS:
-        info.cell(row=r, column=1, value=zh or None)
-        info.cell(row=r, column=2, value=en or None)
+        put_cell(info, r, 1, zh or None)
+        put_cell(info, r, 2, en or None)
         if r == 1 or zh in ("怎么填", "各工作表"):
             info.cell(row=r, column=1).font = bold
             info.cell(row=r, column=2).font = bold
         r += 1
     for t in TABLES.values():
-        info.cell(row=r, column=1, value=f"{_sheet_name(t)}：{t.zh}，主键 {' + '.join(t.key)}")
-        info.cell(row=r, column=2, value=f"{t.name}: {t.description} Key: {', '.join(t.key)}.")
+        put_cell(info, r, 1, f"{_sheet_name(t)}：{t.zh}，主键 {' + '.join(t.key)}")
+        put_cell(info, r, 2, f"{t.name}: {t.description} Key: {', '.join(t.key)}.")
         r += 1
         for rule in t.rules:
-            info.cell(row=r, column=2, value=f"  • {rule}")
+            put_cell(info, r, 2, f"  • {rule}")
             r += 1
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -68,7 +68,7 @@ def _locator(raw: RawTables, table: str) -> Locate:
         col = src.display_column(column) if column else None
         row = int(rows[pos]) if pos is not None else None
         return Problem(file=src.file, sheet=src.sheet, row=row, column=col, value=value,
-                       expected=expected, fix=fix)
+                       expected=expected, fix=fix, table=table)
 
     return make
 
@@ -96,7 +96,7 @@ def _non_empty(raw: RawTables, present: list[str], out: Findings) -> None:
             out.notes.append(f"{src.where()} has a header but no data rows: no {name} recorded.")
         else:
             out.problems.append(Problem(
-                file=src.file, sheet=src.sheet, row=None, column=None, value=None,
+                file=src.file, sheet=src.sheet, row=None, column=None, value=None, table=name,
                 expected=f"at least one data row of {name} ({spec.zh}) under the header",
                 fix=f"fill in the {name} rows (row 2 onwards); an empty {name} table cannot be "
                     "analysed"))
@@ -273,7 +273,10 @@ def check(raw: RawTables) -> Findings:
     out = Findings()
     present = [t for t in TABLES if t in raw.tables and t not in raw.failed]
     for rule in RULES:
+        start = len(out.problems)
         rule(raw, present, out)
+        name = rule.__name__.lstrip("_")  # each problem names the rule that found it
+        out.problems[start:] = [replace(p, rule=p.rule or name) for p in out.problems[start:]]
     return out
 
 

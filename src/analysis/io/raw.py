@@ -154,7 +154,7 @@ def read_raw(raw_dir: Path | str) -> RawData:
                 sheet, enc = read_csv_grid(p)
             except FileProblem as fp:
                 raw.problems.append(Problem(file=p.name, row=fp.row, column=None, value=fp.value,
-                                            expected=fp.expected, fix=fp.fix))
+                                            expected=fp.expected, fix=fp.fix, table=t))
                 raw.failed.add(t)
                 continue
             grids[t] = (sheet, Source(table=t, file=p.name, encoding=enc))

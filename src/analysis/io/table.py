@@ -108,9 +108,10 @@ class _Reading:
     notes: list[str] = field(default_factory=list)
 
     def problem(self, row: int | None, column: str | None, value: object, expected: str,
-                fix: str) -> None:
+                fix: str, rule: str | None = None) -> None:
         self.problems.append(Problem(file=self.src.file, sheet=self.src.sheet, row=row,
-                                     column=column, value=value, expected=expected, fix=fix))
+                                     column=column, value=value, expected=expected, fix=fix,
+                                     rule=rule, table=self.spec.name))
 
 
 Rows = list[tuple[int, list[Any]]]
@@ -154,7 +155,7 @@ def _map_columns(rd: _Reading, header_row: int, header: list[Any], data_rows: Ro
                 header_row, f"{col_letter(j)} {' '.join(str(h).split())}", h,
                 f"each column once; column {col_letter(first)} "
                 f"({' '.join(str(header[first]).split())}) already holds {canon}",
-                "delete one of the two columns or rename it")
+                "delete one of the two columns or rename it", rule="duplicate_column")
             continue
         mapping[j] = canon
         src.headers[canon] = str(h)
@@ -168,7 +169,8 @@ def _map_columns(rd: _Reading, header_row: int, header: list[Any], data_rows: Ro
             difflib.get_close_matches(c.name, unknown, n=1, cutoff=0.6)
         fix = (f"rename the header {close[0]!r} to {c.name!r} or {c.zh!r}" if close
                else f"add a column headed {c.name!r} or {c.zh!r} ({c.description})")
-        rd.problem(header_row, c.name, None, f"a column {c.name} ({' / '.join(names[1:])})", fix)
+        rd.problem(header_row, c.name, None, f"a column {c.name} ({' / '.join(names[1:])})", fix,
+                   rule="missing_column")
     if unknown:
         rd.notes.append(f"{src.where()}: extra column(s) kept but not checked: "
                         f"{', '.join(unknown)}.")
@@ -192,13 +194,14 @@ def _merged_ranges(rd: _Reading, grid: Sheet, ncols: int, data_rows: Rows,
             merged_rows.add(r1)
             rd.problem(r1, None, None, "a data row with one value per column",
                        f"cells {coord} are merged into one (a title or subtotal row?); delete "
-                       "the row or unmerge the cells and fill every column")
+                       "the row or unmerge the cells and fill every column", rule="merged_cells")
             continue
         col = mapping.get(c1) or extra.get(c1) or col_letter(c1)
         first_hole = r1 + 1 if r2 > r1 else r1  # the first row that lost its value to the merge
         rd.problem(max(first_hole, first_data), rd.src.display_column(col), None,
                    "a value in every cell (no merged cells in data rows)",
-                   f"cells {coord} are merged; unmerge them and repeat the value in every row")
+                   f"cells {coord} are merged; unmerge them and repeat the value in every row",
+                   rule="merged_cells")
         merged_cells.update((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
                             if (r, c) != (r1, c1))
     return merged_rows, merged_cells
@@ -224,7 +227,7 @@ def _parse_rows(rd: _Reading, data_rows: Rows, ncols: int, mapping: dict[int, st
             k = next(i for i in range(ncols, len(cells)) if not is_blank([cells[i]]))
             rd.problem(r, col_letter(k), cells[k], f"{ncols} values, like the header",
                        "a value contains the delimiter (comma): put that value in double quotes, "
-                       "or delete the values beyond the last header column")
+                       "or delete the values beyond the last header column", rule="row_length")
         for j, canon in mapping.items():
             v = cells[j] if j < len(cells) else None
             col = spec.column(canon)
@@ -234,7 +237,7 @@ def _parse_rows(rd: _Reading, data_rows: Rows, ncols: int, mapping: dict[int, st
                     continue  # reported once per merged range
                 if not col.nullable and col.required:
                     rd.problem(r, src.display_column(canon), None, f"a value ({col.type_text()})",
-                               f"fill in {canon} ({col.zh}); it may not be empty")
+                               f"fill in {canon} ({col.zh}); it may not be empty", rule="required")
                 continue
             try:
                 ck = (type(v), v)
@@ -272,7 +275,8 @@ def parse_grid(spec: Table, grid: Sheet,
     nonblank = [(r, cells) for r, cells in grid.rows if not is_blank(cells)]
     if not nonblank:
         rd.problem(None, None, None, "a header row and data rows",
-                   "the file or sheet is empty; export the table again with its header")
+                   "the file or sheet is empty; export the table again with its header",
+                   rule="empty_table")
         return empty_frame(spec), np.array([], dtype=int), rd.problems, rd.notes
 
     best = _find_header(nonblank, htab)
