@@ -16,7 +16,10 @@ else. A failure at any point (bad data, a results module that raises, Ctrl-C) le
 
 Up to date: a build is skipped when the input files' SHA-256 hashes, the package version, the
 build options and a hash of the package's Python sources all equal the existing manifest's (the source hash makes a
-rebuild happen after an analysis module changed, which the version number alone would miss).
+rebuild happen after an analysis module changed, which the version number alone would miss) **and**
+the existing folder is intact: the manifest records the size and SHA-256 of every file written
+(``files``, checked by :func:`analysis.data.check_files`) and a hash of itself; a folder with a
+broken manifest or a truncated, changed or missing file is rebuilt, saying why.
 ``force=True`` rebuilds anyway.
 """
 
@@ -39,7 +42,15 @@ import pandas as pd
 
 from .. import __version__
 from ..contract import CONTRACT_VERSION, TABLE_NAMES, parsed_schema, validate
-from ..data import Processed
+from ..data import (
+    MANIFEST_HASH_KEY,
+    DamagedDataError,
+    Processed,
+    check_files,
+    file_records,
+    manifest_digest,
+    read_manifest,
+)
 from ..errors import AnalysisError, DataContractError, Problem
 from ..hashing import code_hash, data_hash, sha256_file
 from ..io import RawData, read_raw, table_files
@@ -186,14 +197,20 @@ def _read_truth(raw_dir: Path) -> tuple[bool, int | None]:
             header=f"{raw_dir}/TRUTH.json is broken") from None
 
 
-def _existing_manifest(target: Path) -> dict[str, Any] | None:
-    f = target / "manifest.json"
-    if not f.exists():
+def _existing_manifest(target: Path, dataset: str, echo: Callable[[str], Any]
+                       ) -> dict[str, Any] | None:
+    """The existing build's manifest when the folder is intact, else ``None`` (saying why)."""
+    if not (target / "manifest.json").exists():
         return None
     try:
-        return json.loads(f.read_text(encoding="utf-8"))
-    except ValueError:
+        manifest = read_manifest(target, dataset)
+        if not check_files(target, manifest, dataset):
+            echo(f"{target}: its manifest records no file hashes (an older build); rebuilding.")
+            return None
+    except DamagedDataError as err:
+        echo(f"{target} is damaged ({'; '.join(err.problems)}); rebuilding.")
         return None
+    return manifest
 
 
 def _where(err: BaseException) -> str:
@@ -259,7 +276,7 @@ def build(raw_dir: Path | str, *, steps: Sequence[Step] = (), options: BuildOpti
     ordered = order_steps(steps, options.steps)
     inputs = input_hashes(raw_dir)
     chash = code_hash()
-    old = _existing_manifest(target)
+    old = _existing_manifest(target, dataset, echo)
     if (not force and old is not None and old.get("inputs") == inputs
             and old.get("package_version") == __version__ and old.get("code_hash") == chash
             and old.get("build_options") == options.as_dict()
@@ -316,6 +333,9 @@ def build(raw_dir: Path | str, *, steps: Sequence[Step] = (), options: BuildOpti
                               manifest=dict(manifest))
         results = _run_steps(ordered, options, processed, tmp / "results", echo, provenance)
         manifest["results"] = results
+        manifest["files"] = file_records(tmp)
+        manifest = json.loads(json.dumps(manifest, ensure_ascii=False))
+        manifest[MANIFEST_HASH_KEY] = manifest_digest(manifest)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False),
                                            encoding="utf-8")
         _swap(tmp, target, root, dataset)

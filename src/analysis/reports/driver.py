@@ -289,6 +289,7 @@ def run_reports(
     threshold = int(threshold)
     root = (root or project_root()).resolve()
     processed = load_processed(dataset, root=root)
+    processed.verify()  # every processed file against the manifest, before any notebook runs
     codes = county_codes(processed)
     if counties is None:
         chosen = codes
