@@ -5,13 +5,14 @@ never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .errors import AnalysisError
+from .errors import AnalysisError, DataContractError, SpecificationError
 
 app = typer.Typer(
     add_completion=False,
@@ -22,9 +23,9 @@ app = typer.Typer(
 DEFAULT_RAW = Path("data/raw/demo")
 
 
-def _fail(err: AnalysisError) -> None:
-    render = getattr(err, "render", None)
-    text = render() if callable(render) else str(err)
+def _fail(err: AnalysisError, hint: str | None = None) -> None:
+    """Print the error as advice (a data-contract error as its summary) and exit with its code."""
+    text = err.summary(hint=hint) if isinstance(err, DataContractError) else str(err)
     typer.echo(f"Error: {text}", err=True)
     raise typer.Exit(code=err.exit_code)
 
@@ -32,15 +33,44 @@ def _fail(err: AnalysisError) -> None:
 @app.command()
 def validate(
     raw_dir: Annotated[Path, typer.Argument(help="folder of raw tables (CSV files or one XLSX)")] = DEFAULT_RAW,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o",
+        help="also write every problem to this CSV file, one per row (table, file, sheet, row, "
+             "column, rule, value, expected, fix; UTF-8 with BOM for Excel); not inside the raw "
+             "folder")] = None,
 ) -> None:
-    """Check a raw data folder against the data contract; exit 0 when valid, 2 when not."""
-    from .build import validate_raw
+    """Check a raw data folder against the data contract; exit 0 when valid, 2 when not.
+
+    Problems are summarised by table, column and rule with counts and first examples (all of
+    them when there are few); --output writes the full list.
+    """
+    from .build.engine import check_problems_output, validate_raw, write_problems
 
     try:
-        report = validate_raw(raw_dir)
+        if output is not None:
+            check_problems_output(output, raw_dir)
+        try:
+            report = validate_raw(raw_dir)
+        except DataContractError as err:
+            if output is None:
+                raise
+            try:
+                write_problems(err.problems, output)
+                hint = f"Every problem ({len(err.problems):,}) is listed in {output}."
+            except OSError as oe:
+                hint = f"The full list could not be written to {output}: {oe.strerror or oe}."
+            _fail(err, hint=hint)
+        if output is not None:
+            write_problems([], output)
     except AnalysisError as err:
         _fail(err)
+    except OSError as oe:
+        typer.echo(f"Error: --output {output} could not be written: {oe.strerror or oe}.",
+                   err=True)
+        raise typer.Exit(code=2) from None
     typer.echo(report.render())
+    if output is not None:
+        typer.echo(f"No problems: {output} holds the header of an empty list.")
 
 
 @app.command()
@@ -101,18 +131,28 @@ def template(
 
 @app.command()
 def report(
-    dataset: Annotated[str, typer.Option(help="dataset name (folder under data/processed)")] = "demo",
+    dataset: Annotated[str, typer.Option(
+        help="dataset name: a plain folder name under data/processed (letters, digits, - and _), "
+             "not a path")] = "demo",
     county: Annotated[list[str] | None, typer.Option(help="county code; repeat for several")] = None,
     all_counties: Annotated[bool, typer.Option("--all", help="every county of the dataset")] = False,
-    jobs: Annotated[int, typer.Option(help="counties run in parallel")] = 2,
+    jobs: Annotated[int, typer.Option(
+        help="counties run in parallel (at least 1; capped at the CPU count)")] = 2,
     lang: Annotated[str, typer.Option(help="report language: zh or en")] = "zh",
     force: Annotated[bool, typer.Option(help="re-run reports that are up to date")] = False,
     threshold: Annotated[int, typer.Option(help="suppress counts of people below this")] = 10,
 ) -> None:
     """Execute the county report notebook per county, the city summary and index.html."""
+    from .paths import DatasetNameError, check_dataset
     from .reports import run_reports
 
     try:
+        check_dataset(dataset)
+    except DatasetNameError as err:
+        typer.echo(f"Error: --dataset: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    try:
+        jobs = _check_jobs(jobs)
         outcome = run_reports(
             dataset=dataset,
             counties=None if all_counties or not county else list(county),
@@ -127,6 +167,28 @@ def report(
     typer.echo(outcome.render())
     if not outcome.ok:
         raise typer.Exit(code=1)
+
+
+def _cpus() -> int:
+    """CPUs this process may run on (its affinity where the platform tells it)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _check_jobs(jobs: int) -> int:
+    """``--jobs``: at least 1; above the CPU count it is capped, with a note (more parallel
+    kernels than CPUs only compete for them and for memory)."""
+    if jobs < 1:
+        raise SpecificationError(f"--jobs {jobs}: at least 1 report must run at a time; "
+                                 "use --jobs 1 for one after the other.")
+    cpus = _cpus()
+    if jobs > cpus:
+        typer.echo(f"Note: --jobs {jobs} is more than the {cpus} CPU(s) of this machine; "
+                   f"running {cpus} at a time.")
+        return cpus
+    return jobs
 
 
 def main() -> None:  # pragma: no cover

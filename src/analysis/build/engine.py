@@ -51,9 +51,10 @@ from ..data import (
     manifest_digest,
     read_manifest,
 )
-from ..errors import AnalysisError, DataContractError, Problem
+from ..errors import AnalysisError, DataContractError, Problem, SpecificationError
 from ..hashing import code_hash, data_hash, sha256_file
 from ..io import RawData, read_raw, table_files
+from ..io.inert import write_csv
 from ..panel import derive_panel
 from ..paths import project_root
 from .steps import BuildOptions, Step, order_steps
@@ -108,7 +109,8 @@ def _read_and_validate(raw_dir: Path) -> tuple[RawData, list[str]]:
 def validate_raw(raw_dir: Path | str) -> ValidationReport:
     """Check a raw folder against the contract.
 
-    Raises :class:`~analysis.errors.DataContractError` listing every problem; returns a report
+    Raises :class:`~analysis.errors.DataContractError` listing every problem (``str(err)`` is a
+    summary by table, column and rule; :func:`write_problems` writes them all); returns a report
     (row counts, where each table was read from, notes) when the data is valid.
     """
     raw, notes = _read_and_validate(Path(raw_dir))
@@ -117,6 +119,53 @@ def validate_raw(raw_dir: Path | str) -> ValidationReport:
         rows={t: len(raw.tables[t]) for t in TABLE_NAMES},
         locations={t: _location(raw, t) for t in TABLE_NAMES},
         notes=tuple(notes))
+
+
+#: the columns of the problems file ``pairing-eval validate --output`` writes
+PROBLEM_COLUMNS = ("table", "file", "sheet", "row", "column", "rule", "value", "expected", "fix")
+
+
+def check_problems_output(path: Path | str, raw_dir: Path | str) -> Path:
+    """Refuse a problems file that is not a ``.csv`` or that would land in the raw folder (its
+    files are the data being checked, and a ``problems.csv`` there would be read as the problems
+    table); checked before validating, so nothing is read in vain. Returns ``path``.
+
+    Raises
+    ------
+    SpecificationError
+        Naming the path and where to write instead.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        raise SpecificationError(
+            f"--output {path}: the problems file is a CSV file; give a name ending in .csv, "
+            f"e.g. {path.with_suffix('.csv').name}.")
+    if path.is_dir():
+        raise SpecificationError(f"--output {path} is a folder; give a file name such as "
+                                 f"{path / 'problems.csv'}.")
+    parent = path.resolve().parent
+    if parent.is_dir() and not os.access(parent, os.W_OK):
+        raise SpecificationError(f"--output {path}: the folder {path.parent} is read-only for "
+                                 "you; write the problems file somewhere else.")
+    raw = Path(raw_dir).resolve()
+    where = path.resolve()
+    if where == raw or raw in where.parents:
+        raise SpecificationError(
+            f"--output {path} is inside the raw folder {raw_dir}, whose files are the data being "
+            "checked (and a problems.csv there would be read as the problems table); nothing "
+            f"was written. Write it outside, e.g. --output {raw.parent / 'problems.csv'}.")
+    return path
+
+
+def write_problems(problems: Sequence[Problem], path: Path | str) -> Path:
+    """Write every problem to a CSV file, one per row (columns :data:`PROBLEM_COLUMNS`): UTF-8
+    with a byte-order mark so that Excel shows Chinese text, every cell inert
+    (:func:`analysis.io.inert.write_csv`: a value such as ``=1+1`` from the user's file is not a
+    formula), written atomically. Check the path first with :func:`check_problems_output`."""
+    rows = ((p.table, p.file, p.sheet, p.row, p.column, p.rule_id,
+             p.value if p.value is None or isinstance(p.value, (str, int, float)) else str(p.value),
+             p.expected, p.fix) for p in problems)
+    return write_csv(path, PROBLEM_COLUMNS, rows)
 
 
 # --------------------------------------------------------------------------------------------

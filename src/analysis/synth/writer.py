@@ -6,6 +6,8 @@ columns in the contract's order, leaving out only optional columns the world doe
 whole numbers as digits, real numbers with the number of decimals of :data:`FLOAT_FORMATS` — and
 ``TRUTH.json`` as indented JSON in insertion order, so regenerating from the same seed gives the
 same bytes (``tests/test_synth.py`` compares the committed ``data/raw/demo`` byte for byte).
+Text that a spreadsheet program would read as a formula gets the ``'`` guard of
+:func:`analysis.io.inert.csv_cell` (the demo's names never need it; the readers remove it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pandas as pd
 
 from ..contract import TABLE_NAMES, TABLES
 from ..contract.schema import TEXT_DTYPE
+from ..io.inert import csv_cell, csv_uncell
 
 #: decimals of every real-number column the demo world writes (byte-identical regeneration)
 FLOAT_FORMATS = {
@@ -98,9 +101,10 @@ def format_table(name: str, df: pd.DataFrame) -> pd.DataFrame:
             out[col] = [("" if pd.isna(v) else str(int(v))) for v in s]
         elif pd.api.types.is_float_dtype(s):
             raise TypeError(f"{name}.{col} is a float column without a fixed format")
-        else:
+        else:  # text: inert (a name such as =1+1 is not a formula when the CSV is opened)
             out[col] = [
-                ("" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)) for v in s
+                ("" if v is None or (isinstance(v, float) and np.isnan(v)) else csv_cell(str(v)))
+                for v in s
             ]
     return out
 
@@ -148,6 +152,6 @@ def read_demo_tables(folder: Path) -> dict[str, pd.DataFrame]:
             elif kind == "int":
                 df[col] = pd.array(pd.to_numeric(s), dtype="Int64")
             else:
-                df[col] = s
+                df[col] = s.map(csv_uncell, na_action="ignore")
         tables[name] = parsed_types(name, df)
     return tables
