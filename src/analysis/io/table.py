@@ -9,13 +9,21 @@
   row problem); ragged CSV rows (more values than headers) too;
 * every **cell** is parsed by its column's parser (:func:`analysis.io.cells.cell_parser`), with
   results cached per distinct value (ledgers repeat the same ids, dates and labels).
+
+Rows are parsed in chunks of :data:`CHUNK_ROWS`: a chunk's cells are typed into arrays (and its
+parse cache dropped) before the next chunk is read, so a CSV file streamed from disk
+(:class:`analysis.io.csvfiles.CsvRows`) is never held whole as Python strings; the chunks' columns
+are joined once at the end. Whether a column without a header holds values (it is then kept as an
+extra column) is therefore decided while the rows are parsed, not before.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from typing import Any
 
 import numpy as np
@@ -23,9 +31,13 @@ import pandas as pd
 
 from ..contract import Table
 from ..errors import Problem
-from .cells import cell_parser, is_empty
+from .cells import Err, cell_parser, is_empty
 from .grid import Sheet
 from .text import col_letter, is_blank, lookup, match_key
+
+
+#: data rows parsed at a time (the raw cells of one chunk are let go once its values are typed)
+CHUNK_ROWS = 50_000
 
 
 @dataclass
@@ -75,11 +87,17 @@ def empty_frame(spec: Table) -> pd.DataFrame:
 
 def typed_frame(spec: Table, values: dict[str, list], extra_names: list[str],
                 extra: dict[str, list]) -> pd.DataFrame:
-    """The parsed values as a DataFrame with the contract's dtypes (``docs/architecture.md``):
-    ids, text and enumerations ``object``, whole numbers ``Int64``, numbers and shares
-    ``float64``, dates ``datetime64[ns]``, yes/no ``bool`` (empty = no). Columns absent from
-    ``values`` are all-missing; extra columns stay text."""
+    """The parsed values as a DataFrame with the contract's dtypes (see :func:`typed_columns`)."""
     n = len(next(iter(values.values()))) if values else 0
+    return pd.DataFrame(typed_columns(spec, values, extra_names, extra, n), index=pd.RangeIndex(n))
+
+
+def typed_columns(spec: Table, values: dict[str, list], extra_names: list[str],
+                  extra: dict[str, list], n: int) -> dict[str, Any]:
+    """The parsed values of ``n`` rows as arrays with the contract's dtypes
+    (``docs/architecture.md``): ids, text and enumerations ``object``, whole numbers ``Int64``,
+    numbers and shares ``float64``, dates ``datetime64[ns]``, yes/no ``bool`` (empty = no).
+    Columns absent from ``values`` are all-missing; extra columns stay text."""
     cols: dict[str, Any] = {}
     for c in spec.columns:
         v = values.get(c.name, [None] * n)
@@ -95,7 +113,16 @@ def typed_frame(spec: Table, values: dict[str, list], extra_names: list[str],
             cols[c.name] = pd.Series(v, dtype=object).to_numpy()
     for name in extra_names:
         cols[name] = pd.Series(extra[name], dtype=object).to_numpy()
-    return pd.DataFrame(cols, index=pd.RangeIndex(n))
+    return cols
+
+
+def _join(parts: list[Any]) -> Any:
+    """One column from its chunks' arrays (numpy arrays, or pandas arrays such as ``Int64``)."""
+    if len(parts) == 1:
+        return parts[0]
+    if all(isinstance(p, np.ndarray) for p in parts):
+        return np.concatenate(parts)
+    return pd.concat([pd.Series(p, copy=False) for p in parts], ignore_index=True).array
 
 
 @dataclass
@@ -128,24 +155,24 @@ def _find_header(nonblank: Rows, htab: dict[str, str]) -> int:
     return best if best_n > 0 else 0
 
 
-def _map_columns(rd: _Reading, header_row: int, header: list[Any], data_rows: Rows,
-                 htab: dict[str, str]) -> tuple[dict[int, str], dict[int, str]]:
-    """Column index → canonical name, and column index → name of each extra (kept) column;
+def _map_columns(rd: _Reading, header_row: int, header: list[Any],
+                 htab: dict[str, str]) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
+    """Column index → canonical name, column index → name of each extra (kept) column with a
+    header, and column index → name (``column C``) of each column without a header, kept as an
+    extra column if it holds values (known once the rows are parsed: :func:`_unheaded_kept`);
     reports duplicated and missing required columns."""
     src, spec = rd.src, rd.spec
     mapping: dict[int, str] = {}
     extra: dict[int, str] = {}
+    unheaded: dict[int, str] = {}
     for j, h in enumerate(header):
         if h is None or not str(h).strip():
-            if any(j < len(c) and not is_blank([c[j]]) for _, c in data_rows):
-                extra[j] = f"column {col_letter(j)}"
-                rd.notes.append(f"{src.where()}: column {col_letter(j)} has values but no header; "
-                                f"kept as 'column {col_letter(j)}'.")
+            unheaded[j] = f"column {col_letter(j)}"
             continue
         canon = lookup(h, htab)
         if canon is None:
             name = " ".join(str(h).split())
-            if name in extra.values():  # two extra columns with one header: keep both
+            if name in extra.values() or name in unheaded.values():  # one header twice: keep both
                 name = f"{name} ({col_letter(j)})"
             extra[j] = name
             continue
@@ -174,19 +201,32 @@ def _map_columns(rd: _Reading, header_row: int, header: list[Any], data_rows: Ro
     if unknown:
         rd.notes.append(f"{src.where()}: extra column(s) kept but not checked: "
                         f"{', '.join(unknown)}.")
-    src.extra = list(extra.values())
-    return mapping, extra
+    return mapping, extra, unheaded
 
 
-def _merged_ranges(rd: _Reading, grid: Sheet, ncols: int, data_rows: Rows,
-                   mapping: dict[int, str],
-                   extra: dict[int, str]) -> tuple[set[int], set[tuple[int, int]]]:
-    """One problem per merged range inside the data rows. Returns the rows merged into one cell
-    (title or subtotal lines, left out of the table) and the (row, column) cells covered by a
-    merge other than its anchor (their emptiness is not reported again)."""
+def _unheaded_kept(rd: _Reading, unheaded: dict[int, str], seen: set[int], at: int) -> dict[int, str]:
+    """The columns without a header that hold values (``seen``), each with its note, placed among
+    the notes where :func:`_map_columns` met the column (``at``)."""
+    kept = {j: name for j, name in unheaded.items() if j in seen}
+    rd.notes[at:at] = [f"{rd.src.where()}: column {col_letter(j)} has values but no header; "
+                       f"kept as 'column {col_letter(j)}'." for j in kept]
+    return kept
+
+
+def _has_values(grid: Sheet, header_row: int, j: int) -> bool:
+    """True when column ``j`` holds a value in a row below the header."""
+    return any(r > header_row and j < len(c) and not is_blank([c[j]]) for r, c in grid.rows)
+
+
+def _merged_ranges(rd: _Reading, grid: Sheet, ncols: int, header_row: int, first_data: int | None,
+                   mapping: dict[int, str], extra: dict[int, str],
+                   unheaded: dict[int, str]) -> tuple[set[int], set[tuple[int, int]]]:
+    """One problem per merged range inside the data rows (the first is ``first_data``). Returns
+    the rows merged into one cell (title or subtotal lines, left out of the table) and the (row,
+    column) cells covered by a merge other than its anchor (their emptiness is not reported
+    again)."""
     merged_rows: set[int] = set()
     merged_cells: set[tuple[int, int]] = set()
-    first_data = data_rows[0][0] if data_rows else None
     for r1, r2, c1, c2, coord in grid.merged:
         if first_data is None or r2 < first_data:
             continue  # merges in the title or header rows are fine
@@ -196,7 +236,9 @@ def _merged_ranges(rd: _Reading, grid: Sheet, ncols: int, data_rows: Rows,
                        f"cells {coord} are merged into one (a title or subtotal row?); delete "
                        "the row or unmerge the cells and fill every column", rule="merged_cells")
             continue
-        col = mapping.get(c1) or extra.get(c1) or col_letter(c1)
+        col = (mapping.get(c1) or extra.get(c1)
+               or (unheaded[c1] if c1 in unheaded and _has_values(grid, header_row, c1) else None)
+               or col_letter(c1))
         first_hole = r1 + 1 if r2 > r1 else r1  # the first row that lost its value to the merge
         rd.problem(max(first_hole, first_data), rd.src.display_column(col), None,
                    "a value in every cell (no merged cells in data rows)",
@@ -207,19 +249,27 @@ def _merged_ranges(rd: _Reading, grid: Sheet, ncols: int, data_rows: Rows,
     return merged_rows, merged_cells
 
 
+Parser = Callable[[object], tuple[Any, Err | None]]
+
+
 def _parse_rows(rd: _Reading, data_rows: Rows, ncols: int, mapping: dict[int, str],
-                extra: dict[int, str], merged_rows: set[int],
+                parsers: dict[int, Parser], extra: dict[int, str], unheaded: dict[int, str],
+                seen: set[int], merged_rows: set[int],
                 merged_cells: set[tuple[int, int]]) -> tuple[dict[str, list], dict[str, list],
                                                              list[int]]:
-    """Parse every cell of the data rows: the values per canonical column, the extra columns'
-    text, and the user's row number of each row kept."""
+    """Parse every cell of (a chunk of) the data rows: the values per canonical column, the
+    extra columns' text (columns without a header included), and the user's row number of each
+    row kept. Adds to ``seen`` the columns without a header that hold a value."""
     spec, src = rd.spec, rd.src
-    parsers = {j: cell_parser(spec.column(canon)) for j, canon in mapping.items()}
-    caches: dict[int, dict] = {j: {} for j in mapping}
+    caches: dict[int, dict] = {j: {} for j in mapping}  # per chunk: unique ids do not pile up
     values: dict[str, list] = {c: [] for c in mapping.values()}
+    extra = {**extra, **unheaded}
     extras: dict[str, list] = {name: [] for name in extra.values()}
     rownums: list[int] = []
     for r, cells in data_rows:
+        for j in unheaded:
+            if j not in seen and j < len(cells) and not is_blank([cells[j]]):
+                seen.add(j)
         if r in merged_rows:
             continue
         rownums.append(r)
@@ -272,25 +322,58 @@ def parse_grid(spec: Table, grid: Sheet,
     """
     rd = _Reading(spec, src)
     htab = header_table(spec)
-    nonblank = [(r, cells) for r, cells in grid.rows if not is_blank(cells)]
-    if not nonblank:
+    nonblank: Iterator[tuple[int, list[Any]]] = (
+        (r, cells) for r, cells in grid.rows if not is_blank(cells))
+    head = list(islice(nonblank, 10))
+    if not head:
         rd.problem(None, None, None, "a header row and data rows",
                    "the file or sheet is empty; export the table again with its header",
                    rule="empty_table")
         return empty_frame(spec), np.array([], dtype=int), rd.problems, rd.notes
 
-    best = _find_header(nonblank, htab)
-    header_row, header = nonblank[best]
+    best = _find_header(head, htab)
+    header_row, header = head[best]
     src.header_row = header_row
     if best > 0 or header_row > 1:
         rd.notes.append(f"{src.where()}: rows 1–{header_row - 1} above the header "
                         f"(row {header_row}) were skipped.")
-    data_rows = nonblank[best + 1:]
-    mapping, extra = _map_columns(rd, header_row, header, data_rows, htab)
+    data_rows = chain(head[best + 1:], nonblank)
+    first = next(data_rows, None)
+    if first is not None:
+        data_rows = chain([first], data_rows)
+    at = len(rd.notes)
+    mapping, extra, unheaded = _map_columns(rd, header_row, header, htab)
     ncols = len(header)
-    merged_rows, merged_cells = _merged_ranges(rd, grid, ncols, data_rows, mapping, extra)
-    values, extras, rownums = _parse_rows(rd, data_rows, ncols, mapping, extra, merged_rows,
-                                          merged_cells)
-    src.n_rows = len(rownums)
-    df = typed_frame(spec, values, list(extra.values()), extras)
-    return df, np.asarray(rownums, dtype=int), rd.problems, rd.notes
+    merged_rows, merged_cells = _merged_ranges(rd, grid, ncols, header_row,
+                                               None if first is None else first[0],
+                                               mapping, extra, unheaded)
+    parsers = {j: cell_parser(spec.column(canon)) for j, canon in mapping.items()}
+    seen: set[int] = set()
+    parts: list[dict[str, Any]] = []
+    rowparts: list[np.ndarray] = []
+    for chunk in _chunks(data_rows, CHUNK_ROWS):
+        values, extras, rownums = _parse_rows(rd, chunk, ncols, mapping, parsers, extra, unheaded,
+                                              seen, merged_rows, merged_cells)
+        parts.append(typed_columns(spec, values, list(extras), extras, len(rownums)))
+        rowparts.append(np.asarray(rownums, dtype=int))
+        del chunk, values, extras
+    kept = _unheaded_kept(rd, unheaded, seen, at)
+    extra = dict(sorted({**extra, **kept}.items()))
+    src.extra = list(extra.values())
+    rows = _join(rowparts) if rowparts else np.array([], dtype=int)
+    src.n_rows = len(rows)
+    if not parts:
+        parts = [typed_columns(spec, {}, list(extra.values()), {n: [] for n in extra.values()}, 0)]
+    cols = {name: _join([p.pop(name) for p in parts])
+            for name in [c.name for c in spec.columns] + list(extra.values())}
+    # copy=False: the joined arrays become the table's columns as they are (not copied into one
+    # block per dtype, which would hold the table twice for a moment)
+    df = pd.DataFrame(cols, index=pd.RangeIndex(len(rows)), copy=False)
+    return df, rows, rd.problems, rd.notes
+
+
+def _chunks(rows: Iterable[tuple[int, list[Any]]], size: int) -> Iterator[Rows]:
+    """``rows`` in lists of ``size`` (the last one shorter)."""
+    it = iter(rows)
+    while chunk := list(islice(it, size)):
+        yield chunk
