@@ -239,7 +239,7 @@ class IndicatorResult(ResultMixin):
 
     def plot(self, *, ax: Any = None, id: str | None = None) -> Any:  # noqa: A002
         """Change with interval per indicator, for ``id`` (default: the first id in the table)."""
-        from .plots import PALETTE, new_axes
+        from .plots import PALETTE, new_axes, safe_text
 
         ax = new_axes(ax)
         t = self.table
@@ -255,7 +255,8 @@ class IndicatorResult(ResultMixin):
         ax.set_yticks(y, [outcome_label(i) + (" (down is good)" if DIRECTION[i] < 0 else "")
                           for i in t.index])
         ax.set_xlabel(f"change {self.baseline_year} → {self.latest_year} (green: target met)")
-        ax.set_title("三升一降 scorecard: " + ("city" if self.level == "city" else f"{self.level} {ident}"))
+        ax.set_title("三升一降 scorecard: "
+                     + ("city" if self.level == "city" else safe_text(f"{self.level} {ident}")))
         return ax
 
 

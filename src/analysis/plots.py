@@ -2,8 +2,21 @@
 
 :func:`setup` registers the Noto Sans CJK SC font that ships inside the ``mplfonts`` wheel by its
 file path (``matplotlib.font_manager.fontManager.addfont``), so Chinese labels render on a machine
-with no system fonts at all, and puts it first in matplotlib's sans-serif list. Call it once at the
-top of a notebook; the plotting helpers below call it themselves, so it is idempotent.
+with no system fonts at all, and makes it the first font of matplotlib's font list, with DejaVu Sans
+(shipped with matplotlib) after it for the glyphs it lacks. Call it once at the top of a notebook;
+the plotting helpers below call it themselves, so it is idempotent.
+
+Names from the data are drawn literally, whatever they hold:
+
+* ``text.parse_math`` is off, so a ``$`` in a county or institution name is a dollar sign and never
+  starts matplotlib's mathtext (a name such as ``$x^$`` would otherwise raise while drawing);
+* :func:`safe_text` replaces every character that neither font has (emoji, CJK Extension B such as
+  𠀀 U+20000, which real place and personal names use, control characters) with a visible ``□``
+  (:data:`MISSING_GLYPH`), so a figure never fails and never shows a blank where a character
+  was. Every plot helper that draws a name, an identifier or a group key passes it through
+  :func:`safe_text` (or :func:`safe_labels` for tick labels). The fonts' character maps are read
+  with matplotlib's own FreeType binding (``matplotlib.ft2font``) — the reader that draws the
+  text — so the check and the drawing cannot disagree; they are read once and cached.
 
 :func:`figure_to_html` turns a figure into an ``<img>`` tag with the PNG embedded (base64), which is
 how report sections carry their figures into a self-contained HTML file.
@@ -14,7 +27,10 @@ from __future__ import annotations
 import base64
 import html
 import io
+import unicodedata
 import warnings
+from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +48,8 @@ PALETTE = {
     "good": "#1e8449",
     "bad": "#b03a2e",
 }
+#: what :func:`safe_text` draws for a character no bundled font has (in both fonts' maps)
+MISSING_GLYPH = "\u25a1"
 _READY = False
 
 
@@ -63,8 +81,11 @@ def setup(*, dpi: int = 110) -> None:
     sns.set_theme(style="whitegrid", context="notebook")
     matplotlib.rcParams.update(
         {
-            "font.family": "sans-serif",
+            # the families themselves, not the generic "sans-serif": matplotlib falls back glyph
+            # by glyph only along an explicit list of families
+            "font.family": [CJK_FAMILY, *FALLBACK],
             "font.sans-serif": [CJK_FAMILY, *FALLBACK],
+            "text.parse_math": False,  # names are literal text: "$" never starts mathtext
             "axes.unicode_minus": False,  # the ASCII hyphen renders in every font
             "figure.dpi": dpi,
             "savefig.dpi": dpi,
@@ -76,6 +97,71 @@ def setup(*, dpi: int = 110) -> None:
             "ytick.labelsize": 9,
         }
     )
+
+
+def font_paths() -> list[Path]:
+    """The font files figures draw with, in fallback order (the bundled CJK font, then
+    :data:`FALLBACK`, which matplotlib ships)."""
+    out = [cjk_font_path()]
+    for family in FALLBACK:
+        out.append(Path(font_manager.findfont(font_manager.FontProperties(family=family),
+                                              fallback_to_default=False)))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _covered() -> frozenset[int]:
+    """Code points some font of :func:`font_paths` has a glyph for (read once)."""
+    from matplotlib.ft2font import FT2Font
+
+    codes: set[int] = set()
+    for path in font_paths():
+        codes.update(FT2Font(str(path)).get_charmap())
+    return frozenset(codes)
+
+
+#: characters that are never drawn as themselves: controls, bidi and other format characters,
+#: surrogates, private use and unassigned code points
+_NOT_DRAWN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+@lru_cache(maxsize=65536)
+def _safe(s: str) -> str:
+    covered = _covered()
+    if all(ord(ch) in covered and ch.isprintable() for ch in s):
+        return s
+    out = []
+    for ch in s:
+        if ch == "\n":
+            out.append(ch)
+        elif ch in "\t\r":
+            out.append(" ")
+        elif ord(ch) in covered and unicodedata.category(ch) not in _NOT_DRAWN:
+            out.append(ch)
+        elif unicodedata.category(ch) in ("Mn", "Me", "Mc"):
+            continue  # a mark or variation selector of the previous character, itself shown
+        else:
+            out.append(MISSING_GLYPH)
+    return "".join(out)
+
+
+def safe_text(s: object) -> str:
+    """``s`` as text every figure can draw: characters the bundled fonts lack become
+    :data:`MISSING_GLYPH` (``□``), tabs become spaces, line breaks stay.
+
+    Examples
+    --------
+    >>> safe_text("\U00020000\U00020001镇")
+    '□□镇'
+    >>> safe_text("$x^$ 养老院")
+    '$x^$ 养老院'
+    """
+    return _safe(str(s))
+
+
+def safe_labels(values: Iterable[object]) -> list[str]:
+    """:func:`safe_text` of every value (tick labels, legend entries)."""
+    return [safe_text(v) for v in values]
 
 
 def new_axes(ax: Any = None, *, figsize: tuple[float, float] | None = None) -> Any:

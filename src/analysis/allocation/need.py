@@ -161,16 +161,18 @@ class NeedIndex(ResultMixin):
 
     def plot(self, *, ax: Any = None, top: int = 20) -> Any:
         """Stacked contribution of each component for the ``top`` neediest institutions."""
-        from ..plots import new_axes
+        from ..plots import new_axes, safe_labels
 
         ax = new_axes(ax)
         t = self.table.sort_values("rank").head(top).iloc[::-1]
         left = np.zeros(len(t))
         total_w = sum(self.weights.values())
+        y = np.arange(len(t))
         for c in COMPONENTS:
             part = self.weights[c] * t[f"{c}_scaled"].to_numpy() / total_w
-            ax.barh(t["institution_id"].astype(str), part, left=left, label=c)
+            ax.barh(y, part, left=left, label=c)
             left += part
+        ax.set_yticks(y, safe_labels(t["institution_id"]))
         ax.set_xlabel("need index (weighted contributions)")
         ax.legend(fontsize="small", loc="lower right")
         return ax
@@ -254,7 +256,7 @@ class NeedSensitivity(ResultMixin):
 
     def plot(self, *, ax: Any = None, top: int = 25) -> Any:
         """Baseline rank and the 5–95% rank range under random weights, ``top`` neediest."""
-        from ..plots import new_axes
+        from ..plots import new_axes, safe_labels
 
         ax = new_axes(ax)
         r = self.ranks.sort_values("rank").head(top).iloc[::-1]
@@ -262,7 +264,7 @@ class NeedSensitivity(ResultMixin):
         ax.hlines(y, r["rank_p05"], r["rank_p95"], color="#888")
         ax.plot(r["rank"], y, "o", label="baseline weights")
         ax.plot(r["rank_p50"], y, "|", ms=10, color="black", label="median, random weights")
-        ax.set_yticks(y, r["institution_id"].astype(str))
+        ax.set_yticks(y, safe_labels(r["institution_id"]))
         ax.set_xlabel("need rank (1 = neediest); bar = 5–95% over random weights")
         ax.legend(fontsize="small")
         return ax

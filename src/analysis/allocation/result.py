@@ -125,7 +125,7 @@ class AllocationResult(ResultMixin):
 
     def plot(self, *, ax: Any = None, top: int = 20) -> Any:
         """Predicted gain at the institutions whose help changes (largest ``top`` by |gain|)."""
-        from ..plots import PALETTE, new_axes
+        from ..plots import PALETTE, new_axes, safe_labels
 
         ax = new_axes(ax)
         inst = self.institutions
@@ -133,7 +133,9 @@ class AllocationResult(ResultMixin):
         changed = changed.reindex(changed["predicted_gain"].abs().sort_values(
             ascending=False).index).head(top).iloc[::-1]
         colors = np.where(changed["predicted_gain"] >= 0, PALETTE["good"], PALETTE["bad"])
-        ax.barh(changed["institution_id"].astype(str), changed["predicted_gain"], color=colors)
+        y = np.arange(len(changed))
+        ax.barh(y, changed["predicted_gain"], color=colors)
+        ax.set_yticks(y, safe_labels(changed["institution_id"]))
         ax.axvline(0, color="black", lw=0.8)
         ax.set_xlabel(f"predicted gain per quarter ({self.response.outcome}, {self.response.source}"
                       " response)")

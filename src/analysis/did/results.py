@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import SpecificationError, check_option
-from ..plots import new_axes
+from ..plots import new_axes, safe_labels
 from ..results import ResultMixin
 from .aggregation import AggKind, AggSpec, aggregate_influence, aggregate_point, aggregation_spec
 from .cells import BasePeriod, Cells, ControlGroup, group_shares
@@ -117,7 +117,7 @@ class AggregateResult(ResultMixin):
             x = np.arange(len(t))
             err = np.vstack([t["att"] - t["ci_low"], t["ci_high"] - t["att"]])
             ax.errorbar(x, t["att"], yerr=err, fmt="o", capsize=3, label=f"95% CI ({inference})")
-            ax.set_xticks(x, [labels(k) if labels else str(k) for k in t["key"]], rotation=45)
+            ax.set_xticks(x, safe_labels(labels(k) if labels else k for k in t["key"]), rotation=45)
             ax.set_xlabel(self.kind)
         ax.axhline(0, color="black", lw=0.8)
         ax.set_ylabel("ATT")
@@ -215,8 +215,8 @@ class ATTgtResult(ResultMixin):
                 ax.add_patch(plt.Rectangle((0, i), len(mat.columns), 1, fill=False, lw=2.0,
                                            ec="gold"))
         if labels is not None:
-            ax.set_xticklabels([labels(v) for v in mat.columns], rotation=90)
-            ax.set_yticklabels([labels(v) for v in mat.index], rotation=0)
+            ax.set_xticklabels(safe_labels(labels(v) for v in mat.columns), rotation=90)
+            ax.set_yticklabels(safe_labels(labels(v) for v in mat.index), rotation=0)
         ax.set_xlabel("period")
         ax.set_ylabel("adoption cohort")
         ax.set_title(f"ATT(g,t) — {self.outcome} (outlined: post-adoption)")

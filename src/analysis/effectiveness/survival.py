@@ -116,13 +116,13 @@ class SurvivalResult(ResultMixin):
 
     def plot(self, *, ax: Any = None, max_groups: int = 8) -> Any:
         """Share resolved over time for the ``max_groups`` largest groups."""
-        from ..plots import new_axes
+        from ..plots import new_axes, safe_text
 
         ax = new_axes(ax)
         top = self.km.sort_values("n", ascending=False)["group"].head(max_groups)
         for g in top:
             c = self.curves[self.curves["group"] == g]
-            ax.step(c["days"], 1 - c["survival"], where="post", label=str(g))
+            ax.step(c["days"], 1 - c["survival"], where="post", label=safe_text(g))
         ax.set_xlabel("days since the problem was found")
         ax.set_ylabel("share resolved")
         ax.set_ylim(0, 1)

@@ -98,7 +98,7 @@ class UnitContributionResult(ResultMixin):
 
     def plot(self, *, ax: Any = None, top: int = 40) -> Any:
         """Naive (grey) and shrunken (with 95% interval) unit effects, ordered by the naive ranking."""
-        from ..plots import PALETTE, new_axes
+        from ..plots import PALETTE, new_axes, safe_labels
 
         t = self.table.sort_values("naive").reset_index(drop=True)
         if len(t) > top:  # show the extremes of the naive ranking, where overstatement is largest
@@ -112,7 +112,7 @@ class UnitContributionResult(ResultMixin):
         for yi, a, b in zip(y, t["naive"], t["shrunken"], strict=True):
             ax.plot([a, b], [yi, yi], color=PALETTE["other"], lw=0.5)
         ax.axvline(0, color="grey", lw=0.8)
-        ax.set_yticks(y, t["unit_id"], fontsize=6)
+        ax.set_yticks(y, safe_labels(t["unit_id"]), fontsize=6)
         ax.set_xlabel(axis_label(self.outcome, "unit effect on "))
         ax.set_title("Naive league table vs partial pooling")
         ax.legend(fontsize=7, loc="lower right")

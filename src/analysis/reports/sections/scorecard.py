@@ -128,7 +128,8 @@ def trend_figure(ctx: ReportContext) -> str:
             d = q[q["scope"] == scope]
             if d.empty:
                 continue
-            ax.plot(d["period"].map(pos), d[outcome], color=color, label=name, lw=1.8)
+            ax.plot(d["period"].map(pos), d[outcome], color=color, label=plots.safe_text(name),
+                    lw=1.8)
         ax.set_title(outcome_label(outcome, lang))
         step = max(1, len(periods) // 6)
         ax.set_xticks(range(0, len(periods), step),
