@@ -17,6 +17,7 @@ from analysis.allocation import (
 )
 from analysis.errors import SpecificationError
 
+
 def brute_gini(y, w):
     y, w = np.asarray(y, float), np.asarray(w, float)
     mu = np.average(y, weights=w)
