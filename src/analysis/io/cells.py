@@ -41,7 +41,6 @@ from ..contract import (
     Column,
     levels_text,
 )
-from .inert import csv_uncell
 from .text import lookup, match_key, norm
 
 #: cell texts read as empty (after :func:`~analysis.io.text.norm`)
@@ -197,7 +196,7 @@ def parse_id(v: object) -> tuple[Any, Err | None]:
         return str(int(v)), None
     if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
         return str(int(v)), None
-    return unicodedata.normalize("NFKC", csv_uncell(str(v))).strip(), None
+    return unicodedata.normalize("NFKC", str(v)).strip(), None
 
 
 def parse_code6(v: object) -> tuple[Any, Err | None]:
@@ -214,8 +213,7 @@ def parse_text(v: object) -> tuple[Any, Err | None]:
         return v.strftime("%Y-%m-%d"), None
     if isinstance(v, float) and v.is_integer():
         return str(int(v)), None
-    # csv_uncell: the ' a CSV writer put before text that would start a formula is not the text
-    return " ".join(unicodedata.normalize("NFKC", csv_uncell(str(v))).split()), None
+    return " ".join(unicodedata.normalize("NFKC", str(v)).split()), None
 
 
 def enum_table(col: Column) -> dict[str, str]:

@@ -12,8 +12,9 @@ command in the template or in a problems list that a department opens in Excel o
 * **CSV files** (:func:`csv_cell`, :func:`write_csv`): a CSV has no cell types, so such text is
   written with a leading apostrophe, the guard Excel and LibreOffice show as text. The guard is
   reversible: :func:`csv_uncell` removes exactly the apostrophe :func:`csv_cell` added (a text
-  that itself starts with apostrophes before a formula character gets one more on writing), so a
-  CSV the package writes reads back to the same text.
+  that itself starts with apostrophes before a formula character gets one more on writing), and
+  the reader of raw CSV files removes it (:func:`csv_unguarding`), so a CSV the package writes
+  reads back to the same text. Workbook cells are never unguarded: their text is what it says.
 
 Hand-written because it is a few lines and the libraries that write spreadsheets (openpyxl,
 pandas ``to_csv``) offer no such mode.
@@ -24,7 +25,7 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +56,23 @@ def csv_uncell(text: str) -> str:
     return text[1:] if _ADDED.match(text) else text
 
 
+def csv_unguarding(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``parse`` applied to a CSV cell's text after :func:`csv_uncell` (a guarded ``'=1+1`` is
+    parsed as ``=1+1``, a guarded ``'-3`` as the number -3)."""
+
+    def unguarded(v: Any) -> Any:
+        return parse(csv_uncell(v) if isinstance(v, str) else v)
+
+    return unguarded
+
+
 def put_cell(ws: Any, row: int, column: int, value: Any) -> Any:
     """Write ``value`` into cell (``row``, ``column``) of the openpyxl worksheet ``ws`` so that no
     spreadsheet program evaluates it, and return the cell.
 
     Text is an explicit string cell (never a formula); text that looks like a formula also gets
-    the quote-prefix style. Numbers, dates and ``None`` are written as they are.
+    the quote-prefix style; the text itself is unchanged. Numbers, dates and ``None`` are written
+    as they are.
     """
     cell = ws.cell(row=row, column=column)
     cell.value = value

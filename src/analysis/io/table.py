@@ -33,6 +33,7 @@ from ..contract import Table
 from ..errors import Problem
 from .cells import Err, cell_parser, is_empty
 from .grid import Sheet
+from .inert import csv_unguarding
 from .text import col_letter, is_blank, lookup, match_key
 
 
@@ -348,6 +349,8 @@ def parse_grid(spec: Table, grid: Sheet,
                                                None if first is None else first[0],
                                                mapping, extra, unheaded)
     parsers = {j: cell_parser(spec.column(canon)) for j, canon in mapping.items()}
+    if src.encoding is not None:  # a CSV file: the ' guard before a formula character goes
+        parsers = {j: csv_unguarding(p) for j, p in parsers.items()}
     seen: set[int] = set()
     parts: list[dict[str, Any]] = []
     rowparts: list[np.ndarray] = []
