@@ -155,11 +155,11 @@ class DataContractError(AnalysisError):
                 show_groups: int = SHOW_GROUPS) -> str:
         """What a person reads: up to ``show_all`` problems listed one by one; more are counted
         by table, column and rule, each group with its first rows and its first problem in full,
-        the largest ``show_groups`` groups shown. ``hint`` is the closing line of a summary
-        (default: how to write the full list to a file)."""
+        the largest ``show_groups`` groups shown. ``hint`` is the closing line (default, when
+        problems are grouped: how to write the full list to a file)."""
         n = len(self.problems)
         if n <= show_all:
-            return self.render()
+            return self.render() + (f"\n{hint}" if hint else "")
         groups = self.groups()
         shown = sorted(groups, key=lambda g: -g.count)[:show_groups]
         order = {id(g): i for i, g in enumerate(groups)}
