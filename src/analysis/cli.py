@@ -41,8 +41,7 @@ def validate(
 ) -> None:
     """Check a raw data folder against the data contract; exit 0 when valid, 2 when not.
 
-    Problems are summarised by table, column and rule with counts and first examples (all of
-    them when there are few); --output writes the full list.
+    Many problems are counted by table, column and rule; --output writes every one.
     """
     from .build.engine import check_problems_output, validate_raw, write_problems
 
