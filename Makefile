@@ -27,8 +27,9 @@ reports: $(STAMP) ## the main job: validate + build + all county reports for the
 	$(BIN)/pairing-eval report --dataset $(DATASET) --all --jobs $(JOBS) --lang $(LANG_REPORT)
 
 # The suite must run everything on a fresh clone: -rs lists skips, and the junit report is counted
-# so that a skipped test fails the target (browser tests are deselected here, not skipped).
-PYTEST_FAST := -m "not slow and not browser" -n 2 -rs
+# so that a skipped test fails the target (browser and spreadsheet tests are deselected here, not
+# skipped).
+PYTEST_FAST := -m "not slow and not browser and not spreadsheet" -n 2 -rs
 NO_SKIPS = $(1)/python -c 'import sys, xml.etree.ElementTree as ET; \
 	n = sum(int(s.get("skipped", 0)) for s in ET.parse(sys.argv[1]).getroot().iter("testsuite")); \
 	sys.exit(f"{n} test(s) skipped (reasons above): the suite must not skip" if n else 0)' $(2)
@@ -72,6 +73,9 @@ bench: $(STAMP) ## run the benchmark scripts (prints side-by-side ratios)
 browser-check: $(STAMP) ## render index.html and one county report in headless Chromium (needs Debian's chromium)
 	$(BIN)/python -m pytest -m browser -p no:xdist
 
+spreadsheet-check: $(STAMP) ## open the template and a problems list in LibreOffice: cells stay text (needs libreoffice-calc)
+	$(BIN)/python -m pytest -m spreadsheet -p no:xdist
+
 lock: ## regenerate requirements.lock from pyproject.toml in a throw-away venv
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade pip
@@ -82,4 +86,4 @@ lock: ## regenerate requirements.lock from pyproject.toml in a throw-away venv
 clean: ## remove processed data and reports (raw data is never touched)
 	rm -rf data/processed/*/ reports/
 
-.PHONY: help venv reports test test-all test-latest lab lint demo bench browser-check lock clean
+.PHONY: help venv reports test test-all test-latest lab lint demo bench browser-check spreadsheet-check lock clean
