@@ -129,6 +129,34 @@ def _example_row(rows):
     return [*rows, dict(rows[0], unit_id="示例U09", unit_name="示例单位")]
 
 
+SECRET = "root:TOP-SECRET-LINE-7f3a"
+
+
+def _symlink_to_outside(d: Path) -> None:
+    write_tiny(d)
+    secret = d.parent / "outside.csv"
+    secret.write_text(f"{SECRET}\n{SECRET},x,y\n", encoding="utf-8")
+    (d / "units.csv").unlink()
+    (d / "units.csv").symlink_to(secret)
+
+
+def _nul_after_4kb() -> bytes:
+    rows = tiny_rows("units")
+    rows += [dict(rows[0], unit_id=f"U{i}", unit_name=f"合成单位{i}") for i in range(100, 200)]
+    rows[-1]["unit_name"] = "合成\x00单位"
+    data = csv_text(rows).encode("utf-8")
+    assert data.index(b"\x00") > 4096
+    return data
+
+
+def _lrm_in_header() -> bytes:
+    return csv_text(tiny_rows("units"), header=["unit_id\u200e", *list(TINY["units"][0])[1:]]).encode()
+
+
+def _xlsx_bidi(s):
+    s["institutions"]["B2"] = "合成\u202e院老养"
+
+
 def _blank_rows_then_bad(d: Path) -> None:
     write_tiny(d, edit={("activities", 2, "category"): "party"})
     lines = (d / "activities.csv").read_text(encoding="utf-8").splitlines()
@@ -231,6 +259,27 @@ CASES = [
     Case("misnamed-file", lambda d: (write_tiny(d), (d / "units.csv").rename(d / "单位台账2023.csv")),
          "units.csv", None, None, "rename the file that holds it ('单位台账2023.csv')"),
     Case("csv-and-workbook-together", _both_formats, "tiny", None, None, "either CSV files or one workbook"),
+    # headers, links, invisible characters, sizes
+    Case("no-recognised-header", replace_file("units", lambda: b"a,b,c\n1,2,3\n4,5,6\n"),
+         "units.csv", 1, None, "no cell of row 1 is a column name of units"),
+    Case("symlink-to-outside-file", _symlink_to_outside, "units.csv", None, None,
+         "copy the file itself into the folder in place of the link"),
+    Case("bidi-override-in-name", edit(cells={("institutions", 0, "institution_name"): "合成\u202e院老养"}),
+         "institutions.csv", 2, "institution_name", "character 3 of the cell is U+202E RIGHT-TO-LEFT OVERRIDE"),
+    Case("escape-in-id", edit(cells={("activities", 1, "activity_id"): "A\x1b[31m2"}),
+         "activities.csv", 3, "activity_id", "U+001B ESCAPE"),
+    Case("nul-after-4kb", replace_file("units", _nul_after_4kb), "units.csv", 103, "unit_name",
+         "U+0000 NULL"),
+    Case("mark-in-header", replace_file("units", _lrm_in_header), "units.csv", 1, "A",
+         "U+200E LEFT-TO-RIGHT MARK"),
+    Case("xlsx-bidi-override", workbook(_xlsx_bidi), "ledger.xlsx, sheet institutions", 2,
+         "institution_name", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    Case("count-too-large", edit(cells={("institutions", 0, "beds"): "99999999999999999999999"}),
+         "institutions.csv", 2, "beds", "at most 15 digits"),
+    Case("quarter-year-implausible", edit(cells={("assessments", 0, "period"): "0000Q1"}),
+         "assessments.csv", 2, "period", "0000Q1 is implausible"),
+    Case("date-year-zero", edit(cells={("activities", 0, "date"): "0000-01-01"}),
+         "activities.csv", 2, "date", "year 0 is implausible"),
 ]
 
 
@@ -361,3 +410,60 @@ def test_random_cells_never_crash(tmp_path_factory, edits, encoding):
         validate(read_raw(d))
     except DataContractError as err:
         assert err.problems and all(p.file and p.expected and p.fix for p in err.problems)
+
+
+def test_a_link_is_not_followed_and_its_target_never_shown(project: Path):
+    raw = project / "data" / "raw" / "tiny"
+    _symlink_to_outside(raw)
+    (raw / "TRUTH.json").symlink_to(raw.parent / "outside.csv")  # not a table: ignored, not hashed
+    res = runner.invoke(app, ["validate", str(raw)])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert SECRET not in res.output and "TOP-SECRET" not in res.output
+    assert "a sheet" not in res.output and "named units" not in res.output  # not also "missing"
+    from analysis.io import read_raw, table_files
+
+    assert all(not p.is_symlink() for p in table_files(raw))
+    r = read_raw(raw)
+    assert any("TRUTH.json is a symbolic link" in n for n in r.notes)
+    assert all(SECRET not in str(p.value) for p in r.problems)
+
+
+def test_invisible_characters_are_one_problem_each_and_not_parsed(project: Path):
+    from analysis.contract import validate
+    from analysis.errors import DataContractError
+    from analysis.io import read_raw
+
+    raw = project / "data" / "raw" / "tiny"
+    write_tiny(raw, edit={("activities", 0, "date"): "2021-03-0\u20665",
+                          ("institutions", 1, "beds"): "8\x070"})
+    (raw / "units.csv").write_bytes(_lrm_in_header())
+    with pytest.raises(DataContractError) as err:
+        validate(read_raw(raw))
+    probs = err.value.problems
+    assert [(p.file, p.row, p.rule) for p in probs] == [
+        ("institutions.csv", 3, "control_characters"), ("units.csv", 1, "control_characters"),
+        ("activities.csv", 2, "control_characters")]
+    text = "\n".join(p.render() for p in probs)
+    assert "U+2066 LEFT-TO-RIGHT ISOLATE" in text and "U+0007 BELL" in text
+    assert "\\u2066" in text and "\\x07" in text  # the value is shown escaped, never raw
+    assert "\u2066" not in text and "\x07" not in text
+
+
+def test_a_file_that_cannot_be_opened_is_a_problem(tmp_path: Path, monkeypatch):
+    from analysis.contract import validate
+    from analysis.errors import DataContractError
+    from analysis.io import raw as raw_module
+
+    d = write_tiny(tmp_path / "tiny")
+    real = raw_module.read_csv_grid
+
+    def locked(p):
+        if p.name == "units.csv":
+            raise PermissionError(13, "Permission denied", str(p))
+        return real(p)
+
+    monkeypatch.setattr(raw_module, "read_csv_grid", locked)
+    with pytest.raises(DataContractError) as err:
+        validate(raw_module.read_raw(d))
+    (p,) = err.value.problems
+    assert p.file == "units.csv" and "cannot be opened (Permission denied)" in p.fix

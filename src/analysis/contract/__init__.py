@@ -25,7 +25,17 @@ a second, independent time in :func:`parsed_schema`.
 from __future__ import annotations
 
 from .markdown import render_markdown
-from .rules import Findings, RawTables, activities_outside_pairings, check, validate
+from .rules import (
+    CONTROL_CHARACTERS,
+    Findings,
+    RawTables,
+    activities_outside_pairings,
+    character_name,
+    check,
+    control_character,
+    strip_control_characters,
+    validate,
+)
 from .schema import parsed_schema
 from .spec import (
     ACTIVITY_CATEGORY,
@@ -56,10 +66,11 @@ from .spec import (
 )
 
 __all__ = [
-    "ACTIVITY_CATEGORY", "AREA", "CONTRACT_VERSION", "COUNTY_KIND", "DATE_MAX", "DATE_MIN",
-    "DATE_SPELLINGS", "EXAMPLE_MARK", "INSTITUTION_KIND", "KIND_TEXT", "OPERATOR",
+    "ACTIVITY_CATEGORY", "AREA", "CONTRACT_VERSION", "CONTROL_CHARACTERS", "COUNTY_KIND",
+    "DATE_MAX", "DATE_MIN", "DATE_SPELLINGS", "EXAMPLE_MARK", "INSTITUTION_KIND", "KIND_TEXT", "OPERATOR",
     "PAIRING_REASON", "PERIOD_SPELLINGS", "PROBLEM_CATEGORY", "SECTOR", "TABLE_NAMES", "TABLES",
     "UNIT_LEVEL", "Column", "DateOrder", "Findings", "Kind", "Level", "RawTables", "Table",
-    "activities_outside_pairings", "check", "header_names", "levels_text", "parsed_schema",
-    "render_markdown", "validate",
+    "activities_outside_pairings", "character_name", "check", "control_character",
+    "header_names", "levels_text", "parsed_schema",
+    "render_markdown", "strip_control_characters", "validate",
 ]

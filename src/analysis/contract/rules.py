@@ -1,8 +1,9 @@
 """The contract's rules on whole tables, and :func:`validate`, which reports every problem at once.
 
 The reader (:mod:`analysis.io`) checks single cells while it parses them (types, enumerations,
-ranges, empty required cells). The rules here need whole tables or several of them, and each reads
-what it checks from the specification (:mod:`analysis.contract.spec`):
+ranges, empty required cells, and :func:`control_character`: no cell, header or title row may hold
+a control character — see :data:`CONTROL_CHARACTERS`). The rules here need whole tables or several
+of them, and each reads what it checks from the specification (:mod:`analysis.contract.spec`):
 
 * every table that may not be empty has a data row;
 * no left-over example rows of the template (identifiers, or the county name, start with
@@ -22,6 +23,8 @@ statement of the same contract on *parsed* tables is :func:`analysis.contract.sc
 from __future__ import annotations
 
 import difflib
+import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -31,6 +34,78 @@ import pandas as pd
 
 from ..errors import DataContractError, Problem
 from .spec import EXAMPLE_MARK, TABLES
+
+#: characters no cell of a raw file may hold: the C0 controls except tab, line feed and carriage
+#: return (which a quoted CSV cell or an Excel cell may hold), DEL and the C1 controls, and the
+#: invisible bidirectional controls (U+061C, U+200E–U+200F, U+202A–U+202E, U+2066–U+2069) that
+#: change the order in which text is displayed: a name holding U+202E shows reversed in a report,
+#: and an identifier holding any of them matches no other row while looking identical. NUL is
+#: one of them wherever it is in a file.
+CONTROL_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+#: names of the C0 controls and DEL (``unicodedata`` has none for them)
+_C0_NAMES = (
+    "NULL", "START OF HEADING", "START OF TEXT", "END OF TEXT", "END OF TRANSMISSION", "ENQUIRY",
+    "ACKNOWLEDGE", "BELL", "BACKSPACE", "CHARACTER TABULATION", "LINE FEED", "LINE TABULATION",
+    "FORM FEED", "CARRIAGE RETURN", "SHIFT OUT", "SHIFT IN", "DATA LINK ESCAPE",
+    "DEVICE CONTROL ONE", "DEVICE CONTROL TWO", "DEVICE CONTROL THREE", "DEVICE CONTROL FOUR",
+    "NEGATIVE ACKNOWLEDGE", "SYNCHRONOUS IDLE", "END OF TRANSMISSION BLOCK", "CANCEL",
+    "END OF MEDIUM", "SUBSTITUTE", "ESCAPE", "INFORMATION SEPARATOR FOUR",
+    "INFORMATION SEPARATOR THREE", "INFORMATION SEPARATOR TWO", "INFORMATION SEPARATOR ONE",
+)
+#: the cell text shown around a control character (the value of the problem)
+_EXCERPT = 40
+
+
+def character_name(ch: str) -> str:
+    """``U+202E RIGHT-TO-LEFT OVERRIDE``: a character's code point and Unicode name."""
+    o = ord(ch)
+    if o < 0x20:
+        name = _C0_NAMES[o]
+    elif o == 0x7F:
+        name = "DELETE"
+    elif 0x80 <= o <= 0x9F:
+        name = "a C1 control character"
+    else:
+        name = unicodedata.name(ch, "an unnamed character")
+    return f"U+{o:04X} {name}"
+
+
+def control_character(text: str) -> tuple[str, str, str] | None:
+    """The contract's rule on control characters for one cell's text: ``None`` when ``text``
+    holds none of :data:`CONTROL_CHARACTERS`, else ``(excerpt, expected, fix)`` — the text around
+    the first one (shown escaped in the message), what was expected and how to remove it, naming
+    the character by code point and name."""
+    m = CONTROL_CHARACTERS.search(text)
+    if m is None:
+        return None
+    i = m.start()
+    ch = text[i]
+    where = f"character {i + 1} of the cell"
+    lo = max(0, i - _EXCERPT // 2)
+    excerpt = ("…" if lo else "") + text[lo:lo + _EXCERPT] + ("…" if lo + _EXCERPT < len(text) else "")
+    expected = "text without control characters"
+    if ch == "\x00":
+        fix = (f"{where} is {character_name(ch)}, a byte text never holds (a damaged file, or "
+               "binary data pasted in); delete it: retype the cell in Excel/WPS and save the file "
+               "again (CSV UTF-8 or .xlsx)")
+    elif ch in "\u061c\u200e\u200f" or "\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069":
+        fix = (f"{where} is {character_name(ch)}, an invisible character that changes the order "
+               "in which text is displayed (usually pasted from a web page or a chat app); "
+               "retype the cell by hand, or delete the character with an editor that shows "
+               "invisible characters")
+    else:
+        fix = (f"{where} is {character_name(ch)}, an invisible control character (usually "
+               "pasted from another program); retype the cell by hand, or delete the character "
+               "with an editor that shows invisible characters")
+    return excerpt, expected, fix
+
+
+def strip_control_characters(text: str) -> str:
+    """``text`` without :data:`CONTROL_CHARACTERS` (to match a header once its problem is
+    reported)."""
+    return CONTROL_CHARACTERS.sub("", text)
 
 
 class RawTables(Protocol):

@@ -47,6 +47,9 @@ from .text import lookup, match_key, norm
 EMPTY_TOKENS = frozenset({"", "-", "--", "—", "——", "/", "无", "空", "na", "n/a", "nan", "none", "null", "nat"})
 #: the largest Excel serial date (9999-12-31)
 MAX_SERIAL = 2958465
+#: the largest whole number a count may hold (15 digits: every such number is exact as a float,
+#: which the panel's sums and means use; a longer one is a slip, e.g. a pasted identifier)
+MAX_INT = 10**15 - 1
 
 #: a problem with a cell: (what was expected, how to fix it)
 Err = tuple[str, str]
@@ -77,14 +80,22 @@ def _number_text(v: object) -> str | None:
     return None
 
 
+def _whole(x: int) -> tuple[Any, Err | None]:
+    if abs(x) > MAX_INT:
+        return None, ("a whole number of at most 15 digits",
+                      "the number is far too large for this column; check the cell (a pasted "
+                      "identifier or phone number?)")
+    return x, None
+
+
 def parse_int(v: object) -> tuple[Any, Err | None]:
     if isinstance(v, (float, np.floating)):
         if float(v).is_integer():
-            return int(v), None
+            return _whole(int(v))
         return None, ("a whole number", "remove the decimals: counts are whole numbers")
     t = _number_text(v)
     if t is not None and re.fullmatch(r"[+-]?\d+(\.0*)?", t):
-        return int(t.split(".")[0]), None
+        return _whole(int(t.split(".")[0]))
     if t is not None and re.fullmatch(r"[+-]?\d*\.\d+", t):
         return None, ("a whole number", "remove the decimals: counts are whole numbers")
     return None, ("a whole number", "write digits only, e.g. 12 (no words or units)")
@@ -115,6 +126,9 @@ def parse_share(v: object) -> tuple[Any, Err | None]:
 
 
 def _date_from_parts(y: int, m: int, d: int, raw: str) -> tuple[Any, Err | None]:
+    if not 1 <= y <= 9999:
+        return None, (f"a date between {DATE_MIN:%Y-%m-%d} and {DATE_MAX:%Y-%m-%d}",
+                      f"year {y} is implausible: check the year")
     if not 1 <= m <= 12:
         fix = (f"month {m} does not exist; write the year first, then month, then day "
                "(YYYY-MM-DD); were day and month swapped?")
@@ -176,6 +190,9 @@ def parse_period(v: object) -> tuple[Any, Err | None]:
         q = _ZH_Q.get(m[2])
         if q is None:
             return None, (f"a quarter ({PERIOD_SPELLINGS})", f"quarter {m[2]} does not exist; use 1–4")
+        if not DATE_MIN.year <= int(m[1]) <= DATE_MAX.year:
+            return None, (f"a quarter between {DATE_MIN.year}Q1 and {DATE_MAX.year}Q4",
+                          f"{m[1]}Q{q} is implausible: check the year")
         return f"{m[1]}Q{q}", None
     return None, (f"a quarter ({PERIOD_SPELLINGS})", "write the quarter like 2021Q1")
 

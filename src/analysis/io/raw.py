@@ -7,10 +7,17 @@ table (UTF-8, UTF-8 with BOM, GB18030/GBK — detected from the bytes, never fro
 both); the template's own sheets (instructions, lists) are skipped. Each table is then parsed by
 :func:`analysis.io.table.parse_grid`. Problems in the data are collected in
 ``RawData.problems``; :func:`analysis.contract.validate` raises them all at once.
+
+Only the raw folder is read. A symbolic link in it is refused, not followed (a link named
+``units.csv`` could point at any file of the computer, whose content would then be parsed, hashed
+and quoted back in the problem list); neither is it hashed as an input. A file that cannot be
+opened (permissions, a lock) or a workbook the reader fails on in any way is a problem of that
+file, never a traceback.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -28,6 +35,8 @@ from .xlsx import read_xlsx_grids
 
 #: the two layouts of a raw folder
 RawFormat = Literal["csv", "xlsx"]
+#: file endings read as tables (a link with one of them is refused, other links are ignored)
+DATA_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".xls")
 #: sheets of the template that are not tables (after :func:`~analysis.io.text.match_key`)
 TEMPLATE_SHEETS = frozenset({"instructions", "说明", "lists", "选项", "填写说明"})
 
@@ -75,10 +84,28 @@ def table_for_name(name: str) -> str | None:
     return lookup(name, tbl)
 
 
+def _listed(p: Path) -> bool:
+    return not p.name.startswith((".", "~$"))
+
+
 def table_files(raw_dir: Path) -> list[Path]:
-    """Every regular, non-hidden file of the raw folder (what the input hash covers)."""
+    """Every regular, non-hidden file of the raw folder (what the input hash covers); symbolic
+    links are not followed (see :func:`links`)."""
     return sorted(p for p in Path(raw_dir).iterdir()
-                  if p.is_file() and not p.name.startswith((".", "~$")))
+                  if _listed(p) and not p.is_symlink() and p.is_file())
+
+
+def links(raw_dir: Path) -> list[Path]:
+    """Every non-hidden symbolic link in the raw folder (never followed)."""
+    return sorted(p for p in Path(raw_dir).iterdir() if _listed(p) and p.is_symlink())
+
+
+def _os_problem(err: OSError) -> tuple[str, str]:
+    """(expected, fix) of a file the system would not let us read."""
+    what = os.strerror(err.errno) if err.errno else type(err).__name__
+    return ("a file that can be read",
+            f"the file cannot be opened ({what}); check that your account may read it and that "
+            "no other program holds it locked, or copy it into the folder again")
 
 
 def read_raw(raw_dir: Path | str) -> RawData:
@@ -105,14 +132,26 @@ def read_raw(raw_dir: Path | str) -> RawData:
     raw = RawData(root=raw_dir, format="csv", tables={}, rows={}, sources={}, problems=[], notes=[],
                   failed=set(), files=files)
 
-    def folder_problem(file: str, expected: str, fix: str) -> None:
-        raw.problems.append(Problem(file=file, row=None, column=None, value=None, expected=expected, fix=fix))
+    def folder_problem(file: str, expected: str, fix: str, table: str | None = None) -> None:
+        raw.problems.append(Problem(file=file, row=None, column=None, value=None, expected=expected,
+                                    fix=fix, table=table))
 
+    for p in links(raw_dir):
+        if p.suffix.lower() in DATA_SUFFIXES:
+            linked = table_for_name(p.stem)
+            folder_problem(p.name, "a file in the raw folder, not a symbolic link",
+                           "links are not followed, so that nothing outside the raw folder is read: "
+                           "copy the file itself into the folder in place of the link", linked)
+            if linked is not None:
+                raw.failed.add(linked)  # not also "missing"
+        else:
+            raw.notes.append(f"{p.name} is a symbolic link; not followed, ignored.")
     for p in olds:
         folder_problem(p.name, "an .xlsx workbook or CSV files",
                        "old .xls files are not read; open it in Excel/WPS and save as .xlsx")
     grids: dict[str, tuple[Sheet, Source]] = {}
     unmatched: list[str] = []  # files or sheets that are not a table: maybe misnamed ones
+    unreadable = False  # the workbook could not be read: its sheets are not "missing"
     if books and csvs:
         folder_problem(raw_dir.name, "either CSV files or one workbook, not both",
                        f"move {', '.join(p.name for p in books)} or the CSV files out of the folder")
@@ -126,7 +165,17 @@ def read_raw(raw_dir: Path | str) -> RawData:
             sheets = read_xlsx_grids(book)
         except FileProblem as fp:
             folder_problem(book.name, fp.expected, fp.fix)
-            sheets = {}
+            sheets, unreadable = {}, True
+        except OSError as err:
+            folder_problem(book.name, *_os_problem(err))
+            sheets, unreadable = {}, True
+        except MemoryError:
+            raise
+        except Exception as err:  # noqa: BLE001 - any failure of the workbook reader on these bytes
+            folder_problem(book.name, "an Excel workbook (.xlsx) that can be read",
+                           f"the workbook is damaged ({type(err).__name__} while reading its "
+                           "sheets); open it in Excel/WPS and save it again as .xlsx")
+            sheets, unreadable = {}, True
         for title, sheet in sheets.items():
             t = table_for_name(title)
             if t is None:
@@ -157,11 +206,15 @@ def read_raw(raw_dir: Path | str) -> RawData:
                                             expected=fp.expected, fix=fp.fix, table=t))
                 raw.failed.add(t)
                 continue
+            except OSError as err:
+                folder_problem(p.name, *_os_problem(err), table=t)
+                raw.failed.add(t)
+                continue
             grids[t] = (sheet, Source(table=t, file=p.name, encoding=enc))
 
     for name, spec in TABLES.items():
         if name not in grids:
-            if name not in raw.failed:
+            if name not in raw.failed and not unreadable:
                 where = "a sheet of the workbook" if raw.format == "xlsx" else "a file"
                 fix = f"add the {name} table (see `pairing-eval template` for its columns)"
                 if raw.format == "xlsx" and unmatched:
@@ -176,9 +229,14 @@ def read_raw(raw_dir: Path | str) -> RawData:
             raw.sources[name] = Source(table=name, file=spec.file_name)
             continue
         sheet, src = grids[name]
-        df, rows, probs, notes = parse_grid(spec, sheet, src)
-        if any(p.row is None or (src.header_row is not None and p.row == src.header_row and p.value is None
-                                 and p.column in spec.names and spec.column(p.column).required) for p in probs):
+        try:
+            df, rows, probs, notes = parse_grid(spec, sheet, src)
+        except OSError as err:  # a CSV file is read as it is parsed
+            folder_problem(src.file, *_os_problem(err), table=name)
+            df, rows, probs, notes = empty_frame(spec), np.array([], dtype=int), [], []
+            raw.failed.add(name)
+        if any(p.row is None for p in probs) or any(
+                c.required and c.name not in src.headers for c in spec.columns):
             # empty file or a required column missing: rules on this table would only repeat it
             raw.failed.add(name)
         raw.tables[name] = df

@@ -8,7 +8,12 @@
 * **merged cells** in data rows are reported once per range (a merged title or subtotal row as a
   row problem); ragged CSV rows (more values than headers) too;
 * every **cell** is parsed by its column's parser (:func:`analysis.io.cells.cell_parser`), with
-  results cached per distinct value (ledgers repeat the same ids, dates and labels).
+  results cached per distinct value (ledgers repeat the same ids, dates and labels);
+* a cell holding a **control character** (NUL, other C0 controls, bidirectional controls such as
+  U+202E: :func:`analysis.contract.control_character`) is reported, in data, header and title rows
+  alike, and left empty rather than parsed; a header cell is matched without them;
+* a header row in which **no cell names a column** of the table is one problem (the file lacks
+  its header row, or holds another table), not one per missing column.
 
 Rows are parsed in chunks of :data:`CHUNK_ROWS`: a chunk's cells are typed into arrays (and its
 parse cache dropped) before the next chunk is read, so a CSV file streamed from disk
@@ -29,13 +34,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..contract import Table
+from ..contract import CONTROL_CHARACTERS, Table, control_character, strip_control_characters
 from ..errors import Problem
 from .cells import Err, cell_parser, is_empty
 from .grid import Sheet
 from .inert import csv_unguarding
 from .text import col_letter, is_blank, lookup, match_key
-
 
 #: data rows parsed at a time (the raw cells of one chunk are let go once its values are typed)
 CHUNK_ROWS = 50_000
@@ -189,8 +193,18 @@ def _map_columns(rd: _Reading, header_row: int, header: list[Any],
         src.headers[canon] = str(h)
     present = set(mapping.values())
     unknown = [extra[j] for j in extra if not extra[j].startswith("column ")]
+    required = [c.name for c in spec.columns if c.required]
+    if not mapping and required:
+        shown = " | ".join(" ".join(str(h).split())[:30] for h in header if h is not None)
+        rd.problem(header_row, None, shown[:120] or None,
+                   f"a header row naming the columns of {spec.name} ({spec.zh}), e.g. "
+                   f"{', '.join(required[:4])}",
+                   f"no cell of row {header_row} is a column name of {spec.name}: add the header "
+                   "row above the data (copy it from `pairing-eval template`), or check that "
+                   f"this file holds the {spec.name} table", rule="missing_header")
+        required = []
     for c in spec.columns:
-        if c.name in present or not c.required:
+        if c.name in present or c.name not in required:
             continue
         names = [c.name, c.zh, *c.aliases]
         close = difflib.get_close_matches(c.zh, unknown, n=1, cutoff=0.5) or \
@@ -253,6 +267,27 @@ def _merged_ranges(rd: _Reading, grid: Sheet, ncols: int, header_row: int, first
 Parser = Callable[[object], tuple[Any, Err | None]]
 
 
+def _has_control(cells: list[Any]) -> bool:
+    """Whether any text cell of a row holds a control character (one search per row)."""
+    try:
+        return CONTROL_CHARACTERS.search("".join(cells)) is not None
+    except TypeError:  # native Excel values among the cells
+        return any(isinstance(v, str) and CONTROL_CHARACTERS.search(v) is not None for v in cells)
+
+
+def _control_cells(rd: _Reading, r: int, cells: list[Any],
+                   column_of: Callable[[int], str]) -> set[int]:
+    """Report every cell of row ``r`` that holds a control character; their column indices."""
+    bad: set[int] = set()
+    for j, v in enumerate(cells):
+        found = control_character(v) if isinstance(v, str) else None
+        if found is not None:
+            excerpt, expected, fix = found
+            rd.problem(r, column_of(j), excerpt, expected, fix, rule="control_characters")
+            bad.add(j)
+    return bad
+
+
 def _parse_rows(rd: _Reading, data_rows: Rows, ncols: int, mapping: dict[int, str],
                 parsers: dict[int, Parser], extra: dict[int, str], unheaded: dict[int, str],
                 seen: set[int], merged_rows: set[int],
@@ -267,10 +302,15 @@ def _parse_rows(rd: _Reading, data_rows: Rows, ncols: int, mapping: dict[int, st
     extra = {**extra, **unheaded}
     extras: dict[str, list] = {name: [] for name in extra.values()}
     rownums: list[int] = []
+
+    def column_of(j: int) -> str:
+        return src.display_column(mapping[j]) if j in mapping else extra.get(j, col_letter(j))
+
     for r, cells in data_rows:
         for j in unheaded:
             if j not in seen and j < len(cells) and not is_blank([cells[j]]):
                 seen.add(j)
+        refused = _control_cells(rd, r, cells, column_of) if _has_control(cells) else set()
         if r in merged_rows:
             continue
         rownums.append(r)
@@ -282,6 +322,9 @@ def _parse_rows(rd: _Reading, data_rows: Rows, ncols: int, mapping: dict[int, st
         for j, canon in mapping.items():
             v = cells[j] if j < len(cells) else None
             col = spec.column(canon)
+            if j in refused:
+                values[canon].append(None)  # reported above: not parsed
+                continue
             if is_empty(v):
                 values[canon].append(None)
                 if (r, j) in merged_cells:
@@ -310,7 +353,7 @@ def _parse_rows(rd: _Reading, data_rows: Rows, ncols: int, mapping: dict[int, st
                 rd.problem(r, src.display_column(canon), shown, err[0], err[1])
         for j, name in extra.items():
             v = cells[j] if j < len(cells) else None
-            extras[name].append(None if is_empty(v) else str(v))
+            extras[name].append(None if j in refused or is_empty(v) else str(v))
     return values, extras, rownums
 
 
@@ -332,8 +375,13 @@ def parse_grid(spec: Table, grid: Sheet,
                    rule="empty_table")
         return empty_frame(spec), np.array([], dtype=int), rd.problems, rd.notes
 
-    best = _find_header(head, htab)
-    header_row, header = head[best]
+    head_clean = [(r, [strip_control_characters(c) if isinstance(c, str) else c for c in cells])
+                  for r, cells in head]
+    best = _find_header(head_clean, htab)
+    for r, cells in head[:best + 1]:
+        if _has_control(cells):  # title and header rows (the data rows are checked as parsed)
+            _control_cells(rd, r, cells, col_letter)
+    header_row, header = head_clean[best]
     src.header_row = header_row
     if best > 0 or header_row > 1:
         rd.notes.append(f"{src.where()}: rows 1–{header_row - 1} above the header "
