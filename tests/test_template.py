@@ -39,6 +39,9 @@ def test_sheets_headers_and_formats(blank: Path):
                 assert ws.cell(row=2, column=j).number_format == "@"
             if c.kind == "date":
                 assert ws.cell(row=2, column=j).number_format == "yyyy-mm-dd"
+    formulas = [(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows()
+                for c in row if c.data_type == "f"]
+    assert formulas == []  # every cell is inert (data validations refer to the lists sheet)
     text = " ".join(str(c.value) for row in wb[INSTRUCTIONS_SHEET].iter_rows() for c in row if c.value)
     assert "示例" in text and "delete them" in text
     for t in TABLES.values():
