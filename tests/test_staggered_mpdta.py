@@ -1,9 +1,13 @@
 """Callaway–Sant'Anna against outside references: R ``did`` 2.5.0 on mpdta (every ATT(g,t),
 aggregation and analytic standard error; never-treated and not-yet-treated comparisons, and the
-outcome-regression scenario with ``lpop``), and ``csdid`` on the demo world's county panel."""
+outcome-regression scenario with ``lpop``), ``csdid`` on the demo world's county panel, and the
+unbalanced-panel and anticipation options against ``diff-diff`` and ``csdid`` where each follows
+R's rules."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 
 import numpy as np
@@ -171,3 +175,123 @@ def test_covariates_refuse_randomization(mpdta):
     res = _fit(mpdta, "mpdta_nev_reg_cov")
     with pytest.raises(SpecificationError, match="covariates"):
         aggregate(res, "simple", inference=("randomization",))
+
+
+# ---- unbalanced panels and anticipation against second implementations ----------------------
+# diff-diff 3.13 follows R did's anticipation rule (the pre/post split is t < g; inside the
+# anticipation window the varying base is t - 1) and its repeated-cross-section estimator for
+# allow_unbalanced_panel=TRUE, but has no "drop units" mode (an unbalanced panel is differenced
+# cell by cell, our "pairwise"); its repeated-cross-section s.e. carries the CR1 factor
+# sqrt(n/(n-1)), n counting every unit of the input (those the anticipation rule drops included).
+# csdid 0.4.3 follows R did's "drop units" default and its repeated-cross-section estimator, but
+# not its anticipation window (csdid uses the base g - 1 - anticipation there) nor its universal
+# base period (its pre-period cells are those of the varying base, relabelled).
+DD_CONTROL = {"nevertreated": "never_treated", "notyettreated": "not_yet_treated"}
+
+
+@pytest.fixture(scope="module")
+def mpdta_holes(mpdta) -> pd.DataFrame:
+    """mpdta with about 15% of the unit-years missing."""
+    rng = np.random.default_rng(1)
+    return mpdta[rng.random(len(mpdta)) > 0.15].reset_index(drop=True)
+
+
+def _diff_diff(data, control_group, base_period, anticipation, allow_unbalanced_panel=False):
+    dd = pytest.importorskip("diff_diff")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = dd.CallawaySantAnna(control_group=DD_CONTROL[control_group], base_period=base_period,
+                                anticipation=anticipation,
+                                allow_unbalanced_panel=allow_unbalanced_panel).fit(
+            data, outcome="lemp", unit="countyreal", time="year", first_treat="first.treat")
+    return pd.DataFrame([{"group": g, "period": t, "att_ref": v["effect"], "se_ref": v["se"]}
+                         for (g, t), v in m.group_time_effects.items()])
+
+
+def _csdid(data, control_group, base_period, anticipation, allow_unbalanced_panel):
+    csdid = pytest.importorskip("csdid.att_gt")
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        m = csdid.ATTgt(yname="lemp", tname="year", idname="countyreal", gname="first.treat",
+                        data=data, control_group=control_group, base_period=base_period,
+                        anticipation=anticipation,
+                        allow_unbalanced_panel=allow_unbalanced_panel).fit(est_method="dr",
+                                                                           bstrap=False)
+    return pd.DataFrame({"group": m.results["group"], "period": m.results["year"],
+                         "att_ref": m.results["att"], "se_ref": m.results["se"]})
+
+
+def _merged(ours: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
+    """Our cells beside the reference's; every cell we estimate must be there (the reference may
+    list cohorts it cannot estimate as missing)."""
+    m = ours.merge(ref, on=["group", "period"], how="left", validate="1:1")
+    assert m["att_ref"].notna().all(), m[m["att_ref"].isna()]
+    assert ref["att_ref"].notna().sum() == len(ours)
+    return m
+
+
+@pytest.mark.parametrize("anticipation", [1, 2])
+@pytest.mark.parametrize("base_period", ["varying", "universal"])
+@pytest.mark.parametrize("control_group", ["nevertreated", "notyettreated"])
+def test_anticipation_matches_diff_diff(mpdta, anticipation, base_period, control_group):
+    ours = att_gt(mpdta, outcome="lemp", unit="countyreal", time="year", group="first.treat",
+                  control_group=control_group, base_period=base_period,
+                  anticipation=anticipation).tidy()
+    m = _merged(ours, _diff_diff(mpdta, control_group, base_period, anticipation))
+    np.testing.assert_allclose(m["att"], m["att_ref"], atol=TOL, rtol=0)
+    ok = ~ours["base_period"].eq(ours["period"]).to_numpy()  # the universal base's reference
+    np.testing.assert_allclose(m.loc[ok, "std_error"], m.loc[ok, "se_ref"], atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("anticipation", [0, 1])
+@pytest.mark.parametrize("base_period", ["varying", "universal"])
+@pytest.mark.parametrize("control_group", ["nevertreated", "notyettreated"])
+def test_repeated_cross_section_matches_diff_diff(mpdta_holes, anticipation, base_period,
+                                                  control_group):
+    ours = att_gt(mpdta_holes, outcome="lemp", unit="countyreal", time="year",
+                  group="first.treat", control_group=control_group, base_period=base_period,
+                  anticipation=anticipation, unbalanced="repeated_cross_section")
+    assert ours.panel.unbalanced == "repeated_cross_section"
+    t = ours.tidy()
+    m = _merged(t, _diff_diff(mpdta_holes, control_group, base_period, anticipation,
+                              allow_unbalanced_panel=True))
+    np.testing.assert_allclose(m["att"], m["att_ref"], atol=TOL, rtol=0)
+    ok = ~t["base_period"].eq(t["period"]).to_numpy()
+    n = mpdta_holes["countyreal"].nunique()
+    np.testing.assert_allclose(m.loc[ok, "std_error"] * np.sqrt(n / (n - 1)),
+                               m.loc[ok, "se_ref"], atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("anticipation", [0, 1])
+@pytest.mark.parametrize("unbalanced", ["drop_units", "repeated_cross_section"])
+@pytest.mark.parametrize("control_group", ["nevertreated", "notyettreated"])
+def test_unbalanced_modes_match_csdid(mpdta_holes, anticipation, unbalanced, control_group):
+    """Varying base with anticipation 0 and 1 (where csdid's anticipation window coincides with
+    R's: with one period of anticipation t - 1 = g - 1 - anticipation). Cells, every aggregate
+    and its overall, estimates and analytic standard errors."""
+    res = att_gt(mpdta_holes, outcome="lemp", unit="countyreal", time="year",
+                 group="first.treat", control_group=control_group, anticipation=anticipation,
+                 unbalanced=unbalanced)
+    ref = _csdid(mpdta_holes, control_group, "varying", anticipation,
+                 allow_unbalanced_panel=unbalanced == "repeated_cross_section")
+    m = _merged(res.tidy(), ref)
+    np.testing.assert_allclose(m["att"], m["att_ref"], atol=TOL, rtol=0)
+    np.testing.assert_allclose(m["std_error"], m["se_ref"], atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("unbalanced", ["drop_units", "repeated_cross_section"])
+@pytest.mark.parametrize("kind", ["simple", "dynamic", "group", "calendar"])
+def test_unbalanced_aggregates_match_csdid(mpdta_holes, unbalanced, kind):
+    csdid = pytest.importorskip("csdid.att_gt")
+    res = att_gt(mpdta_holes, outcome="lemp", unit="countyreal", time="year",
+                 group="first.treat", control_group="notyettreated", unbalanced=unbalanced)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        m = csdid.ATTgt(yname="lemp", tname="year", idname="countyreal", gname="first.treat",
+                        data=mpdta_holes, control_group="notyettreated",
+                        allow_unbalanced_panel=unbalanced == "repeated_cross_section").fit(
+            est_method="dr", bstrap=False)
+        m.aggte(typec=kind, bstrap=False)
+    overall = res.aggregate(kind).tidy().query("is_overall").iloc[0]
+    assert abs(overall["att"] - m.atte["overall_att"]) < TOL
+    assert abs(overall["std_error"] - m.atte["overall_se"]) < TOL

@@ -8,6 +8,14 @@ outcome-regression DiD of Sant'Anna & Zhao (2020, DRDID ``reg_did_panel``) with 
 covariates. Unbalanced panels: each cell is a pairwise-balanced 2×2 and its influence function is
 rescaled by ``n / n_cell`` as R ``did`` does.
 
+Cells whose sample is ``"either_period"`` (:data:`~analysis.did.cells.CellSample`, R ``did``'s
+``allow_unbalanced_panel=TRUE``) use the repeated-cross-section estimator instead
+(:func:`rcs_cell`): every observation of the cell's two periods among its cohort and comparison
+units, ``ATT = (ȳ_{g,t} − ȳ_{g,base}) − (ȳ_{C,t} − ȳ_{C,base})`` with four (weighted) means over
+observations — what DRDID's ``drdid_rc``, ``reg_did_rc`` and ``std_ipw_did_rc`` all reduce to
+without covariates. Its influence function is per observation, rescaled by
+``n / n_observations`` and summed within unit, as R ``did`` does.
+
 :func:`attgt_core` takes a *batch* of outcome arrays ``(R, n, T)`` sharing one observation
 pattern. The estimator is linear in the outcome for a fixed adoption assignment, so the resampling
 methods of :mod:`analysis.inference` run it once on a batch of cluster-restricted residual arrays
@@ -32,7 +40,7 @@ import numpy as np
 from ..errors import SpecificationError
 from .cells import Cells, ControlGroup, control_mask
 
-__all__ = ["attgt_core", "reg_cell"]
+__all__ = ["attgt_core", "rcs_cell", "reg_cell"]
 
 
 def attgt_core(
@@ -71,11 +79,32 @@ def attgt_core(
     inf = np.zeros((R, n, K)) if want_if else None
     n1 = np.zeros(K, int)
     n0 = np.zeros(K, int)
+    rcs = cells.sample == "either_period"
+    if rcs and X is not None:
+        raise SpecificationError("The repeated-cross-section cells are implemented without "
+                                 "covariates; drop covariates= or use another `unbalanced`.")
     for k in range(K):
         if cells.reference[k]:
             att[:, k] = 0.0
             continue
         tp, bp, g = cells.tpos[k], cells.bpos[k], cells.g[k]
+        if rcs:
+            o1, o0 = obs[:, tp], obs[:, bp]
+            seen = o1 | o0
+            treat = seen & (G == g)
+            ctrl = seen & control_mask(G, g, cells.t[k], cells.base[k], control_group,
+                                       anticipation)
+            n1[k], n0[k] = treat.sum(), ctrl.sum()
+            # R did: a cell needs cohort and comparison observations in both periods
+            if not ((treat & o1).any() and (treat & o0).any() and (ctrl & o1).any()
+                    and (ctrl & o0).any()):
+                continue
+            idx = np.flatnonzero(treat | ctrl)
+            att[:, k], psi, n_rows = rcs_cell(Yb[:, idx, tp], Yb[:, idx, bp], o1[idx], o0[idx],
+                                              treat[idx], w[idx], want_if)
+            if want_if:
+                inf[:, idx, k] = psi * (n / n_rows)
+            continue
         both = obs[:, tp] & obs[:, bp]
         treat = both & (G == g)
         ctrl = both & control_mask(G, g, cells.t[k], cells.base[k], control_group, anticipation)
@@ -108,6 +137,50 @@ def attgt_core(
             )
             inf[:, idx, k] = psi * (n / m)
     return att, inf, n1, n0
+
+
+def rcs_cell(y1: np.ndarray, y0: np.ndarray, o1: np.ndarray, o0: np.ndarray, d: np.ndarray,
+             ws: np.ndarray, want_if: bool) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """Repeated-cross-section DiD for one cell (DRDID ``drdid_rc`` without covariates).
+
+    Parameters
+    ----------
+    y1, y0 : ndarray (R, m)
+        Outcomes of the cell's units in the period and in the base period (any value where the
+        unit is unobserved: it is not read).
+    o1, o0 : ndarray (m,) of bool
+        Observed in the period / in the base period.
+    d : ndarray (m,) of bool
+        Cohort (true) or comparison unit.
+    ws : ndarray (m,)
+        Unit weights.
+    want_if : bool
+
+    Returns
+    -------
+    att : ndarray (R,)
+    psi : ndarray (R, m) or None
+        Each unit's influence function: the sum of its observations' terms
+        ``± w (y − ȳ_S) / π_S`` over the four cells ``S`` (cohort/comparison × period/base), with
+        ``π_S`` the (weighted) share of the cell's observations in ``S``.
+    n_rows : int
+        Observations in the cell (R ``did``'s ``n1``).
+    """
+    n_rows = int(o1.sum() + o0.sum())
+    wn = ws / ((ws * o1).sum() + (ws * o0).sum()) * n_rows  # observation weights, mean 1
+    att = np.zeros(y1.shape[0])
+    psi = np.zeros(y1.shape) if want_if else None
+    for y, o, sign_t in ((y1, o1, 1.0), (y0, o0, -1.0)):
+        yy = np.where(o[None, :], y, 0.0)
+        for grp, sign_g in ((d, 1.0), (~d, -1.0)):
+            m = o & grp
+            wm = wn * m
+            pi = wm.sum() / n_rows
+            mean = (yy * wm).sum(1) / wm.sum()
+            att += sign_t * sign_g * mean
+            if want_if:
+                psi += sign_t * sign_g * wm[None, :] * (yy - mean[:, None]) / pi
+    return att, psi, n_rows
 
 
 def reg_cell(dy: np.ndarray, d: np.ndarray, ws: np.ndarray, Xc: np.ndarray, want_if: bool

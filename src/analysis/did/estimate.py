@@ -19,7 +19,7 @@ from ..errors import SpecificationError, check_option
 from ..results import FEW_CLUSTERS
 from .cells import BasePeriod, ControlGroup, make_cells
 from .core import attgt_core
-from .panel import prepare_panel
+from .panel import Unbalanced, prepare_panel
 from .results import ATTgtResult
 
 __all__ = ["att_gt"]
@@ -39,6 +39,7 @@ def att_gt(
     weights: str | None = None,
     covariates: Sequence[str] = (),
     alpha: float = 0.05,
+    unbalanced: Unbalanced = "pairwise",
 ) -> ATTgtResult:
     """Callaway–Sant'Anna group-time average treatment effects ATT(g, t).
 
@@ -59,10 +60,13 @@ def att_gt(
         Comparison units: not yet treated by ``max(t, base) + anticipation`` (including never
         treated), or never treated only.
     anticipation : int
-        Number of periods before adoption in which units may already react.
+        Number of periods ``δ`` before adoption in which units may already react: post cells use
+        the base ``g - 1 - δ``, comparison units must be untreated until ``max(t, base) + δ``,
+        units first treated after ``last period + δ`` are never treated in the window and units
+        first treated by ``first period + δ`` are dropped (R ``did``'s rules).
     base_period : {"varying", "universal"}
-        Pre-period cells compare ``t`` with ``t - 1`` ("varying", R's default) or all cells use
-        ``g - 1 - anticipation`` ("universal").
+        Pre-period cells (``t < g``, the anticipation window included, as R ``did``) compare ``t``
+        with ``t - 1`` ("varying", R's default) or all cells use ``g - 1 - δ`` ("universal").
     weights : str, optional
         Column of unit sampling weights (constant within unit).
     covariates : sequence of str
@@ -72,6 +76,13 @@ def att_gt(
         inference is only available without covariates.
     alpha : float
         Level of the analytic pointwise intervals.
+    unbalanced : {"pairwise", "drop_units", "repeated_cross_section"}
+        Unbalanced panels: each cell uses the units observed in both of its periods (default);
+        R ``did``'s default, which drops the units not observed in every period; or R ``did``'s
+        ``allow_unbalanced_panel=TRUE``, the repeated-cross-section estimator on every
+        observation of the cell's two periods (no covariates; on a balanced panel the panel
+        estimator, as R). The notes say how many units are dropped; see
+        :func:`analysis.did.panel.unbalanced_summary`.
 
     Returns
     -------
@@ -90,8 +101,14 @@ def att_gt(
         raise SpecificationError(f"anticipation={anticipation!r} must be a non-negative integer.")
     if not 0 < alpha < 1:
         raise SpecificationError(f"alpha={alpha!r} must lie strictly between 0 and 1.")
+    check_option("unbalanced", unbalanced, Unbalanced)
+    if unbalanced == "repeated_cross_section" and len(covariates):
+        raise SpecificationError("unbalanced='repeated_cross_section' is implemented without "
+                                 "covariates; drop covariates= or use unbalanced='pairwise' or "
+                                 "'drop_units'.")
     panel, notes = prepare_panel(data, outcome=outcome, unit=unit, time=time, group=group,
-                                 cluster=cluster, weights=weights, covariates=covariates)
+                                 cluster=cluster, weights=weights, covariates=covariates,
+                                 anticipation=int(anticipation), unbalanced=unbalanced)
     glist = np.unique(panel.G[np.isfinite(panel.G)])
     if len(glist) == 0:
         raise SpecificationError(f"No unit is treated within the window ({group!r} is empty, 0 or "
@@ -99,7 +116,8 @@ def att_gt(
     if control_group == "nevertreated" and not np.isinf(panel.G).any():
         raise SpecificationError("control_group='nevertreated' needs never-treated units; none "
                                  "are in the data. Use control_group='notyettreated'.")
-    cells = make_cells(panel.times, glist, int(anticipation), base_period)
+    sample = "either_period" if panel.unbalanced == "repeated_cross_section" else "both_periods"
+    cells = make_cells(panel.times, glist, int(anticipation), base_period, sample)
     if len(cells) == 0:
         raise SpecificationError("No group-time cell has a pre-treatment base period; check "
                                  "`anticipation` and the adoption dates.")
