@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from .domain import DISCLOSURE_THRESHOLD
 from .errors import AnalysisError, DataContractError, SpecificationError
 
 app = typer.Typer(
@@ -139,7 +140,13 @@ def report(
         help="counties run in parallel (at least 1; capped at the CPU count)")] = 2,
     lang: Annotated[str, typer.Option(help="report language: zh or en")] = "zh",
     force: Annotated[bool, typer.Option(help="re-run reports that are up to date")] = False,
-    threshold: Annotated[int, typer.Option(help="suppress counts of people below this")] = 10,
+    threshold: Annotated[int, typer.Option(
+        help="hide counts of people below this; below the default it needs "
+             "--i-accept-small-counts")] = DISCLOSURE_THRESHOLD,
+    accept_small_counts: Annotated[bool, typer.Option(
+        "--i-accept-small-counts",
+        help="allow a --threshold below the default: the data owner has agreed that counts "
+             "that small may be shown; every page then says so")] = False,
 ) -> None:
     """Execute the county report notebook per county, the city summary and index.html."""
     from .paths import DatasetNameError, check_dataset
@@ -160,6 +167,7 @@ def report(
             force=force,
             threshold=threshold,
             echo=typer.echo,
+            accept_small_counts=accept_small_counts,
         )
     except AnalysisError as err:
         _fail(err)

@@ -30,7 +30,7 @@ from typing import Any
 
 from .. import __version__
 from ..data import load_processed
-from ..disclosure import DEFAULT_THRESHOLD
+from ..disclosure import DEFAULT_THRESHOLD, check_acknowledged
 from ..errors import SpecificationError
 from ..hashing import code_hash, files_hash, sha256_file
 from ..labels import Language, check_language
@@ -39,6 +39,7 @@ from . import html as page_html
 from .index import nav as nav_links
 from .index import write_index
 from .sections.base import check_county, check_threshold, county_codes
+from .sections.people import check_people
 
 CITY = "city"
 NOTEBOOK_DIR = Path(__file__).resolve().parents[3] / "notebooks"
@@ -247,6 +248,7 @@ def run_reports(
     parameters: Mapping[str, Any] | None = None,
     city: bool = True,
     progress: bool = True,
+    accept_small_counts: bool = False,
 ) -> ReportOutcome:
     """Execute the county report per county, the city summary, and write ``index.html``.
 
@@ -275,6 +277,9 @@ def run_reports(
         Also run the city summary (default true).
     progress : bool
         Show a progress bar on standard error.
+    accept_small_counts : bool
+        Required for a ``threshold`` below the default: the publisher accepts that counts from
+        ``threshold`` up are shown; every page then says so.
 
     Returns
     -------
@@ -287,6 +292,7 @@ def run_reports(
         raise SpecificationError(f"jobs={jobs!r} must be a whole number of at least 1.")
     check_threshold(threshold)
     threshold = int(threshold)
+    check_acknowledged(threshold, accept_small_counts)
     root = (root or project_root()).resolve()
     processed = load_processed(dataset, root=root)
     processed.verify()  # every processed file against the manifest, before any notebook runs
@@ -308,6 +314,8 @@ def run_reports(
                 f"valid codes: {', '.join(codes)}."
             )
         chosen = list(dict.fromkeys(chosen))
+    # fail closed: the linear attacker's audit of every count of people the pages will publish
+    say(check_people(processed, threshold).summary())
     county_nb = (county_notebook or default_notebook("county", root)).resolve()
     city_nb = (city_notebook or default_notebook("city", root)).resolve()
     extra = dict(parameters or {})
@@ -320,7 +328,7 @@ def run_reports(
     failed_dir = out_dir / "failed"
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = inputs_hash(dataset, root)
-    nav = nav_links(language)
+    nav = nav_links(language, threshold)
 
     tasks: list[Task] = []
     if city:

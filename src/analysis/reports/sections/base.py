@@ -1,5 +1,5 @@
 """What every report section shares: the :class:`Section` display object, the escaping HTML
-helpers, disclosure helpers for tables whose totals are shown elsewhere, and the
+helpers, the disclosure helper for counts of people, and the
 :class:`ReportContext` that :func:`open_report` returns to the notebooks.
 
 Safety of what reaches HTML:
@@ -7,24 +7,34 @@ Safety of what reaches HTML:
 * every string that comes from data (names, codes, categories, numbers) goes through
   ``DataFrame.to_html(escape=True)`` (:func:`table_html`) or :func:`html.escape`
   (:func:`paragraph`);
-* every table with counts of people passes :func:`analysis.disclosure.suppress`;
+* every count of people is shown as the dataset's protected publication says
+  (:mod:`analysis.reports.sections.people`, :attr:`ReportContext.people`): one suppression pattern
+  for every page, audited against a linear attacker; other tables pass
+  :func:`analysis.disclosure.suppress`;
 * no resident-level rows: the smallest unit shown is an institution.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ...data import Processed, load_processed
-from ...disclosure import DEFAULT_THRESHOLD, SuppressedTable, suppress
+from ...disclosure import (
+    DEFAULT_THRESHOLD,
+    Publication,
+    SuppressedTable,
+    from_publication,
+    suppress,
+)
+from ...disclosure import check_threshold as _check_threshold
 from ...errors import SpecificationError
 from ...labels import Language, check_language, label
+from .people import people_publication
 
 # ----------------------------------------------------------------------------------------------
 # the display object and HTML helpers
@@ -83,47 +93,11 @@ def not_run(name: str, language: str) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
-def suppress_against_total(df: pd.DataFrame, column: str, threshold: int,
-                           language: str) -> SuppressedTable:
-    """Suppress ``column`` as if the table carried its total.
-
-    The total is published elsewhere (the county's residents in the key figures, the city's in
-    every report), so a single hidden cell could be recovered by subtraction. A second cell is
-    hidden where needed; the total row itself is not shown here.
-    """
-    total_label = "__total__"
-    total = pd.to_numeric(df[column], errors="coerce").sum()
-    total_row = pd.DataFrame({column: pd.array([round(total)], dtype=df[column].dtype)
-                              if str(df[column].dtype) == "Int64" else [total]}, index=[total_label])
-    work = pd.concat([df, total_row])
-    work.index = [*range(len(df)), total_label]
-    s = suppress(work, [column], threshold=threshold, total_row=total_label, language=language)
-    keep = [i for i in work.index if i != total_label]
-    mask = s.mask.loc[keep].reset_index(drop=True)
-    values = pd.to_numeric(df[column], errors="coerce").reset_index(drop=True)
-    n_primary = int(((values >= 1) & (values < threshold)).sum())
-    n_hidden = int(mask[column].sum())
-    out = df.reset_index(drop=True).copy()
-    out[column] = s.table.loc[keep, column].reset_index(drop=True)  # other columns keep their types
-    return SuppressedTable(out, mask, s.threshold, n_primary, n_hidden - n_primary, language)
-
-
-def suppress_rows(df: pd.DataFrame, rows: pd.Series, columns: Sequence[str], threshold: int,
-                  language: str) -> SuppressedTable:
-    """Suppress ``columns`` only in the rows flagged by ``rows`` (a long table mixing metrics)."""
-    work = df.copy()
-    helper = [f"__{c}" for c in columns]
-    for c, h in zip(columns, helper, strict=True):
-        work[h] = pd.to_numeric(work[c].where(rows), errors="coerce")
-    s = suppress(work, helper, threshold=threshold, language=language)
-    out = df.copy()
-    mask = s.mask[helper].to_numpy()
-    for j, c in enumerate(columns):
-        col = out[c].astype(object)
-        col[mask[:, j]] = s.table[helper[j]][mask[:, j]]
-        out[c] = col
-    return SuppressedTable(out, s.mask.rename(columns=dict(zip(helper, columns, strict=True)))[list(columns)],
-                           s.threshold, s.n_primary, s.n_secondary, language)
+def people_table(df: pd.DataFrame, cells: dict[tuple[int, str], str], ctx: ReportContext) -> SuppressedTable:
+    """``df`` with its counts of people shown as the dataset's protected publication says
+    (:func:`analysis.reports.sections.people.people_publication`): ``cells`` maps
+    ``(row position, column)`` to a cell id of that publication."""
+    return from_publication(df, cells, ctx.people, ctx.language)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -140,6 +114,11 @@ class ReportContext:
     county_code: str | None
     language: Language = "zh"
     threshold: int = DEFAULT_THRESHOLD
+
+    @cached_property
+    def people(self) -> Publication:
+        """The dataset's counts of people, each with the status every page shows it with."""
+        return people_publication(self.processed, self.threshold)
 
     @property
     def counties(self) -> pd.DataFrame:
@@ -182,9 +161,7 @@ def check_county(processed: Processed, county_code: str) -> None:
 
 def check_threshold(threshold: object) -> None:
     """Raise ``SpecificationError`` unless ``threshold`` is a whole number of people, at least 1."""
-    if not isinstance(threshold, int | np.integer) or isinstance(threshold, bool) or threshold < 1:
-        raise SpecificationError(
-            f"threshold={threshold!r} must be a whole number of people, at least 1.")
+    _check_threshold(threshold)
 
 
 def open_report(

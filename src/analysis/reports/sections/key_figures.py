@@ -1,5 +1,7 @@
 """Key figures: the county's descriptive figures beside the city's, with its rank among counties,
-read from ``describe_league.parquet`` (:func:`analysis.describe.county_league`)."""
+read from ``describe_league.parquet`` (:func:`analysis.describe.county_league`). The residents of
+the county and of the city are counts of people: shown as the dataset's protected publication says
+(:mod:`analysis.reports.sections.people`)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ...labels import label
-from .base import ReportContext, Section, not_run, paragraph, suppress_rows, table_html
+from .base import ReportContext, Section, not_run, paragraph, people_table, table_html
+from .people import CITY_CELL, county_cell
 from .readers import city_indicator, league
 
 #: the rows of the key-figures table, in order
@@ -88,9 +91,10 @@ def key_figures(ctx: ReportContext) -> Section:
         }
     )
     df = pd.DataFrame(recs)
-    # only the residents row is a count of people: suppress it (county and city cells)
-    people_rows = df[label("metric", lang)] == label("residents", lang)
-    tab = suppress_rows(df, people_rows, [label("value", lang), label("city_value", lang)],
-                        ctx.threshold, lang)
+    # only the residents row is a count of people: the county's and the city's residents, shown as
+    # the dataset's protected publication says (the same cells are on the city page and the index)
+    row_pos = int((df[label("metric", lang)] == label("residents", lang)).to_numpy().argmax())
+    tab = people_table(df, {(row_pos, label("value", lang)): county_cell(str(ctx.county_code)),
+                            (row_pos, label("city_value", lang)): CITY_CELL}, ctx)
     return Section("key-figures", label("key_figures", lang),
                    (table_html(tab), paragraph(label("rank_note", lang, n=n), cls="pe-note")))

@@ -1,6 +1,7 @@
 """Counties compared: the league table of ``describe_league.parquet`` (descriptive figures and ranks
 computed by :func:`analysis.describe.county_league`), as the city summary's main table and the
-index page's table."""
+index page's table. The counties' residents are shown as the dataset's protected publication says
+(:mod:`analysis.reports.sections.people`), the same cells as in each county's key figures."""
 
 from __future__ import annotations
 
@@ -9,17 +10,22 @@ import pandas as pd
 from ...data import Processed
 from ...disclosure import SuppressedTable
 from ...labels import label
-from .base import ReportContext, Section, not_run, suppress_against_total, table_html
+from .base import ReportContext, Section, not_run, people_table, table_html
+from .people import county_cell
 from .readers import league
 
 
-def league_table(processed: Processed, language: str, threshold: int) -> SuppressedTable | None:
-    """The counties table of the city summary and the index, ranked (residents suppressed against
-    the city total, which every report publishes); ``None`` when ``describe_league`` is missing."""
+def league_table(processed: Processed, language: str, threshold: int, *,
+                 ctx: ReportContext | None = None) -> SuppressedTable | None:
+    """The counties table of the city summary and the index, ranked (residents protected against
+    every total the reports publish); ``None`` when ``describe_league`` is missing. ``ctx`` (the
+    city's context) reuses its protected publication."""
     lg = league(processed)
     if lg is None:
         return None
-    ctx = ReportContext(processed, None, language, threshold)
+    if (ctx is None or ctx.processed is not processed or ctx.threshold != threshold
+            or ctx.language != language):
+        ctx = ReportContext(processed, None, language, threshold)
     n = len(lg)
     df = pd.DataFrame(
         {
@@ -37,13 +43,15 @@ def league_table(processed: Processed, language: str, threshold: int) -> Suppres
         }
     )
     df = df.sort_values(label("rank", language), key=lambda s: lg.loc[s.index, "rank"], kind="stable")
-    return suppress_against_total(df.reset_index(drop=True), label("residents", language), threshold,
-                                  language)
+    codes = lg.loc[df.index, "county_code"].astype(str).to_numpy()
+    residents = label("residents", language)
+    return people_table(df.reset_index(drop=True),
+                        {(i, residents): county_cell(code) for i, code in enumerate(codes)}, ctx)
 
 
 def comparison(ctx: ReportContext) -> Section:
     """All counties side by side: key figures, rank and cohort (the city summary's main table)."""
     lang = ctx.language
-    table = league_table(ctx.processed, lang, ctx.threshold)
+    table = league_table(ctx.processed, lang, ctx.threshold, ctx=ctx)
     block = not_run("describe_league", lang) if table is None else table_html(table)
     return Section("comparison", label("comparison", lang), (block,))

@@ -1,0 +1,132 @@
+"""The counts of people a dataset's reports publish, protected once for every page.
+
+What the reports publish about residents (and nothing else they publish counts people):
+
+=========================================  ====================================================
+cell                                       where
+=========================================  ====================================================
+a home's residents (its latest assessment)  its county's page, institutions table
+a county's residents (latest quarter)       its county's page, key figures; the city page and
+                                            the index, counties table
+the city's residents                        every county page, key figures (city value)
+=========================================  ====================================================
+
+and the sums that tie them, which an attacker can solve: a county's residents = Σ residents of
+its homes assessed in the latest quarter (``describe_league``; a home last assessed earlier shows
+that earlier count, which is in no total), and the city's = Σ counties. A home's residents do not
+exceed its beds (a rule of the data contract; beds are shown beside them), unless the count is
+already above them.
+
+:func:`people_publication` states these cells and relations from the processed data and the
+results, and protects them with :func:`analysis.disclosure.protect` — one pattern for the whole
+dataset, so that a count hidden on one page is hidden on every page that shows it. The sections
+(``institutions``, ``key_figures``, ``league``) show the counts as this publication says, and the
+report driver audits it (:func:`audit_people`) before it writes any page.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from ...data import Processed
+from ...disclosure import Audit, Cell, Publication, Relation, audit, protect
+from ...errors import ReportError
+from .readers import league
+
+CITY_CELL = "residents/city"
+
+
+def institution_cell(institution_id: str) -> str:
+    """Cell id of a home's residents."""
+    return f"residents/institution/{institution_id}"
+
+
+def county_cell(county_code: str) -> str:
+    """Cell id of a county's residents."""
+    return f"residents/county/{county_code}"
+
+
+def latest_residents(processed: Processed) -> pd.DataFrame:
+    """One row per institution (``institution_id`` order): ``institution_id``,
+    ``institution_name``, ``county_code``, ``kind``, ``beds``, ``residents`` (its latest assessed
+    quarter, missing when never assessed) and ``in_total`` (that quarter is the latest assessed
+    quarter of the data, so the count is part of its county's published total)."""
+    inst = processed.tables["institutions"].sort_values("institution_id").reset_index(drop=True)
+    p = processed.panel
+    p = p[p["assessed"].astype(bool)]
+    last = p.sort_values("t", kind="stable").groupby("institution_id").tail(1)
+    last = last.set_index("institution_id")
+    out = inst[["institution_id", "institution_name", "county_code", "kind", "beds"]].copy()
+    out["county_code"] = out["county_code"].astype(str)
+    out["residents"] = last["residents"].reindex(out["institution_id"]).round().to_numpy()
+    t_max = p["t"].max() if len(p) else math.nan
+    out["in_total"] = (last["t"].reindex(out["institution_id"]) == t_max).to_numpy()
+    return out
+
+
+def people_cells(processed: Processed) -> tuple[list[Cell], list[Relation]]:
+    """Every published count of people (one cell each, whatever the pages) and the relations."""
+    homes = latest_residents(processed)
+    cells: list[Cell] = []
+    members: dict[str, list[str]] = {}
+    for r in homes.itertuples(index=False):
+        if pd.isna(r.residents):
+            continue
+        value = float(r.residents)
+        beds = float(r.beds) if pd.notna(r.beds) else math.inf
+        cid = institution_cell(str(r.institution_id))
+        cells.append(Cell(cid, value,
+                          label=f"residents of {r.institution_name} ({r.institution_id}), "
+                                f"county {r.county_code}",
+                          pages=(f"county page {r.county_code}",),
+                          upper=beds if value <= beds else math.inf))
+        if bool(r.in_total):
+            members.setdefault(r.county_code, []).append(cid)
+    relations: list[Relation] = []
+    lg = league(processed)
+    if lg is None:
+        return cells, relations
+    county_ids = []
+    for r in lg.itertuples(index=False):
+        code = str(r.county_code)
+        if pd.isna(r.residents):
+            continue
+        cid = county_cell(code)
+        county_ids.append(cid)
+        cells.append(Cell(cid, float(round(r.residents)), label=f"residents of county {code}",
+                          pages=(f"county page {code}", "city page", "index")))
+        relations.append(Relation(cid, tuple(members.get(code, ())),
+                                  label=f"county {code}: Σ homes assessed in the latest quarter"))
+    if county_ids:
+        total = math.fsum(c.value for c in cells if c.id in set(county_ids))
+        cells.append(Cell(CITY_CELL, total, label="residents of the city",
+                          pages=("every county page",)))
+        relations.append(Relation(CITY_CELL, tuple(county_ids), label="city: Σ counties"))
+    return cells, relations
+
+
+def people_publication(processed: Processed, threshold: int) -> Publication:
+    """The dataset's counts of people with the status each is shown with on every page."""
+    cells, relations = people_cells(processed)
+    return protect(cells, relations, threshold)
+
+
+def audit_people(processed: Processed, threshold: int) -> Audit:
+    """The linear attacker's audit of what the reports of ``processed`` publish at ``threshold``."""
+    return audit(people_publication(processed, threshold))
+
+
+def check_people(processed: Processed, threshold: int) -> Audit:
+    """Audit what the reports of ``processed`` publish; :class:`~analysis.errors.ReportError`
+    (exit 1) naming every disclosed cell and its derivation when the audit finds one."""
+    result = audit_people(processed, threshold)
+    if not result.ok:
+        raise ReportError(
+            f"refusing to publish the reports of dataset {processed.dataset!r}: the published "
+            "figures would let a reader derive small counts of people. Nothing was written.\n"
+            + result.render()
+            + "\nThe suppression should have prevented this; please report it with this message."
+        )
+    return result
