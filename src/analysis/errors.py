@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 
 class AnalysisError(Exception):
@@ -69,6 +70,7 @@ _WORD = re.compile(r"[^\W_]+|≥|≤")
 _SIGNS = {"≥": "at_least", "≤": "at_most"}
 
 
+@lru_cache(maxsize=4096)
 def rule_from_expected(expected: str) -> str:
     """A short rule identifier derived from a problem's ``expected`` text, for problems whose
     finder named no rule: the first five words before the first bracket, colon, semicolon or

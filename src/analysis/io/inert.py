@@ -33,6 +33,7 @@ from typing import Any
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _GUARDED = re.compile("^'*[" + re.escape("".join(FORMULA_START)) + "]")
 _ADDED = re.compile("^'+[" + re.escape("".join(FORMULA_START)) + "]")
+_FIRST = frozenset((*FORMULA_START, "'"))  # first characters that may need the guard
 
 
 def looks_like_formula(text: str) -> bool:
@@ -45,7 +46,7 @@ def csv_cell(value: Any) -> Any:
     """``value`` as a CSV cell: text that would start a formula gets a leading apostrophe (so does
     text that already starts with apostrophes before such a character, which keeps the guard
     reversible by :func:`csv_uncell`); other values are returned unchanged."""
-    if isinstance(value, str) and _GUARDED.match(value):
+    if isinstance(value, str) and value[:1] in _FIRST and _GUARDED.match(value):
         return "'" + value
     return value
 
@@ -53,7 +54,7 @@ def csv_cell(value: Any) -> Any:
 def csv_uncell(text: str) -> str:
     """The text :func:`csv_cell` was given: one leading apostrophe removed where it guards a
     formula character; any other text unchanged."""
-    return text[1:] if _ADDED.match(text) else text
+    return text[1:] if text[:1] == "'" and _ADDED.match(text) else text
 
 
 def csv_unguarding(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
