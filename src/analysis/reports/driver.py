@@ -10,20 +10,42 @@ its partially executed notebook goes to ``reports/<dataset>/failed/`` and the ou
 the failing cell's error. A report whose key — a hash of the processed inputs, the notebook, the
 package version and the parameters — matches the key stored in the existing HTML is skipped unless
 ``force``.
+
+Faults. Every processed file is checked against the manifest before anything runs
+(:meth:`analysis.data.Processed.verify`). The output folder is checked before any notebook runs: a
+real file is written and removed (``os.access`` alone says yes to root on a read-only folder) and
+the free space is compared with an estimate of what the run writes. A page is written to
+``<page>.html.part`` and renamed over the old page, so a reader sees the old page or the new one;
+a write that fails (disk full, read-only) removes the ``.part`` file and becomes that report's
+failure. A report that fails keeps its last good page: the failure (date and reason) is recorded
+in ``failed/failures.json`` and the index marks the page as out of date until a run succeeds.
+Only one run writes a dataset's reports at a time (a lock file beside the pages).
+
+Stopping. Reports always run in worker processes, each in a process group of its own (a Ctrl-C
+on the terminal reaches only the driver) and each asking Linux to kill it when the driver dies
+(:func:`~analysis.reports.kernel.die_with_parent`); kernels do the same towards their worker. On
+Ctrl-C or ``SIGTERM`` the driver kills every worker's group, waits for them, leaves the index as
+it was and raises :class:`ReportInterrupted` (exit code 128 + the signal); on ``SIGKILL`` the
+parent-death signals take the workers and then their kernels down.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -31,19 +53,26 @@ from typing import Any
 from .. import __version__
 from ..data import load_processed
 from ..disclosure import DEFAULT_THRESHOLD, check_acknowledged
-from ..errors import SpecificationError
+from ..errors import ReportError, SpecificationError
 from ..hashing import code_hash, files_hash, sha256_file
 from ..labels import Language, check_language
 from ..paths import ENV_ROOT, processed_dir, project_root, reports_dir
 from . import html as page_html
+from .index import Failure, read_failures, write_failures, write_index
 from .index import nav as nav_links
-from .index import write_index
 from .sections.base import check_county, check_threshold, county_codes
 from .sections.people import check_people
 
 CITY = "city"
 NOTEBOOK_DIR = Path(__file__).resolve().parents[3] / "notebooks"
 EXECUTION_TIMEOUT = 900  # seconds per cell
+#: bytes assumed for a report page not written before (demo pages: 0.3–0.6 MB); the free-space
+#: check counts each page twice (the executed notebook in the temporary folder, the page)
+PAGE_ESTIMATE = 2 << 20
+#: bytes beyond the pages: index, font subset, failure record
+EXTRA_ESTIMATE = 2 << 20
+#: seconds workers get to go after SIGTERM before SIGKILL
+STOP_GRACE = 2.0
 
 
 def default_notebook(kind: str, root: Path | None = None) -> Path:
@@ -116,6 +145,7 @@ class Task:
     language: str
     key: str
     nav: str = ""
+    scratch: str = ""  # folder for the task's temporary files (removed by the driver)
 
 
 @dataclass(frozen=True)
@@ -128,15 +158,36 @@ class TaskResult:
     failed_notebook: str = ""
 
 
+def io_reason(err: OSError) -> str:
+    """What an operating-system error means for the user, with what to do."""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the disk is full (no space left on device); free some space and run again"
+    if err.errno == errno.EROFS:
+        return ("the folder is on a read-only file system; run from a project folder you can "
+                "write to")
+    if err.errno in (errno.EACCES, errno.EPERM) or isinstance(err, PermissionError):
+        return "permission denied; make the folder writable (or run as its owner) and run again"
+    return f"{err.strerror or type(err).__name__}"
+
+
 def run_task(task: Task) -> TaskResult:
-    """Execute one notebook and export it; never raises for a notebook error."""
+    """Execute one notebook and export it; never raises for a notebook error or a failed write
+    (the ``.part`` file is removed and the previous page kept)."""
+    start = time.perf_counter()
+    try:
+        return _run_task(task, start)
+    except OSError as err:
+        where = f" {err.filename}" if err.filename else ""
+        return _failed(task, None, start, f"cannot write{where}: {io_reason(err)}", None)
+
+
+def _run_task(task: Task, start: float) -> TaskResult:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     from .kernel import KERNEL_LOG, ProjectKernelManager
 
-    start = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix="pe-report-"))
+    tmp = Path(tempfile.mkdtemp(prefix="pe-report-", dir=task.scratch or None))
     executed = tmp / f"{task.name}.ipynb"
     saved = {k: os.environ.get(k) for k in (ENV_ROOT, KERNEL_LOG)}
     os.environ[ENV_ROOT] = task.root
@@ -166,13 +217,15 @@ def run_task(task: Task) -> TaskResult:
         except Exception as err:
             return _failed(task, executed, start, f"HTML export failed: {type(err).__name__}: {err}", None)
         out = Path(task.html)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        part = out.with_suffix(".html.part")
-        part.write_text(text, encoding="utf-8")
-        os.replace(part, out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            page_html.write_atomic(out, text.encode("utf-8"))
+        except OSError as err:
+            return _failed(task, executed, start,
+                           f"cannot write {out.name}: {io_reason(err)}", None)
         stale = Path(task.failed_dir) / f"{task.name}.ipynb"
-        if stale.exists():
-            stale.unlink()
+        with contextlib.suppress(OSError):
+            stale.unlink(missing_ok=True)
         return TaskResult(task.name, "written", time.perf_counter() - start)
     finally:
         for k, v in saved.items():
@@ -183,19 +236,23 @@ def run_task(task: Task) -> TaskResult:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _failed(task: Task, executed: Path, start: float, error: str, cell: int | None) -> TaskResult:
-    failed_dir = Path(task.failed_dir)
-    failed_dir.mkdir(parents=True, exist_ok=True)
-    target = failed_dir / f"{task.name}.ipynb"
-    if executed.exists():
-        shutil.copyfile(executed, target)
-    else:
-        target = Path("")
-    stale = Path(task.html)
-    if stale.exists():  # never leave an out-of-date report behind a failure
-        stale.unlink()
-    return TaskResult(task.name, "failed", time.perf_counter() - start, error, cell,
-                      str(target) if str(target) else "")
+def _failed(task: Task, executed: Path | None, start: float, error: str,
+            cell: int | None) -> TaskResult:
+    """A failed report: its partial notebook is kept in ``failed/`` when it can be written; its
+    last good page stays (the index marks it as out of date)."""
+    target = Path(task.failed_dir) / f"{task.name}.ipynb"
+    kept = ""
+    if executed is not None and executed.exists():
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            page_html.write_atomic(target, executed.read_bytes())
+            kept = str(target)
+        except OSError as err:
+            error += f" (the partial notebook could not be kept: {io_reason(err)})"
+    if not kept:  # an older partial notebook would be taken for this failure's
+        with contextlib.suppress(OSError):
+            target.unlink(missing_ok=True)
+    return TaskResult(task.name, "failed", time.perf_counter() - start, error, cell, kept)
 
 
 @dataclass(frozen=True)
@@ -230,7 +287,54 @@ class ReportOutcome:
             cell = f" in cell {r.cell}" if r.cell is not None else ""
             where = f"; partial notebook: {r.failed_notebook}" if r.failed_notebook else ""
             lines.append(f"FAILED {r.name}{cell}: {r.error}{where}")
+        if any(r.name != "index" for r in self.failures):
+            lines.append("A report that failed keeps its last good page, marked out of date in "
+                         "the index until a run succeeds.")
         return "\n".join(lines)
+
+
+class ReportInterrupted(ReportError):
+    """The run was stopped by Ctrl-C or a termination signal; every worker and kernel it started
+    was stopped and the index left as it was. Exit code 128 + the signal number."""
+
+    def __init__(self, signum: int, finished: int) -> None:
+        self.signum = signum
+        self.exit_code = 128 + signum
+        super().__init__(
+            f"interrupted ({signal.Signals(signum).name}): every report worker and kernel of this "
+            f"run was stopped; {finished} report(s) finished before and are kept; index.html was "
+            "not updated. Run the command again to finish (finished reports are skipped).")
+
+
+class _Terminated(BaseException):
+    """Raised in the driver's main thread by the ``SIGTERM``/``SIGHUP`` handler."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stop_on_termination() -> Iterator[None]:
+    """Turn ``SIGTERM`` and ``SIGHUP`` into an exception (as Ctrl-C is a ``KeyboardInterrupt``) so
+    that the driver stops its workers; without a handler the driver would die at once and leave
+    them to the parent-death signal. Only in the main thread (where signal handlers live)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = [n for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+
+    def stop(signum: int, _frame: object) -> None:
+        for n in names:  # one is enough: the driver is already stopping
+            signal.signal(getattr(signal, n), signal.SIG_IGN)
+        raise _Terminated(signum)
+
+    old = {n: signal.signal(getattr(signal, n), stop) for n in names}
+    try:
+        yield
+    finally:
+        for n, handler in old.items():
+            signal.signal(getattr(signal, n), handler)
 
 
 def run_reports(
@@ -326,7 +430,6 @@ def run_reports(
 
     out_dir = reports_dir(dataset, root)
     failed_dir = out_dir / "failed"
-    out_dir.mkdir(parents=True, exist_ok=True)
     inputs = inputs_hash(dataset, root)
     nav = nav_links(language, threshold)
 
@@ -347,40 +450,202 @@ def run_reports(
             results.append(TaskResult(t.name, "skipped"))
         else:
             todo.append(t)
-    say(f"{len(todo)} report(s) to run, {len(tasks) - len(todo)} up to date; {jobs} job(s).")
-    results += _execute(todo, jobs, progress)
-    order = {t.name: i for i, t in enumerate(tasks)}
-    results.sort(key=lambda r: order[r.name])
-
-    write_index(processed, out_dir, language=language, threshold=threshold,
-                failed={r.name: r.error for r in results if r.status == "failed"})
-    page_html.write_font_subset(out_dir)  # cheap when the existing subset covers the pages
+    check_output(out_dir, need=sum(_page_estimate(t) for t in todo) + EXTRA_ESTIMATE,
+                 temp_need=2 * sum(sorted(map(_page_estimate, todo))[-jobs:]))
+    with _stop_on_termination(), output_lock(out_dir, say):
+        remove_parts(out_dir)
+        say(f"{len(todo)} report(s) to run, {len(tasks) - len(todo)} up to date; {jobs} job(s).")
+        done: list[TaskResult] = []
+        try:
+            with _scratch() as scratch:
+                _execute([replace(t, scratch=scratch) for t in todo], jobs, progress, done)
+        except KeyboardInterrupt:
+            raise ReportInterrupted(signal.SIGINT, sum(r.status == "written" for r in done)
+                                    ) from None
+        except _Terminated as stop:
+            raise ReportInterrupted(stop.signum, sum(r.status == "written" for r in done)
+                                    ) from None
+        results += done
+        order = {t.name: i for i, t in enumerate(tasks)}
+        results.sort(key=lambda r: order[r.name])
+        results += _finish(processed, out_dir, failed_dir, results, language, threshold)
     return ReportOutcome(dataset, out_dir, tuple(results), time.perf_counter() - start, jobs)
 
 
-def _execute(todo: list[Task], jobs: int, progress: bool) -> list[TaskResult]:
+def _page_estimate(task: Task) -> int:
+    """Bytes the task's page will take: the current page's size, else :data:`PAGE_ESTIMATE`."""
+    try:
+        return max(Path(task.html).stat().st_size, PAGE_ESTIMATE)
+    except OSError:
+        return PAGE_ESTIMATE
+
+
+def probe_write(folder: Path) -> None:
+    """Write, flush to disk and remove a small file in ``folder``; raises the ``OSError``."""
+    probe = folder / f".write-probe-{os.getpid()}"
+    try:
+        with open(probe, "wb") as fh:
+            fh.write(b"\0" * 65536)
+            fh.flush()
+            os.fsync(fh.fileno())
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
+
+
+def check_output(out_dir: Path, need: int, temp_need: int = 0) -> None:
+    """Refuse to start when the reports cannot be written: ``out_dir`` cannot be created, is not
+    writable (``os.access`` and a real write: root passes ``os.access`` on a read-only folder),
+    or its disk has less than ``need`` bytes free; the temporary folder has less than
+    ``temp_need``. Nothing has run yet.
+
+    Raises
+    ------
+    ReportError
+        Saying which folder, why, and what to do.
+    """
+    head = f"cannot write the reports to {out_dir}"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if not os.access(out_dir, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "not writable", str(out_dir))
+        probe_write(out_dir)
+    except OSError as err:
+        raise ReportError(f"{head}: {io_reason(err)}. Nothing was run.") from None
+    for folder, needed in ((out_dir, need), (Path(tempfile.gettempdir()), temp_need)):
+        free = shutil.disk_usage(folder).free
+        if free < needed:
+            raise ReportError(
+                f"{head}: the disk holding {folder} has {free / 2**20:,.1f} MB free and this run "
+                f"needs about {needed / 2**20:,.1f} MB. Free some space (or run fewer counties) "
+                "and run again. Nothing was run.")
+
+
+@contextlib.contextmanager
+def output_lock(out_dir: Path, say: Callable[[str], Any]) -> Iterator[None]:
+    """Hold ``<out_dir>/.lock`` for the run, so that two runs never write one dataset's pages
+    together; a second run waits (saying so). The lock goes with the process, even on SIGKILL."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    try:
+        fh = open(out_dir / ".lock", "a+")  # noqa: SIM115 - held for the whole run
+    except OSError as err:
+        raise ReportError(f"cannot write the reports to {out_dir}: {io_reason(err)}. "
+                          "Nothing was run.") from None
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            say(f"Another `pairing-eval report` (process {holder}) is writing {out_dir}; "
+                "waiting for it to finish (Ctrl-C to give up).")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        with contextlib.suppress(OSError):
+            fh.seek(0)
+            fh.truncate()
+            fh.write(str(os.getpid()))
+            fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def remove_parts(out_dir: Path) -> None:
+    """Remove ``*.part`` files a killed run may have left (called while holding the lock)."""
+    for folder in (out_dir, out_dir / "failed", out_dir / "fonts"):
+        for f in folder.glob("*.part"):
+            with contextlib.suppress(OSError):
+                f.unlink()
+
+
+@contextlib.contextmanager
+def _scratch() -> Iterator[str]:
+    """A temporary folder for the run's executed notebooks and kernel logs, removed at the end
+    (also when the run is stopped)."""
+    try:
+        folder = tempfile.mkdtemp(prefix="pe-run-")
+    except OSError as err:
+        raise ReportError(f"cannot create a temporary folder in {tempfile.gettempdir()}: "
+                          f"{io_reason(err)}. Nothing was run.") from None
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _finish(processed: Any, out_dir: Path, failed_dir: Path, results: list[TaskResult],
+            language: str, threshold: int) -> list[TaskResult]:
+    """Update the failure record, the index and the font subset. A write that fails is reported
+    as the failure of ``index`` (the previous index stays: every write is atomic)."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        record = read_failures(failed_dir)
+        for r in results:
+            if r.status == "failed":
+                record[r.name] = Failure(when, r.error)
+            else:
+                record.pop(r.name, None)
+        write_failures(failed_dir, record)
+        write_index(processed, out_dir, language=language, threshold=threshold, failed=record)
+        page_html.write_font_subset(out_dir)  # cheap when the existing subset covers the pages
+    except OSError as err:
+        return [TaskResult("index", "failed", 0.0,
+                           f"index.html not updated: {io_reason(err)}; the previous index is kept")]
+    return []
+
+
+def _worker_start(parent: int, pids: Any) -> None:
+    """Runs first in every worker: a process group of its own (the driver stops it with its
+    kernels' launcher in one call; a terminal's Ctrl-C reaches only the driver), death with the
+    driver, and its pid reported to the driver."""
+    from .kernel import die_with_parent
+
+    os.setpgid(0, 0)
+    die_with_parent(parent)
+    pids.put(os.getpid())
+
+
+def _stop_workers(pids: Any) -> None:
+    """Kill every worker's process group (their kernels die with them: parent-death signal)."""
+    groups: set[int] = set()
+    while not pids.empty():
+        groups.add(pids.get())
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+
+
+def _execute(todo: list[Task], jobs: int, progress: bool, done: list[TaskResult]) -> None:
+    """Run the tasks in ``min(jobs, len(todo))`` worker processes, appending to ``done`` as they
+    finish. On any exception (Ctrl-C, a termination signal) the workers are killed first."""
+    if not todo:
+        return
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo), desc="reports", unit="report", disable=not progress or not todo,
+    ctx = get_context("spawn")
+    pids = ctx.SimpleQueue()
+    bar = tqdm(total=len(todo), desc="reports", unit="report", disable=not progress,
                file=sys.stderr)
-    results: list[TaskResult] = []
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx,
+                               initializer=_worker_start, initargs=(os.getpid(), pids))
     try:
-        if jobs == 1 or len(todo) <= 1:
-            for t in todo:
-                bar.set_postfix_str(t.name)
-                results.append(run_task(t))
-                bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(run_task, t): t for t in todo}
-                for fut in as_completed(futures):
-                    t = futures[fut]
-                    try:
-                        results.append(fut.result())
-                    except Exception as err:  # the worker process itself died
-                        results.append(TaskResult(t.name, "failed", 0.0, f"{type(err).__name__}: {err}"))
-                    bar.set_postfix_str(t.name)
-                    bar.update()
+        futures = {pool.submit(run_task, t): t for t in todo}
+        for fut in as_completed(futures):
+            t = futures[fut]
+            try:
+                done.append(fut.result())
+            except Exception as err:  # the worker process itself died
+                done.append(TaskResult(t.name, "failed", 0.0, f"{type(err).__name__}: {err}"))
+            bar.set_postfix_str(t.name)
+            bar.update()
+    except BaseException:
+        _stop_workers(pids)
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
-    return results

@@ -9,6 +9,7 @@ nothing from the network (the ``lab`` template would fetch require.js and MathJa
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from typing import Any
@@ -128,11 +129,30 @@ def write_font_subset(out_dir: Any) -> Any:
     buf = io.BytesIO()
     font.save(buf)
     target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_suffix(".part")
-    part.write_bytes(buf.getvalue())
-    part.replace(target)
-    listing.write_text("".join(sorted(chars)), encoding="utf-8")
+    # the listing goes first: a subset without its listing is simply rebuilt next time
+    with contextlib.suppress(FileNotFoundError):
+        listing.unlink()
+    write_atomic(target, buf.getvalue())
+    write_atomic(listing, "".join(sorted(chars)).encode("utf-8"))
     return target
+
+
+def write_atomic(path: Any, data: bytes) -> None:
+    """Write ``path`` through ``<path>.part`` and a rename, so that a reader sees the old file or
+    the new one; on any error (disk full, read-only folder, an interruption) the ``.part`` file is
+    removed and the error raised. Every file the report command writes goes through here."""
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    part = path.with_name(path.name + ".part")
+    try:
+        part.write_bytes(data)
+        os.replace(part, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            part.unlink(missing_ok=True)
+        raise
 
 
 _KEY = re.compile(r'<meta name="pairing-eval-key" content="([^"]*)">')
