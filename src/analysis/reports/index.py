@@ -1,8 +1,10 @@
 """``reports/<dataset>/index.html``: every county with key indicators, rank, cohort and a link.
 
 The table is :func:`analysis.reports.sections.league_table` (the ``describe_league`` results,
-residents suppressed below the threshold; without them, the counties with codes and names and a
-note); each cell is escaped here, and only the links we build ourselves are HTML.
+residents shown as the dataset's protected publication says, the same cells as on the county and
+city pages; without them, the counties with codes and names and a note); each cell is escaped here,
+and only the links we build ourselves are HTML. A threshold below the default puts a notice at the
+top (:func:`threshold_notice_html`, also on every report page).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..data import Processed
-from ..disclosure import format_numbers
+from ..disclosure import DEFAULT_THRESHOLD, format_numbers, threshold_notice
 from ..labels import label
 from .html import page, write_atomic
 from .sections.base import ReportContext, county_codes, not_run
@@ -24,12 +26,22 @@ from .sections.header import now, provenance_html, provenance_rows, synthetic_ba
 from .sections.league import league_table
 
 
-def nav(language: str) -> str:
-    """Links back to the index and the city summary, for the top of every report."""
+def nav(language: str, threshold: int = DEFAULT_THRESHOLD) -> str:
+    """Links back to the index and the city summary, for the top of every report, and the notice
+    of a threshold below the default (:func:`threshold_notice_html`)."""
     return (
         f"<nav class='pe-nav'><a href='index.html'>{html.escape(label('index_link', language))}</a> · "
         f"<a href='city.html'>{html.escape(label('index_city', language))}</a></nav>"
+        + threshold_notice_html(threshold, language)
     )
+
+
+def threshold_notice_html(threshold: int, language: str) -> str:
+    """The banner of a report published below the default disclosure threshold (``""`` at or
+    above it): shown on every page the report command writes."""
+    text = threshold_notice(threshold, language)
+    return (f"<div class='pe-banner pe-threshold' role='alert'>{html.escape(text)}</div>"
+            if text else "")
 
 
 #: the record of reports whose last run failed, in ``reports/<dataset>/failed/``
@@ -130,6 +142,9 @@ def write_index(
     parts = [f"<h1>{html.escape(title)}</h1>"]
     if processed.synthetic:
         parts.append(synthetic_banner(language))
+    notice = threshold_notice_html(threshold, language)
+    if notice:
+        parts.append(notice)
     ctx = ReportContext(processed, None, language, threshold)
     parts.append(provenance_html(provenance_rows(ctx, now())))
     city = label("index_city", language)
