@@ -285,23 +285,35 @@ def _residents_within_beds(raw: RawTables, present: list[str], out: Findings) ->
             "put 是 (yes) in the optional column over_capacity_flag (超员标记)"))
 
 
+#: activities matched against the pairings at a time (the match, a merge, is held for one chunk)
+MATCH_CHUNK = 250_000
+
+
 def activities_outside_pairings(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Activities by a unit at an institution on a day no pairing of that unit with that
     institution covers: positions (``pos``) in ``tables["activities"]`` and ``never`` (True when
-    the unit was never paired with that institution at all)."""
+    the unit was never paired with that institution at all). The activities are matched in
+    chunks of :data:`MATCH_CHUNK`, so that memory stays bounded on large ledgers."""
     act, pair = tables["activities"], tables["pairings"]
-    act = act[act["unit_id"].notna() & act["date"].notna()]
-    if len(act) == 0:
-        return pd.DataFrame({"pos": pd.Series(dtype=int), "never": pd.Series(dtype=bool)})
-    a = act[["unit_id", "institution_id", "date"]].reset_index(names="_pos")
     p = pair.loc[pair["start_date"].notna(), ["unit_id", "institution_id", "start_date", "end_date"]]
-    m = a.merge(p, on=["unit_id", "institution_id"], how="left")
-    cover = (m["date"] >= m["start_date"]) & (m["end_date"].isna() | (m["date"] <= m["end_date"]))
-    m["cover"] = cover.fillna(False).astype(bool)
-    m["ever"] = m["start_date"].notna()
-    g = m.groupby("_pos").agg(cover=("cover", "any"), ever=("ever", "any"))
-    g = g[~g["cover"]]
-    return pd.DataFrame({"pos": g.index.to_numpy(dtype=int), "never": ~g["ever"].to_numpy(bool)})
+    found = []
+    for lo in range(0, len(act), MATCH_CHUNK):
+        part = act.iloc[lo:lo + MATCH_CHUNK]
+        a = part.loc[part["unit_id"].notna() & part["date"].notna(),
+                     ["unit_id", "institution_id", "date"]]
+        if len(a) == 0:
+            continue
+        m = a.reset_index(names="_pos").merge(p, on=["unit_id", "institution_id"], how="left")
+        cover = (m["date"] >= m["start_date"]) & (m["end_date"].isna() | (m["date"] <= m["end_date"]))
+        m["cover"] = cover.fillna(False).astype(bool)
+        m["ever"] = m["start_date"].notna()
+        g = m.groupby("_pos").agg(cover=("cover", "any"), ever=("ever", "any"))
+        g = g[~g["cover"]]
+        found.append(pd.DataFrame({"pos": g.index.to_numpy(dtype=int),
+                                   "never": ~g["ever"].to_numpy(bool)}))
+    if not found:
+        return pd.DataFrame({"pos": pd.Series(dtype=int), "never": pd.Series(dtype=bool)})
+    return pd.concat(found, ignore_index=True)
 
 
 def _activities_outside_pairings(raw: RawTables, present: list[str], out: Findings) -> None:
