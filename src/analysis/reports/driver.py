@@ -66,8 +66,9 @@ from .sections.people import check_people
 CITY = "city"
 NOTEBOOK_DIR = Path(__file__).resolve().parents[3] / "notebooks"
 EXECUTION_TIMEOUT = 900  # seconds per cell
-#: bytes assumed for a report page not written before (demo pages: 0.3–0.6 MB); the free-space
-#: check counts each page twice (the executed notebook in the temporary folder, the page)
+#: bytes assumed for a report page not written before (measured: demo county pages 0.26 MB, the
+#: city page 0.20 MB; larger cities have more homes per page); the temporary folder is checked
+#: for twice this per parallel report (executed notebook and kernel log)
 PAGE_ESTIMATE = 2 << 20
 #: bytes beyond the pages: index, font subset, failure record
 EXTRA_ESTIMATE = 2 << 20
