@@ -26,7 +26,6 @@ from test_contract import write_tiny
 from typer.testing import CliRunner
 
 import analysis.reports.driver as driver
-import analysis.reports.html as page_html
 from analysis import pipeline
 from analysis.cli import app
 from analysis.data import load_processed

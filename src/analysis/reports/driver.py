@@ -298,13 +298,15 @@ class ReportInterrupted(ReportError):
     """The run was stopped by Ctrl-C or a termination signal; every worker and kernel it started
     was stopped and the index left as it was. Exit code 128 + the signal number."""
 
-    def __init__(self, signum: int, finished: int) -> None:
+    def __init__(self, signum: int, finished: int, *, index_written: bool = False) -> None:
         self.signum = signum
         self.exit_code = 128 + signum
+        index = ("index.html is the previous one or this run's, never half written"
+                 if index_written else "index.html was not updated")
         super().__init__(
             f"interrupted ({signal.Signals(signum).name}): every report worker and kernel of this "
-            f"run was stopped; {finished} report(s) finished before and are kept; index.html was "
-            "not updated. Run the command again to finish (finished reports are skipped).")
+            f"run was stopped; {finished} report(s) finished before and are kept; {index}. Run "
+            "the command again to finish (finished reports are skipped).")
 
 
 class _Terminated(BaseException):
@@ -451,25 +453,27 @@ def run_reports(
             results.append(TaskResult(t.name, "skipped"))
         else:
             todo.append(t)
-    check_output(out_dir, need=sum(_page_estimate(t) for t in todo) + EXTRA_ESTIMATE,
-                 temp_need=2 * sum(sorted(map(_page_estimate, todo))[-jobs:]))
-    with _stop_on_termination(), output_lock(out_dir, say):
-        remove_parts(out_dir)
-        say(f"{len(todo)} report(s) to run, {len(tasks) - len(todo)} up to date; {jobs} job(s).")
-        done: list[TaskResult] = []
-        try:
-            with _scratch() as scratch:
-                _execute([replace(t, scratch=scratch) for t in todo], jobs, progress, done)
-        except KeyboardInterrupt:
-            raise ReportInterrupted(signal.SIGINT, sum(r.status == "written" for r in done)
-                                    ) from None
-        except _Terminated as stop:
-            raise ReportInterrupted(stop.signum, sum(r.status == "written" for r in done)
-                                    ) from None
-        results += done
-        order = {t.name: i for i, t in enumerate(tasks)}
-        results.sort(key=lambda r: order[r.name])
-        results += _finish(processed, out_dir, failed_dir, results, language, threshold)
+    done: list[TaskResult] = []
+    finishing = False
+    try:
+        with _stop_on_termination():
+            check_output(out_dir, need=sum(_page_estimate(t) for t in todo) + EXTRA_ESTIMATE,
+                         temp_need=2 * sum(sorted(map(_page_estimate, todo))[-jobs:]))
+            with output_lock(out_dir, say):
+                remove_parts(out_dir)
+                say(f"{len(todo)} report(s) to run, {len(tasks) - len(todo)} up to date; "
+                    f"{jobs} job(s).")
+                with _scratch() as scratch:
+                    _execute([replace(t, scratch=scratch) for t in todo], jobs, progress, done)
+                results += done
+                order = {t.name: i for i, t in enumerate(tasks)}
+                results.sort(key=lambda r: order[r.name])
+                finishing = True
+                results += _finish(processed, out_dir, failed_dir, results, language, threshold)
+    except (KeyboardInterrupt, _Terminated) as stop:
+        signum = stop.signum if isinstance(stop, _Terminated) else signal.SIGINT
+        raise ReportInterrupted(signum, sum(r.status == "written" for r in done),
+                                index_written=finishing) from None
     return ReportOutcome(dataset, out_dir, tuple(results), time.perf_counter() - start, jobs)
 
 
