@@ -3,18 +3,24 @@
 =============  ==================================================================================
 module         role
 =============  ==================================================================================
-``audit``      the linear attacker: the tightest interval derivable for each suppressed count
-               (HiGHS linear programmes), the protection rule, :func:`audit`
-``protect``    primary suppression and greedy secondary suppression until the audit passes
-``suppress``   one table: :func:`suppress`, :class:`SuppressedTable`, notes, number formatting
+``attacker``   what is published (:class:`Publication`: cells, additive relations, statuses);
+               the linear attacker's tightest interval for each suppressed count (HiGHS linear
+               programmes); the protection rule; :func:`audit`
+``patterns``   primary suppression and greedy secondary suppression until the audit passes
+               (:func:`protect`)
+``tables``     one table: :func:`suppress`, :class:`SuppressedTable`, its notes, number
+               formatting, the low-threshold notice and acknowledgement
 =============  ==================================================================================
 
-The rule and its sources are stated in :mod:`analysis.disclosure.audit`.
+The modules are not named after the functions they define (``audit``, ``protect``,
+``suppress``), which are imported here.
+
+The rule and its sources are stated in :mod:`analysis.disclosure.attacker`.
 """
 
 from __future__ import annotations
 
-from .audit import (
+from .attacker import (
     SECONDARY_MARKER,
     Audit,
     Cell,
@@ -26,8 +32,8 @@ from .audit import (
     derive,
     marker,
 )
-from .protect import check_threshold, primary_status, protect, secondary_suppression
-from .suppress import (
+from .patterns import check_threshold, primary_status, protect, secondary_suppression
+from .tables import (
     DEFAULT_THRESHOLD,
     SuppressedTable,
     check_acknowledged,

@@ -7,7 +7,7 @@ National Statistics and NHS Scotland; NHS Digital suppresses 1–7. Children's h
 children under 14 is sensitive personal information under China's PIPL, so the reports suppress by
 default and never show resident-level rows.
 
-:func:`suppress` applies the rules of :mod:`analysis.disclosure.protect` to one table:
+:func:`suppress` applies the rules of :mod:`analysis.disclosure.patterns` to one table:
 
 * **Primary suppression**: a count ``c`` with ``1 <= c < threshold`` becomes the marker. Zero is
   shown: it reveals no person. Missing values stay missing.
@@ -15,12 +15,12 @@ default and never show resident-level rows.
   so that a small one cannot be derived): when the table carries totals — ``total_row`` names a row
   of column totals, ``total_column`` a column of row totals — those sums are relations an attacker
   can solve, and companions are hidden until the linear attacker of
-  :mod:`analysis.disclosure.audit` can narrow no small count beyond its marker. A total that is
+  :mod:`analysis.disclosure.attacker` can narrow no small count beyond its marker. A total that is
   itself below the threshold is suppressed like any other count.
 
 A table whose totals are published *elsewhere* (another page, another table) must be protected
 together with them: state every cell and relation once and use
-:func:`analysis.disclosure.protect.protect` (the reports do, :mod:`analysis.reports.sections.people`).
+:func:`analysis.disclosure.protect` (the reports do, :mod:`analysis.reports.sections.people`).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ import pandas as pd
 
 from ..domain import DISCLOSURE_THRESHOLD
 from ..errors import SpecificationError
-from .audit import SECONDARY_MARKER, Cell, Publication, Relation, marker
-from .protect import check_threshold, protect
+from .attacker import SECONDARY_MARKER, Cell, Publication, Relation, marker
+from .patterns import check_threshold, protect
 
 DEFAULT_THRESHOLD = DISCLOSURE_THRESHOLD
 
@@ -225,7 +225,7 @@ def suppress(
     Primary suppression at a threshold of 10 follows ONS / NHS Scotland practice; secondary
     suppression protects every small count against a linear attacker who knows the totals
     (Hundepool et al., *Statistical Disclosure Control*, Wiley 2012, ch. 4; the rule is stated in
-    :mod:`analysis.disclosure.audit`).
+    :mod:`analysis.disclosure.attacker`).
     """
     threshold = check_threshold(threshold)
     columns = list(columns)

@@ -13,7 +13,7 @@ What the attacker knows
 For every cell: its status (shown, or which marker), and
 
 * a shown cell: its value;
-* a cell shown as ``<t`` (primary suppression, :func:`~analysis.disclosure.protect.protect`):
+* a cell shown as ``<t`` (primary suppression, :func:`~analysis.disclosure.patterns.protect`):
   ``1 ≤ x ≤ t − 1`` — zeros are published as ``0``, so a marked count is at least one;
 * a cell shown as ``[c]`` (secondary suppression): ``x ≥ t`` — every count from 1 to ``t − 1`` is
   already marked ``<t`` and zeros are never hidden, so a companion is known to be at least ``t``

@@ -1,9 +1,9 @@
-"""Primary and secondary suppression of a :class:`~analysis.disclosure.audit.Publication`.
+"""Primary and secondary suppression of a :class:`~analysis.disclosure.attacker.Publication`.
 
 * **Primary**: every count ``1 ≤ x < t`` is shown as ``<t``. Zeros are shown (they reveal no
   person); the threshold ``t`` defaults to :data:`analysis.domain.DISCLOSURE_THRESHOLD`.
 * **Secondary** (complementary), marked ``[c]``: greedy, one small count at a time, in cell order.
-  While the audit (:mod:`analysis.disclosure.audit`) can narrow the count beyond its required
+  While the audit (:mod:`analysis.disclosure.attacker`) can narrow the count beyond its required
   protection interval, hide one more *companion*: a shown, non-zero count in a relation of the
   group the small count belongs to (the hidden cells it is tied to through relations, including
   totals — a county total, and through it the other counties). The companion chosen is the smallest
@@ -17,7 +17,7 @@ are hidden; the loop ends, at the latest when every non-zero cell of the group i
 is by definition the required interval. Zeros are never hidden. This is the approach of sdcTable's
 ``SIMPLEHEURISTIC`` (suppress, then solve the attacker's problems, until each primary cell is
 safe; Hundepool et al., *Statistical Disclosure Control*, Wiley 2012, ch. 4) with the protection
-rule of :mod:`analysis.disclosure.audit`; it is not optimal (tau-Argus' ``OPT`` minimises the
+rule of :mod:`analysis.disclosure.attacker`; it is not optimal (tau-Argus' ``OPT`` minimises the
 hidden total over all patterns with a mixed-integer programme), but a county has a few dozen homes
 and the greedy pattern hides one or two companions per small home.
 
@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from ..errors import SpecificationError
-from .audit import Cell, Publication, Relation, Status, derive, is_small, narrower
+from .attacker import Cell, Publication, Relation, Status, derive, is_small, narrower
 
 
 def check_threshold(threshold: object) -> int:
