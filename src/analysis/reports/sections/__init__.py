@@ -24,6 +24,7 @@ module                 section
 ``base``               :class:`Section`, HTML and disclosure helpers, :func:`open_report`
 ``estimates``          inference methods side by side, forest plots
 ``readers``            results read by several sections (indicators, cohorts)
+``people``             every count of people the pages publish, protected once per dataset
 =====================  =====================================================================
 """
 
