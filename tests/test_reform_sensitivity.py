@@ -199,3 +199,67 @@ def test_honest_did_table(mpdta_fit):
     pos = np.searchsorted(np.array([float(k) for k in spec.keys]), keys)
     lo, hi, _ = linear_extrapolation_ci(beta, V[np.ix_(pos, pos)], 2, 3, np.full(3, 1 / 3))
     assert (sm0["ci_low"], sm0["ci_high"]) == pytest.approx((lo, hi), abs=1e-12)
+
+
+# ---- attrition: Lee (2009) bounds ------------------------------------------------------------
+def test_trimmed_mean_by_hand():
+    from analysis.did.attrition import trimmed_mean
+
+    y = np.arange(10.0)
+    # a quarter of the weight off the top: 9 and 8 whole, 7 at half weight
+    assert trimmed_mean(y, np.ones(10), 0.25, "top") == pytest.approx(24.5 / 7.5)
+    assert trimmed_mean(y, np.ones(10), 0.25, "bottom") == pytest.approx((42 + 2 * 0.5) / 7.5)
+    assert trimmed_mean(y, np.ones(10), 0.0, "top") == pytest.approx(4.5)
+
+
+def _selective_world(drop: float, seed: int = 0) -> pd.DataFrame:
+    """Units of two cohorts and never-treated ones; true effect 1 after adoption; after adoption
+    the treated units whose own shock is lowest go unobserved (share ``drop``)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(600):
+        g = (6, 8, 0)[i % 3]
+        alpha = rng.normal(0, 2)
+        e = rng.normal(0, 1, 10)
+        t = np.arange(10)
+        d = (g > 0) & (t >= g)
+        y = alpha + 0.3 * t + 1.0 * d + e
+        seen = np.ones(10, bool)
+        if g > 0:
+            seen &= ~(d & (e < np.quantile(rng.normal(0, 1, 100_000), drop)))
+        rows.append(pd.DataFrame({"unit": i, "t": t, "g": g, "y": np.where(seen, y, np.nan),
+                                  "observed": seen.astype(float), "cl": i % 12}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_lee_bounds_cover_the_planted_effect_under_selective_attrition():
+    from analysis.did.attrition import lee_bounds
+
+    d = _selective_world(0.25)
+    kw = {"unit": "unit", "time": "t", "group": "g", "cluster": "cl",
+          "control_group": "nevertreated"}
+    res = att_gt(d, outcome="y", **kw)
+    obs = att_gt(d, outcome="observed", **kw)
+    lb = lee_bounds(res, obs)
+    s = lb[lb["key"] == "simple"].iloc[0]
+    assert s["att"] > 1.2  # the survivors had good shocks: the naive estimate is biased up
+    assert s["attrition"] == pytest.approx(-0.25, abs=0.03)
+    assert s["lower"] <= 1.0 <= s["upper"]
+    cells = lb[lb["key"] == "cell"]
+    assert (cells["trimmed"] == "comparison").all()  # the reform lowers observation
+    assert ((cells["lower"] <= cells["att"]) & (cells["att"] <= cells["upper"])).all()
+
+
+def test_lee_bounds_without_attrition_are_the_estimate():
+    from analysis.did.attrition import lee_bounds
+
+    d = _selective_world(0.0)
+    kw = {"unit": "unit", "time": "t", "group": "g", "cluster": "cl",
+          "control_group": "nevertreated"}
+    lb = lee_bounds(att_gt(d, outcome="y", **kw), att_gt(d, outcome="observed", **kw))
+    np.testing.assert_allclose(lb["lower"], lb["att"], atol=1e-12)
+    np.testing.assert_allclose(lb["upper"], lb["att"], atol=1e-12)
+    with pytest.raises(SpecificationError, match="panel cells"):
+        dd = d[np.random.default_rng(1).random(len(d)) > 0.05]
+        lee_bounds(att_gt(dd, outcome="y", **kw, unbalanced="repeated_cross_section"),
+                   att_gt(d, outcome="observed", **kw))
