@@ -40,15 +40,17 @@ home among others under a total that is not small this is the marker's own range
 **A disclosure is a primarily suppressed cell whose derived interval is narrower than its required
 protection interval**: the attacker's lower bound is above the required lower bound, or the upper
 bound below the required upper bound (by more than a numerical tolerance). In the terms of
-Hundepool et al., *Statistical Disclosure Control* (Wiley, 2012), ch. 4 (§4.2, the attacker's
-problem as a pair of linear programmes per sensitive cell; upper and lower protection levels), the
-upper protection level of a cell ``x`` is ``hi* − x`` and the lower one ``x − lo*``: the published
-numbers must not tell more about a small count than its marker does. This is the check tau-Argus
-runs on a suppression pattern (its "audit" option computes the same feasibility intervals) and that
-sdcTable's ``SIMPLEHEURISTIC`` uses to accept a pattern ("attacker problems"); both set protection
-levels from a rule's parameters, here they follow from the threshold. In particular a group whose
-hidden total is below ``t`` (two marked homes and the total shown) is always a disclosure, and so is
-a group whose companions carry too little above ``t`` to hide the small ones.
+Hundepool et al., *Statistical Disclosure Control* (Wiley, 2012), ch. 4 (the attacker's problem:
+a pair of linear programmes per sensitive cell over everything published; upper and lower
+protection levels), a cell ``x`` has upper protection level ``hi* − x`` and lower protection level
+``x − lo*``: the published numbers may tell no more about a small count than the markers do. This
+is the acceptance test of cell-suppression software — tau-Argus and sdcTable (its
+``SIMPLEHEURISTIC`` "solves attacker problems" for every primary cell) — with protection levels
+that follow from the threshold rather than from a sensitivity rule's parameters. Consequences: a
+group of marked homes whose hidden total is below ``t`` (two marked homes, the total shown, nothing
+else hidden) is a disclosure whenever the marker's range is required, and so is a group whose
+companions carry too little above ``t`` (or too little room below their beds) to hide the small
+ones.
 
 Counts that are not primarily suppressed (companions, totals) have no required interval: their
 derived intervals are reported (:attr:`Audit.intervals`) but never a disclosure.
@@ -62,7 +64,7 @@ to publish. The linear programmes themselves are HiGHS through SciPy.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
@@ -73,6 +75,8 @@ from ..errors import SpecificationError
 #: what a reader sees in a cell: its value, ``<t`` (small) or ``[c]`` (hidden companion)
 Status = Literal["shown", "primary", "secondary"]
 STATUSES: tuple[str, ...] = get_args(Status)
+#: an end of a derived interval
+End = Literal["lower", "upper"]
 #: marker of a cell hidden by secondary (complementary) suppression (ONS uses ``[c]``)
 SECONDARY_MARKER = "[c]"
 #: bounds closer than this are equal (the data are whole numbers; HiGHS works to 1e-7)
@@ -139,6 +143,10 @@ class Publication:
     relations: tuple[Relation, ...]
     status: Mapping[str, Status] = field(repr=False)
     threshold: int
+    _by_id: dict[str, Cell] = field(init=False, repr=False, compare=False)
+    _touching: dict[str, list[int]] = field(init=False, repr=False, compare=False)
+    _baseline: dict[str, tuple[Bound | None, Bound | None]] = field(
+        init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_id: dict[str, Cell] = {}
@@ -150,6 +158,12 @@ class Publication:
                     f"{c.name} = {c.value!r}: a published count must be a number ≥ 0.")
             by_id[c.id] = c
         object.__setattr__(self, "_by_id", by_id)
+        touching: dict[str, list[int]] = {}
+        for k, r in enumerate(self.relations):
+            for i in (r.total, *r.parts):
+                touching.setdefault(i, []).append(k)
+        object.__setattr__(self, "_touching", touching)
+        object.__setattr__(self, "_baseline", {})
         unknown = sorted({s for s in self.status if s not in by_id}
                          | {c.id for c in self.cells if c.id not in self.status})
         if unknown:
@@ -175,10 +189,10 @@ class Publication:
     # ------------------------------------------------------------------------------------------
 
     def cell(self, cell_id: str) -> Cell:
-        return self._by_id[cell_id]  # type: ignore[attr-defined]
+        return self._by_id[cell_id]
 
     def __contains__(self, cell_id: object) -> bool:
-        return cell_id in self._by_id  # type: ignore[attr-defined]
+        return cell_id in self._by_id
 
     @property
     def suppressed(self) -> tuple[str, ...]:
@@ -219,11 +233,13 @@ class Publication:
 
     def with_status(self, changes: Mapping[str, Status]) -> Publication:
         """The same publication with some cells' status changed."""
-        return Publication(self.cells, self.relations, {**self.status, **changes}, self.threshold)
+        new = Publication(self.cells, self.relations, {**self.status, **changes}, self.threshold)
+        object.__setattr__(new, "_baseline", self._baseline)  # it does not depend on statuses
+        return new
 
 
 def category_bounds(cell: Cell, threshold: int, *, small: bool) -> tuple[float, float]:
-    """``[max(1, 0), min(t−1, upper)]`` for a small count, ``[t, upper]`` for a hidden large one."""
+    """``[1, min(t−1, upper)]`` for a small count, ``[t, upper]`` for a hidden large one."""
     if small:
         return 1.0, float(min(threshold - 1, cell.upper))
     return float(threshold), float(cell.upper)
@@ -243,7 +259,8 @@ class Bound:
     at_bounds: tuple[tuple[str, str], ...] = ()  # (cell id, "lower"/"upper") the optimum sits on
 
 
-def derive(publication: Publication, cell_id: str, *, baseline: bool = False) -> tuple[Bound, Bound]:
+def derive(publication: Publication, cell_id: str, *, baseline: bool = False,
+           ends: Sequence[End] = ("lower", "upper")) -> tuple[Bound | None, Bound | None]:
     """The tightest interval an attacker derives for ``cell_id`` (min and max of the LP).
 
     Parameters
@@ -252,16 +269,30 @@ def derive(publication: Publication, cell_id: str, *, baseline: bool = False) ->
     cell_id : str
     baseline : bool
         Derive from the threshold rule alone (every non-zero cell hidden, known by its category):
-        the required protection interval.
+        the required protection interval. Cached on the publication (it does not depend on the
+        statuses, and copies made by :meth:`Publication.with_status` share the cache).
+    ends : sequence of {"lower", "upper"}
+        Which ends to compute; the other is ``None``.
 
     Returns
     -------
-    (Bound, Bound)
+    (Bound or None, Bound or None)
         Lower and upper end; an unbounded upper end is ``inf``.
     """
-    from scipy.optimize import linprog
+    if baseline:
+        cached = publication._baseline.get(cell_id)
+        if cached is None:
+            cached = _derive(publication, cell_id, publication.baseline_bounds, ("lower", "upper"))
+            publication._baseline[cell_id] = cached
+        lower, upper = cached
+        return (lower if "lower" in ends else None), (upper if "upper" in ends else None)
+    return _derive(publication, cell_id, publication.known_bounds, ends)
 
-    bounds_of = publication.baseline_bounds if baseline else publication.known_bounds
+
+def _derive(publication: Publication, cell_id: str,
+            bounds_of: Callable[[str], tuple[float, float]],
+            ends: Sequence[End]) -> tuple[Bound | None, Bound | None]:
+    from scipy.optimize import linprog
 
     def unknown(i: str) -> bool:
         lo, hi = bounds_of(i)
@@ -269,12 +300,9 @@ def derive(publication: Publication, cell_id: str, *, baseline: bool = False) ->
 
     if not unknown(cell_id):
         v = bounds_of(cell_id)[0]
-        return Bound(v), Bound(v)
+        return ((Bound(v) if "lower" in ends else None), (Bound(v) if "upper" in ends else None))
     # the connected part of the system that holds the cell
-    touching: dict[str, list[int]] = {}
-    for k, r in enumerate(publication.relations):
-        for i in (r.total, *r.parts):
-            touching.setdefault(i, []).append(k)
+    touching = publication._touching
     cols: dict[str, int] = {cell_id: 0}
     rows: list[int] = []
     seen_rows: set[int] = set()
@@ -304,32 +332,33 @@ def derive(publication: Publication, cell_id: str, *, baseline: bool = False) ->
                 b[q] -= coef * bounds_of(j)[0]
     box = [bounds_of(i) for i in ids]
     lp_bounds = [(lo, None if math.isinf(hi) else hi) for lo, hi in box]
-    ends = []
-    for sign in (1.0, -1.0):
+    out: dict[str, Bound] = {}
+    for end, sign in (("lower", 1.0), ("upper", -1.0)):
+        if end not in ends:
+            continue
         c = np.zeros(n)
         c[0] = sign
         res = linprog(c, A_eq=a if len(rows) else None, b_eq=b if len(rows) else None,
                       bounds=lp_bounds, method="highs")
         if res.status == 3:  # unbounded above
-            ends.append(Bound(math.inf))
+            out[end] = Bound(math.inf)
             continue
         if res.status != 0:
             raise SpecificationError(
                 f"the published figures around {publication.cell(cell_id).name} admit no solution "
                 f"({res.message}); a total or a bound is inconsistent with its parts.")
         used = tuple(publication.relations[k] for q, k in enumerate(rows)
-                     if len(rows) and abs(res.eqlin.marginals[q]) > TOLERANCE)
+                     if abs(res.eqlin.marginals[q]) > TOLERANCE)
         at = tuple((ids[j], "lower") for j in range(n) if abs(res.lower.marginals[j]) > TOLERANCE)
         at += tuple((ids[j], "upper") for j in range(n) if abs(res.upper.marginals[j]) > TOLERANCE)
-        ends.append(Bound(float(sign * res.fun), used, at))
-    return ends[0], ends[1]
+        out[end] = Bound(float(sign * res.fun), used, at)
+    return out.get("lower"), out.get("upper")
 
 
 def narrower(interval: tuple[float, float], required: tuple[float, float]) -> bool:
     """Whether ``interval`` excludes part of ``required`` (beyond the tolerance)."""
-    lo, hi = interval
-    rlo, rhi = required
-    return lo > rlo + TOLERANCE or (hi < rhi - TOLERANCE if not math.isinf(rhi) else not math.isinf(hi))
+    (lo, hi), (rlo, rhi) = interval, required
+    return lo > rlo + TOLERANCE or hi < rhi - TOLERANCE
 
 
 # ----------------------------------------------------------------------------------------------
@@ -385,11 +414,10 @@ class Audit:
 
     def tightest(self) -> tuple[str, tuple[float, float]] | None:
         """The primarily suppressed cell with the narrowest derived interval (``None`` if none)."""
-        prim = [(hi - lo, i) for i in self.publication.primary
-                for lo, hi in [self.intervals[i]]]
-        if not prim:
+        primary = self.publication.primary
+        if not primary:
             return None
-        _, i = min(prim)
+        i = min(primary, key=lambda j: self.intervals[j][1] - self.intervals[j][0])
         return i, self.intervals[i]
 
     def summary(self) -> str:
@@ -478,10 +506,12 @@ def audit(publication: Publication, cells: Iterable[str] | None = None) -> Audit
     found = []
     for i in wanted:
         lower, upper = derive(publication, i)
+        assert lower is not None and upper is not None
         intervals[i] = (lower.value, upper.value)
         if publication.status[i] != "primary":
             continue
         blo, bhi = derive(publication, i, baseline=True)
+        assert blo is not None and bhi is not None
         required[i] = (blo.value, bhi.value)
         if narrower(intervals[i], required[i]):
             found.append(Disclosure(publication.cell(i), publication.shown(i), intervals[i],

@@ -33,7 +33,17 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from ..errors import SpecificationError
-from .attacker import Cell, Publication, Relation, Status, derive, is_small, narrower
+from .attacker import (
+    TOLERANCE,
+    Cell,
+    End,
+    Publication,
+    Relation,
+    Status,
+    derive,
+    is_small,
+    narrower,
+)
 
 
 def check_threshold(threshold: object) -> int:
@@ -91,15 +101,18 @@ def secondary_suppression(publication: Publication) -> Mapping[str, Status]:
             if not candidates:  # cannot happen: hiding everything gives the required interval
                 raise SpecificationError(
                     f"no companion left to protect {pub.cell(k).name}; please report this.")
+            # only the narrowed ends need solving: an end that is protected stays protected
+            ends: list[End] = [e for e, bad in (("lower", current[0] > required[0] + TOLERANCE),
+                                                ("upper", current[1] < required[1] - TOLERANCE))
+                               if bad]
             best: tuple[float, float, str] | None = None
             pick = None
             for c in candidates:
-                trial = _interval(pub.with_status({c: "secondary"}), k)
+                trial = _interval(pub.with_status({c: "secondary"}), k, ends=ends, keep=current)
                 if not narrower(trial, required):
                     pick = c
                     break
-                gain = _width(trial) - _width(current)
-                key = (-gain, pub.cell(c).value, c)
+                key = (-(_width(trial) - _width(current)), pub.cell(c).value, c)
                 if best is None or key < best:
                     best = key
             if pick is None:
@@ -107,7 +120,7 @@ def secondary_suppression(publication: Publication) -> Mapping[str, Status]:
                 pick = best[2]
             chosen[pick] = "secondary"
             pub = pub.with_status({pick: "secondary"})
-            current = _interval(pub, k)
+            current = _interval(pub, k, ends=ends, keep=current)
     return chosen
 
 
@@ -116,9 +129,12 @@ def _width(iv: tuple[float, float]) -> float:
     return math.inf if math.isinf(hi) else hi - lo
 
 
-def _interval(pub: Publication, cell_id: str, *, baseline: bool = False) -> tuple[float, float]:
-    lo, hi = derive(pub, cell_id, baseline=baseline)
-    return lo.value, hi.value
+def _interval(pub: Publication, cell_id: str, *, baseline: bool = False,
+              ends: Sequence[End] = ("lower", "upper"),
+              keep: tuple[float, float] = (math.nan, math.nan)) -> tuple[float, float]:
+    """The derived (or required) interval; ends not in ``ends`` are taken from ``keep``."""
+    lo, hi = derive(pub, cell_id, baseline=baseline, ends=ends)
+    return (keep[0] if lo is None else lo.value, keep[1] if hi is None else hi.value)
 
 
 def _candidates(pub: Publication, cell_id: str) -> list[str]:
