@@ -467,3 +467,14 @@ def test_a_file_that_cannot_be_opened_is_a_problem(tmp_path: Path, monkeypatch):
         validate(raw_module.read_raw(d))
     (p,) = err.value.problems
     assert p.file == "units.csv" and "cannot be opened (Permission denied)" in p.fix
+
+
+def test_a_file_name_with_a_control_character_is_refused_and_shown_escaped(project: Path):
+    raw = write_tiny(project / "data" / "raw" / "tiny")
+    (raw / "units.csv").rename(raw / "units\u202ev.csv")
+    (raw / "notes\x1b[2J.txt").write_text("x", encoding="utf-8")
+    res = runner.invoke(app, ["validate", str(raw)])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "\u202e" not in res.output and "\x1b" not in res.output
+    assert "units\\u202ev.csv: expected a file name without control characters" in res.output
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in res.output and "U+001B ESCAPE" in res.output

@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..contract import TABLES
+from ..contract import CONTROL_CHARACTERS, TABLES, character_name
 from ..errors import DataContractError, Problem
 from .csvfiles import read_csv_grid
 from .grid import FileProblem, Sheet
@@ -100,6 +100,11 @@ def links(raw_dir: Path) -> list[Path]:
     return sorted(p for p in Path(raw_dir).iterdir() if _listed(p) and p.is_symlink())
 
 
+def shown_name(name: str) -> str:
+    """A file or sheet name as messages print it: control characters escaped (``\\u202e``)."""
+    return CONTROL_CHARACTERS.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), name)
+
+
 def _os_problem(err: OSError) -> tuple[str, str]:
     """(expected, fix) of a file the system would not let us read."""
     what = os.strerror(err.errno) if err.errno else type(err).__name__
@@ -126,9 +131,13 @@ def read_raw(raw_dir: Path | str) -> RawData:
             fix="check the path, e.g. `pairing-eval validate data/raw/demo`")],
             header=f"No raw data folder at {raw_dir}")
     files = table_files(raw_dir)
-    csvs = [p for p in files if p.suffix.lower() in (".csv", ".txt")]
-    books = [p for p in files if p.suffix.lower() in (".xlsx", ".xlsm")]
-    olds = [p for p in files if p.suffix.lower() == ".xls"]
+    # a name with a control character is neither read nor printed as it is (U+202E can make
+    # "xslx.csv" look like "vsc.xlsx", an escape sequence would drive the terminal)
+    bad_names = [p for p in files if CONTROL_CHARACTERS.search(p.name)]
+    readable = [p for p in files if p not in bad_names]
+    csvs = [p for p in readable if p.suffix.lower() in (".csv", ".txt")]
+    books = [p for p in readable if p.suffix.lower() in (".xlsx", ".xlsm")]
+    olds = [p for p in readable if p.suffix.lower() == ".xls"]
     raw = RawData(root=raw_dir, format="csv", tables={}, rows={}, sources={}, problems=[], notes=[],
                   failed=set(), files=files)
 
@@ -136,16 +145,21 @@ def read_raw(raw_dir: Path | str) -> RawData:
         raw.problems.append(Problem(file=file, row=None, column=None, value=None, expected=expected,
                                     fix=fix, table=table))
 
+    for p in bad_names:
+        ch = CONTROL_CHARACTERS.search(p.name)[0]  # type: ignore[index]
+        folder_problem(shown_name(p.name), "a file name without control characters",
+                       f"the name holds {character_name(ch)}, an invisible character; rename the "
+                       "file (type its name anew)")
     for p in links(raw_dir):
         if p.suffix.lower() in DATA_SUFFIXES:
             linked = table_for_name(p.stem)
-            folder_problem(p.name, "a file in the raw folder, not a symbolic link",
+            folder_problem(shown_name(p.name), "a file in the raw folder, not a symbolic link",
                            "links are not followed, so that nothing outside the raw folder is read: "
                            "copy the file itself into the folder in place of the link", linked)
             if linked is not None:
                 raw.failed.add(linked)  # not also "missing"
         else:
-            raw.notes.append(f"{p.name} is a symbolic link; not followed, ignored.")
+            raw.notes.append(f"{shown_name(p.name)} is a symbolic link; not followed, ignored.")
     for p in olds:
         folder_problem(p.name, "an .xlsx workbook or CSV files",
                        "old .xls files are not read; open it in Excel/WPS and save as .xlsx")
