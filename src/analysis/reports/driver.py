@@ -605,9 +605,9 @@ def _finish(processed: Any, out_dir: Path, failed_dir: Path, results: list[TaskR
 
 
 def _worker_start(parent: int, pids: Any) -> None:
-    """Runs first in every worker: a process group of its own (the driver stops it with its
-    kernels' launcher in one call; a terminal's Ctrl-C reaches only the driver), death with the
-    driver, and its pid reported to the driver."""
+    """Runs first in every worker: a process group of its own (the driver kills it in one call;
+    a terminal's Ctrl-C reaches only the driver), death with the driver (parent-death signal),
+    and its pid reported to the driver."""
     from .kernel import die_with_parent
 
     os.setpgid(0, 0)
