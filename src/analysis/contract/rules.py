@@ -202,8 +202,12 @@ def _unique_keys(raw: RawTables, present: list[str], out: Findings) -> None:
         if len(df) == 0:
             continue
         key = list(spec.key)
-        ok = df[key].notna().all(axis=1)
-        dup = df[key].duplicated(keep=False) & ok
+        if len(key) == 1:  # one column: its own duplicated() (a frame's hashes the keys twice)
+            ok = df[key[0]].notna()
+            dup = df[key[0]].duplicated(keep=False) & ok
+        else:
+            ok = df[key].notna().all(axis=1)
+            dup = df[key].duplicated(keep=False) & ok
         if not dup.any():
             continue
         make = _locator(raw, name)

@@ -1,60 +1,249 @@
-"""CSV files: the encoding detected from the bytes, never from the computer's locale.
+"""CSV files: the encoding detected from the bytes, never from the computer's locale; the rows
+streamed from disk, never held whole.
 
 UTF-8, UTF-8 with a byte-order mark and UTF-16 with a byte-order mark are recognised by their
 bytes; otherwise UTF-8 is tried strictly, then GB18030 (a superset of GBK and GB2312: what Excel and
 WPS export on Chinese Windows). A file neither decodes gets the row where decoding failed. Python's
 ``csv`` module splits the text (quoted delimiters and newlines inside quotes are handled); every
 cell stays text for :mod:`analysis.io.cells` to parse.
+
+Memory: a file is read twice, in blocks, and never held whole (neither its bytes, nor its text,
+nor its cells as Python strings — a Python string per cell costs about ten times the cell's
+bytes). The first pass checks that every byte decodes and every row splits into cells (a cell
+longer than :attr:`~analysis.io.limits.Limits.cell_size` characters is refused: almost always a
+quote that opens a value and never closes); :func:`read_csv_grid` returns a :class:`Sheet` whose
+rows are a :class:`CsvRows` stream, which :func:`analysis.io.table.parse_grid` reads chunk by
+chunk in the second pass. A file above :attr:`~analysis.io.limits.Limits.csv_size` is refused
+before it is read (:mod:`analysis.io.limits`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-from io import StringIO
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..errors import DataContractError, Problem
 from .grid import FileProblem, Sheet
+from .limits import ENV, Limits, limits, size_text
+
+#: bytes read at a time
+BLOCK = 1 << 20
+#: the start of a file that is checked for NUL bytes (a binary file, or UTF-16 without a BOM)
+SNIFF = 4096
+_SAVE_AS = "save the file from Excel/WPS as CSV UTF-8 (逗号分隔)"
+#: Python codec → the encoding's name in messages
+_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16",
+          "gb18030": "GB18030/GBK"}
+
+
+def _codecs(head: bytes) -> list[str]:
+    """The codecs a file starting with ``head`` may be in, in the order they are tried; raises
+    :class:`FileProblem` for a workbook renamed to .csv and for binary files."""
+    if head.startswith(b"PK\x03\x04"):
+        raise FileProblem("a CSV text file", "this is an Excel workbook renamed to .csv; save it as "
+                           "CSV (UTF-8) or put the workbook (.xlsx) into the folder instead of the CSV files")
+    if head.startswith(b"\xef\xbb\xbf"):
+        return ["utf-8-sig"]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return ["utf-16"]
+    if b"\x00" in head[:SNIFF]:
+        raise FileProblem("text in UTF-8 or GB18030/GBK", "the file is binary or UTF-16 without a "
+                           f"byte-order mark; {_SAVE_AS}")
+    return ["utf-8", "gb18030"]
+
+
+def _first_error(blocks: Iterable[bytes], codec: str) -> tuple[int, int] | None:
+    """Where decoding ``blocks`` (a file, in order) with ``codec`` first fails: the byte offset
+    and the row (newlines before it + 1); ``None`` when all of it decodes."""
+    dec = codecs.getincrementaldecoder(codec)("strict")
+    pos = lines = 0
+    for block in _then_end(blocks):
+        state = dec.getstate()
+        try:
+            lines += dec.decode(block, final=not block).count("\n")
+        except UnicodeDecodeError as err:
+            pending = len(state[0])  # bytes of an unfinished character carried from the last block
+            before = codecs.getincrementaldecoder(codec)("replace")
+            before.setstate(state)
+            lines += before.decode(block[:max(err.start - pending, 0)]).count("\n")
+            return pos - pending + err.start, lines + 1
+        pos += len(block)
+    return None
+
+
+def _then_end(blocks: Iterable[bytes]) -> Iterator[bytes]:
+    yield from blocks
+    yield b""
+
+
+def _undecodable(failures: dict[str, tuple[int, int]]) -> FileProblem:
+    """The problem of a file no candidate codec decodes; the codec that reads further is the
+    one the file was meant to be in."""
+    codec, (_, row) = max(failures.items(), key=lambda kv: kv[1][0])
+    name = _NAMES[codec]
+    if codec == "utf-16":
+        return FileProblem("UTF-16 text, as its byte-order mark says",
+                           f"the file starts like UTF-16 but its bytes from row {row} on are not "
+                           f"UTF-16 text (a damaged file, or not a text file at all); {_SAVE_AS}",
+                           row=row)
+    if len(failures) == 1:
+        return FileProblem(f"{name} text, as its byte-order mark says",
+                           f"the file reads as {name} up to row {row}, whose bytes are not {name} "
+                           f"(a damaged file?); correct that row or {_SAVE_AS}", row=row)
+    return FileProblem("text in UTF-8 or GB18030/GBK",
+                       f"the file reads as {name} up to row {row}, whose bytes cannot be read in "
+                       "either encoding (a damaged file, or Big5/Latin-1?); correct that row or "
+                       f"{_SAVE_AS}", row=row)
+
+
+class _Undecodable(FileProblem):
+    """Bytes that do not decode in the codec tried (another codec may read them)."""
+
+
+def _empty() -> FileProblem:
+    return FileProblem("a header row and data rows", "the file is empty; export the table again")
+
+
+_BLANK = b" \t\r\n\xef\xbb\xbf"
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Text and encoding name, detected from the bytes (never from the locale)."""
-    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise FileProblem("a header row and data rows", "the file is empty; export the table again")
-    if data.startswith(b"PK\x03\x04"):
-        raise FileProblem("a CSV text file", "this is an Excel workbook renamed to .csv; save it as "
-                           "CSV (UTF-8) or put the workbook (.xlsx) into the folder instead of the CSV files")
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "UTF-8 with BOM"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "UTF-16"
-    if b"\x00" in data[:4096]:
-        raise FileProblem("text in UTF-8 or GB18030/GBK", "the file is binary or UTF-16 without a "
-                           "byte-order mark; save it from Excel/WPS as CSV UTF-8 (逗号分隔)")
-    try:
-        return data.decode("utf-8", errors="strict"), "UTF-8"
-    except UnicodeDecodeError as err:
-        utf8_err = err
-    try:
-        return data.decode("gb18030", errors="strict"), "GB18030/GBK"
-    except UnicodeDecodeError as err:
-        # the encoding that reads further is the one the file was meant to be in
-        worst, name = max((utf8_err, "UTF-8"), (err, "GB18030/GBK"), key=lambda e: e[0].start)
-        line = data[:worst.start].count(b"\n") + 1
-        raise FileProblem("text in UTF-8 or GB18030/GBK",
-                           f"the file reads as {name} up to row {line}, whose bytes cannot be read in "
-                           "either encoding (a damaged file, or Big5/Latin-1?); correct that row or "
-                           "save the file from Excel/WPS as CSV UTF-8 (逗号分隔)", row=line) from None
+    """Text and encoding name of a file's bytes, detected from the bytes (never from the
+    locale), by the rules :func:`read_csv_grid` applies to a file on disk."""
+    if not data.strip(_BLANK):
+        raise _empty()
+    failures: dict[str, tuple[int, int]] = {}
+    for codec in _codecs(data[:SNIFF]):
+        try:
+            return data.decode(codec), _NAMES[codec]
+        except UnicodeDecodeError:
+            failures[codec] = _first_error([data], codec) or (len(data), 1)
+    raise _undecodable(failures) from None
 
 
-def read_csv_grid(path: Path) -> tuple[Sheet, str]:
-    """The grid of one CSV file and the encoding it was read in.
+@dataclass(frozen=True)
+class CsvRows:
+    """The rows of a CSV file, ``(row number, cells)`` as in a :class:`Sheet`, read from disk
+    each time they are iterated. Rows are records (a quoted value may span lines), numbered
+    from 1 = the header.
+
+    Iterating raises :class:`~analysis.errors.DataContractError` if the file no longer reads as
+    it did when :func:`read_csv_grid` checked it (it changed meanwhile).
+    """
+
+    path: Path
+    codec: str
+    delimiter: str
+    cell_size: int
+    #: the number of rows, counted by :meth:`check` (what the reader allocates for)
+    records: int = 0
+
+    def __len__(self) -> int:
+        return self.records
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        try:
+            yield from self.rows()
+        except FileProblem as fp:
+            raise DataContractError([Problem(
+                file=self.path.name, row=fp.row, column=None, value=fp.value,
+                expected=fp.expected, fix=fp.fix + "; the file changed while it was read: read it "
+                                                   "again when nothing writes to it",
+                rule="unreadable_file")]) from None
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """The rows; raises :class:`FileProblem` (with the row) for bytes that do not decode,
+        a cell over the size limit or a row that does not split into cells."""
+        saved = csv.field_size_limit()
+        n = 0
+        try:
+            csv.field_size_limit(self.cell_size)
+            with self.path.open("rb") as fh, \
+                    io.TextIOWrapper(fh, encoding=self.codec, errors="strict", newline="") as text:
+                for n, row in enumerate(csv.reader(text, delimiter=self.delimiter), start=1):
+                    yield n, row
+        except csv.Error as err:
+            raise _csv_problem(err, n + 1, self.cell_size) from None
+        except UnicodeDecodeError:
+            raise _Undecodable(f"{_NAMES[self.codec]} text",
+                               f"row {n + 1} does not decode as {_NAMES[self.codec]}; {_SAVE_AS}",
+                               row=n + 1) from None
+        except OSError as err:
+            raise _os_problem(err) from None
+        finally:
+            csv.field_size_limit(saved)
+
+    def check(self) -> CsvRows:
+        """Read every row once, keeping none (the first pass); the same rows with their count."""
+        return replace(self, records=sum(1 for _ in self.rows()))
+
+
+def _csv_problem(err: csv.Error, row: int, cell_size: int) -> FileProblem:
+    if "field larger than field limit" in str(err):
+        return FileProblem(
+            f"cells of at most {cell_size:,} characters", "a cell starting in this row runs on "
+            f"for more than {cell_size:,} characters: usually a double quote (\") that opens a "
+            "value and never closes; close or remove it (a text this long belongs in a separate "
+            f"document; {ENV['cell_size']} raises the limit)", row=row)
+    return FileProblem("rows that split into cells",
+                       f"this row cannot be split into cells ({err}); correct it or {_SAVE_AS}",
+                       row=row)
+
+
+def _os_problem(err: OSError) -> FileProblem:
+    return FileProblem("a readable file", f"the file cannot be read ({type(err).__name__}: "
+                       f"{err.strerror or err}); check that it exists and that you may read it")
+
+
+def _blocks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while block := fh.read(BLOCK):
+            yield block
+
+
+def read_csv_grid(path: Path, lim: Limits | None = None) -> tuple[Sheet, str]:
+    """The grid of one CSV file (its rows a :class:`CsvRows` stream) and the encoding it is
+    read in.
 
     The delimiter is the one of ``,``, tab and ``;`` that occurs most often in the first line.
-    Raises :class:`FileProblem` when the file cannot be decoded.
+    Every row is read once here (decoding, splitting into cells), so that a problem with the
+    file is found before it is parsed.
+
+    Raises
+    ------
+    FileProblem
+        The file is above the size limit, empty, binary, a renamed workbook, does not decode, or
+        a row does not split into cells (the row is given where known).
     """
-    text, enc = decode_bytes(path.read_bytes())
-    first = text.split("\n", 1)[0]
-    delim = max((",", "\t", ";"), key=first.count)
-    reader = csv.reader(StringIO(text, newline=""), delimiter=delim)
-    rows = [(i, list(r)) for i, r in enumerate(reader, start=1)]
-    return Sheet(rows=rows), enc
+    lim = lim or limits()
+    try:
+        size = path.stat().st_size
+        if size > lim.csv_size:
+            raise FileProblem(
+                f"a CSV file of at most {size_text(lim.csv_size)}",
+                f"the file is {size_text(size)}; reading it would take about "
+                f"{size_text(3 * size)} of memory. Check that it is the right file (a ledger this "
+                f"large has tens of millions of rows); to read it anyway, set {ENV['csv_size']} "
+                f"above its size (e.g. {ENV['csv_size']}={-(-size // 10**9)}GB) on a computer "
+                "with that much free memory", value=size_text(size))
+        with path.open("rb") as fh:
+            head = fh.read(BLOCK)
+        if not any(b.strip(_BLANK) for b in _blocks(path)):
+            raise _empty()
+    except OSError as err:
+        raise _os_problem(err) from None
+    failures: dict[str, tuple[int, int]] = {}
+    for codec in _codecs(head):
+        first = head.decode(codec, errors="replace").split("\n", 1)[0]
+        delim = max((",", "\t", ";"), key=first.count)
+        try:
+            rows = CsvRows(path, codec, delim, lim.cell_size).check()
+        except _Undecodable as fp:
+            failures[codec] = _first_error(_blocks(path), codec) or (size, fp.row or 1)
+            continue
+        return Sheet(rows=rows), _NAMES[codec]
+    raise _undecodable(failures)

@@ -7,15 +7,18 @@ them, cells as read (text from a CSV, native values from Excel), and the merged 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass
 class Sheet:
-    """A grid of cells: ``rows`` is ``[(user_row_number, [cell, ...]), ...]`` (blank rows kept)."""
+    """A grid of cells: ``rows`` is ``[(user_row_number, [cell, ...]), ...]`` (blank rows kept):
+    a list for a workbook's sheet, a stream read from disk for a CSV file
+    (:class:`analysis.io.csvfiles.CsvRows`)."""
 
-    rows: list[tuple[int, list[Any]]]
+    rows: Iterable[tuple[int, list[Any]]]
     merged: list[tuple[int, int, int, int, str]] = field(default_factory=list)  # r1, r2, c1, c2, coord
 
 

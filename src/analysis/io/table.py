@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import Any
@@ -121,13 +121,36 @@ def typed_columns(spec: Table, values: dict[str, list], extra_names: list[str],
     return cols
 
 
-def _join(parts: list[Any]) -> Any:
-    """One column from its chunks' arrays (numpy arrays, or pandas arrays such as ``Int64``)."""
-    if len(parts) == 1:
-        return parts[0]
-    if all(isinstance(p, np.ndarray) for p in parts):
-        return np.concatenate(parts)
-    return pd.concat([pd.Series(p, copy=False) for p in parts], ignore_index=True).array
+class _Columns:
+    """A table's typed columns, filled chunk by chunk into arrays allocated once for the rows
+    expected (doubled should more come): each chunk's arrays are let go as soon as they are
+    copied, instead of all being held until one join at the end (which held the table twice, and
+    left the memory of the many chunk arrays fragmented)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(capacity, 1)
+        self.n = 0
+        self.bufs: dict[str, list[np.ndarray]] = {}  # name -> [values] or [values, mask] (Int64)
+
+    def add(self, cols: dict[str, Any], k: int) -> None:
+        if self.n + k > self.capacity:
+            self.capacity = max(2 * self.capacity, self.n + k)
+            for bufs in self.bufs.values():
+                for i, b in enumerate(bufs):
+                    bufs[i] = np.concatenate([b[:self.n], np.empty(self.capacity - self.n, b.dtype)])
+        for name, arr in cols.items():
+            parts = ([arr.to_numpy("int64", na_value=0), arr.isna()]
+                     if isinstance(arr, pd.arrays.IntegerArray) else [np.asarray(arr)])
+            bufs = self.bufs.setdefault(name, [np.empty(self.capacity, p.dtype) for p in parts])
+            for b, part in zip(bufs, parts, strict=True):
+                b[self.n:self.n + k] = part
+        self.n += k
+
+    def pop(self, name: str) -> Any:
+        """The column's ``n`` values (an ``Int64`` array for whole numbers), released here."""
+        bufs = [b[:self.n] if 2 * self.n >= self.capacity else b[:self.n].copy()
+                for b in self.bufs.pop(name)]
+        return pd.arrays.IntegerArray(bufs[0], bufs[1]) if len(bufs) == 2 else bufs[0]
 
 
 @dataclass
@@ -400,27 +423,32 @@ def parse_grid(spec: Table, grid: Sheet,
     if src.encoding is not None:  # a CSV file: the ' guard before a formula character goes
         parsers = {j: csv_unguarding(p) for j, p in parsers.items()}
     seen: set[int] = set()
-    parts: list[dict[str, Any]] = []
-    rowparts: list[np.ndarray] = []
+    # the rows expected: a list's length, or the records a CsvRows stream counted when checked
+    table = _Columns(len(grid.rows) if isinstance(grid.rows, Sized) else CHUNK_ROWS)
     for chunk in _chunks(data_rows, CHUNK_ROWS):
-        values, extras, rownums = _parse_rows(rd, chunk, ncols, mapping, parsers, extra, unheaded,
-                                              seen, merged_rows, merged_cells)
-        parts.append(typed_columns(spec, values, list(extras), extras, len(rownums)))
-        rowparts.append(np.asarray(rownums, dtype=int))
-        del chunk, values, extras
+        values, extras, nums = _parse_rows(rd, chunk, ncols, mapping, parsers, extra, unheaded,
+                                           seen, merged_rows, merged_cells)
+        table.add({**typed_columns(spec, values, list(extras), extras, len(nums)),
+                   _ROWS: np.asarray(nums, dtype=int)}, len(nums))
+        del chunk, values, extras, nums
+    if table.n == 0:  # no data rows: the columns still get their types
+        names = [*extra.values(), *unheaded.values()]
+        table.add({**typed_columns(spec, {}, names, {n: [] for n in names}, 0),
+                   _ROWS: np.array([], dtype=int)}, 0)
     kept = _unheaded_kept(rd, unheaded, seen, at)
     extra = dict(sorted({**extra, **kept}.items()))
     src.extra = list(extra.values())
-    rows = _join(rowparts) if rowparts else np.array([], dtype=int)
+    rows = table.pop(_ROWS)
     src.n_rows = len(rows)
-    if not parts:
-        parts = [typed_columns(spec, {}, list(extra.values()), {n: [] for n in extra.values()}, 0)]
-    cols = {name: _join([p.pop(name) for p in parts])
-            for name in [c.name for c in spec.columns] + list(extra.values())}
-    # copy=False: the joined arrays become the table's columns as they are (not copied into one
-    # block per dtype, which would hold the table twice for a moment)
+    cols = {name: table.pop(name) for name in [c.name for c in spec.columns] + list(extra.values())}
+    # copy=False: the arrays become the table's columns as they are (not copied into one block
+    # per dtype, which would hold the table twice for a moment)
     df = pd.DataFrame(cols, index=pd.RangeIndex(len(rows)), copy=False)
     return df, rows, rd.problems, rd.notes
+
+
+#: the key of the user's row numbers among a chunk's columns
+_ROWS = "\0rows"
 
 
 def _chunks(rows: Iterable[tuple[int, list[Any]]], size: int) -> Iterator[Rows]:

@@ -1,36 +1,168 @@
-"""XLSX workbooks: every sheet as a grid of native cell values, with its merged ranges.
+"""XLSX workbooks: every sheet as a grid of native cell values, with its merged ranges, after the
+workbook has been measured.
+
+An ``.xlsx`` file is a zip archive of XML parts, and XML compresses well: a few megabytes can
+inflate to gigabytes (a "zip bomb"), and a sheet's values are held in memory once read. So the
+archive's directory is read first (:meth:`zipfile.ZipFile.infolist`: each part's declared size and
+compressed size; :mod:`zipfile` never inflates a part beyond its declared size) and the workbook is
+refused, before any part is inflated, when a large part is compressed more than a workbook
+saved by Excel or WPS ever is, when one part or all of them inflate above the limits
+(:mod:`analysis.io.limits`). The advice names the sheet and says how to split the workbook.
 
 openpyxl's read-only mode is several times faster on large ledgers but does not expose merged
 cells, so the ranges are read from the sheet's XML (``<mergeCell ref="A2:A5"/>``) in the same
-archive. Merged cells matter: a value merged over several data rows is lost for every row but the
-first, so the reader reports each merged range in the data rows.
+archive, streamed. Merged cells matter: a value merged over several data rows is lost for every
+row but the first, so the reader reports each merged range in the data rows.
 """
 
 from __future__ import annotations
 
+import html
+import posixpath
 import re
 import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
+from ..errors import SpecificationError
 from .grid import FileProblem, Sheet
+from .limits import ENV, RATIO_FLOOR, Limits, limits, size_text
+
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell ref="([A-Z0-9:$]+)"')
+_ATTR = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')
+#: parts of the workbook read to name sheets in messages are at most this large
+_SMALL = 10 * 1024 * 1024
 
 
-def read_xlsx_grids(path: Path) -> dict[str, Sheet]:
+def _split(lim: Limits) -> str:
+    """How to split a workbook too large to read."""
+    return ("split the workbook into CSV files: save each table's sheet as CSV UTF-8 (逗号分隔), "
+            "named after its table (activities.csv, …), into a folder of their own without the "
+            f"workbook (CSV files are read as a stream, up to {size_text(lim.csv_size)} each); or "
+            "delete unused rows, columns and formatting from the workbook")
+
+
+def _tags(xml: str, tag: str) -> Iterator[dict[str, str]]:
+    """The attributes of every ``<tag …>`` (any namespace prefix) in a small XML text."""
+    for m in re.finditer(rf"<(?:\w+:)?{tag}\b([^>]*)>", xml):
+        yield {k.split(":")[-1]: html.unescape(v) for k, v in _ATTR.findall(m[1])}
+
+
+def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Part name (``xl/worksheets/sheet1.xml``) → sheet title, read from the workbook's small
+    index parts; empty when they are missing, large or unreadable (the messages then name the
+    part)."""
+    try:
+        infos = {i.filename: i for i in archive.infolist()}
+        book, rels = infos.get("xl/workbook.xml"), infos.get("xl/_rels/workbook.xml.rels")
+        if book is None or rels is None or max(book.file_size, rels.file_size) > _SMALL:
+            return {}
+        targets = {}
+        for a in _tags(archive.read(rels).decode("utf-8", "replace"), "Relationship"):
+            t = a.get("Target", "")
+            targets[a.get("Id")] = t.lstrip("/") if t.startswith("/") else posixpath.normpath(
+                posixpath.join("xl", t))
+        return {targets[a["id"]]: a.get("name", "") for a in
+                _tags(archive.read(book).decode("utf-8", "replace"), "sheet")
+                if a.get("id") in targets}
+    except Exception:  # noqa: BLE001 - names only improve a message; the checks do not need them
+        return {}
+
+
+def check_archive(archive: zipfile.ZipFile, lim: Limits) -> None:
+    """Refuse a workbook whose parts would inflate beyond the limits, before inflating any.
+
+    Raises
+    ------
+    FileProblem
+        A part larger than :data:`~analysis.io.limits.RATIO_FLOOR` is compressed more than
+        ``lim.xlsx_ratio`` to 1 (a zip bomb), a part inflates above ``lim.xlsx_entry``, or all
+        parts together above ``lim.xlsx_size``.
+    """
+    infos = archive.infolist()
+    names: dict[str, str] | None = None
+
+    def part(name: str) -> str:
+        nonlocal names
+        if names is None:
+            names = sheet_parts(archive)
+        return f"sheet {names[name]!r} ({name})" if name in names else f"part {name}"
+
+    for i in infos:
+        ratio = i.file_size / max(i.compress_size, 1)
+        if i.file_size > RATIO_FLOOR and ratio > lim.xlsx_ratio:
+            raise FileProblem(
+                f"an Excel workbook whose parts are compressed at most {lim.xlsx_ratio:g} to 1 "
+                "(Excel and WPS compress sheets about 10 to 1)",
+                f"its {part(i.filename)} is {size_text(i.compress_size)} that would inflate to "
+                f"{size_text(i.file_size)} ({ratio:,.0f} to 1): a file built to exhaust memory (a "
+                "'zip bomb'), not a workbook saved by Excel or WPS, so it was not opened. Ask for "
+                f"the tables again; if you trust the file, {ENV['xlsx_ratio']} raises the limit")
+    for i in infos:
+        if i.file_size > lim.xlsx_entry:
+            raise FileProblem(
+                f"an Excel workbook whose sheets inflate to at most {size_text(lim.xlsx_entry)} "
+                "each", f"its {part(i.filename)} inflates to {size_text(i.file_size)}; {_split(lim)}; "
+                f"or raise the limit with {ENV['xlsx_entry']} (reading takes about three times "
+                "the inflated size in memory)")
+    total = sum(i.file_size for i in infos)
+    if total > lim.xlsx_size:
+        largest = sorted(infos, key=lambda i: -i.file_size)[:3]
+        shown = ", ".join(f"{part(i.filename)} {size_text(i.file_size)}" for i in largest)
+        raise FileProblem(
+            f"an Excel workbook that inflates to at most {size_text(lim.xlsx_size)}",
+            f"it inflates to {size_text(total)} (largest: {shown}); {_split(lim)}; or raise the "
+            f"limit with {ENV['xlsx_size']} (reading takes about three times the inflated size "
+            "in memory)")
+
+
+def _merge_refs(archive: zipfile.ZipFile, name: str) -> list[str]:
+    """Every ``<mergeCell ref="…">`` of a sheet's XML, read in blocks (never the part whole)."""
+    refs: list[str] = []
+    tail = b""
+    with archive.open(name) as fh:
+        while block := fh.read(1 << 20):
+            buf = tail + block
+            last = 0
+            for m in _MERGE.finditer(buf):
+                refs.append(m[1].decode())
+                last = m.end()
+            # keep an unfinished tag for the next block, never one already matched
+            tail = buf[max(last, len(buf) - 256):]
+    return refs
+
+
+def read_xlsx_grids(path: Path, lim: Limits | None = None) -> dict[str, Sheet]:
     """Every sheet of a workbook as a grid (sheet title → :class:`Sheet`), with merged ranges.
 
-    Raises :class:`FileProblem` when the file is not a readable ``.xlsx`` workbook.
+    Raises :class:`FileProblem` when the file is not a readable ``.xlsx`` workbook or inflates
+    beyond the limits (:func:`check_archive`).
     """
     import openpyxl
     from openpyxl.utils.cell import range_boundaries
 
+    try:
+        lim = lim or limits()
+    except SpecificationError as err:
+        raise FileProblem("limits that are sizes", str(err)) from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            # read-only mode is several times faster; merged ranges are then read from the XML
-            wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
             archive = zipfile.ZipFile(path)
         except Exception as err:  # noqa: BLE001 - any failure means "not a readable workbook"
+            raise FileProblem("an Excel workbook (.xlsx)",
+                               f"the file cannot be opened ({type(err).__name__}); open it in Excel/WPS "
+                               "and save it again as .xlsx") from None
+        try:
+            check_archive(archive, lim)
+            # read-only mode is several times faster; merged ranges are then read from the XML
+            wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
+        except FileProblem:
+            archive.close()
+            raise
+        except Exception as err:  # noqa: BLE001 - any failure means "not a readable workbook"
+            archive.close()
             raise FileProblem("an Excel workbook (.xlsx)",
                                f"the file cannot be opened ({type(err).__name__}); open it in Excel/WPS "
                                "and save it again as .xlsx") from None
@@ -45,8 +177,7 @@ def read_xlsx_grids(path: Path) -> dict[str, Sheet]:
                 full = openpyxl.load_workbook(path, data_only=True)[ws.title]
                 refs = [m.coord for m in full.merged_cells.ranges]
             else:
-                xml = archive.read(xml_path.lstrip("/"))
-                refs = [m.decode() for m in re.findall(rb'<(?:\w+:)?mergeCell ref="([A-Z0-9:$]+)"', xml)]
+                refs = _merge_refs(archive, xml_path.lstrip("/"))
             for ref in refs:
                 c1, r1, c2, r2 = range_boundaries(ref)
                 merged.append((r1, r2, c1 - 1, c2 - 1, ref))
