@@ -478,3 +478,25 @@ def test_a_file_name_with_a_control_character_is_refused_and_shown_escaped(proje
     assert "\u202e" not in res.output and "\x1b" not in res.output
     assert "units\\u202ev.csv: expected a file name without control characters" in res.output
     assert "U+202E RIGHT-TO-LEFT OVERRIDE" in res.output and "U+001B ESCAPE" in res.output
+
+
+@pytest.mark.parametrize(("error", "says"), [
+    (MemoryError(), "ran out of memory"),
+    (KeyError("xl/worksheets/sheet9.xml"), "the workbook is damaged (KeyError"),
+    (PermissionError(13, "Permission denied"), "cannot be opened (Permission denied)"),
+])
+def test_any_failure_of_the_workbook_reader_is_one_problem(tmp_path: Path, monkeypatch, error, says):
+    from analysis.contract import validate
+    from analysis.errors import DataContractError
+    from analysis.io import raw as raw_module
+
+    workbook(lambda s: None)(tmp_path / "tiny")
+
+    def fails(p):
+        raise error
+
+    monkeypatch.setattr(raw_module, "read_xlsx_grids", fails)
+    with pytest.raises(DataContractError) as err:
+        validate(raw_module.read_raw(tmp_path / "tiny"))
+    (p,) = err.value.problems  # the sheets are not also reported missing
+    assert p.file == "ledger.xlsx" and says in p.fix

@@ -183,8 +183,12 @@ def read_raw(raw_dir: Path | str) -> RawData:
         except OSError as err:
             folder_problem(book.name, *_os_problem(err))
             sheets, unreadable = {}, True
-        except MemoryError:
-            raise
+        except MemoryError:  # below the size limits, on a computer with little free memory
+            folder_problem(book.name, "a workbook that fits in this computer's free memory",
+                           "the computer ran out of memory while reading it; close other programs "
+                           "and validate again, use a computer with more memory, or save the "
+                           "sheets as CSV files (read in chunks)")
+            sheets, unreadable = {}, True
         except Exception as err:  # noqa: BLE001 - any failure of the workbook reader on these bytes
             folder_problem(book.name, "an Excel workbook (.xlsx) that can be read",
                            f"the workbook is damaged ({type(err).__name__} while reading its "
