@@ -1,6 +1,8 @@
 """The counts of people a dataset's reports publish, protected once for every page.
 
-What the reports publish about residents (and nothing else they publish counts people):
+What the reports publish about residents — and nothing else they publish counts people: the other
+tables count institutions, activities, beds and money, and no figure labels a count of people (the
+trend figure draws resident-weighted means):
 
 =========================================  ====================================================
 cell                                       where
