@@ -243,10 +243,10 @@ def test_sizes_are_read_with_their_units():
 
 
 def test_limits_come_from_the_environment(monkeypatch):
-    assert lim_mod.limits() == lim_mod.Limits()
+    assert lim_mod.Limits.from_env() == lim_mod.Limits()
     monkeypatch.setenv("PAIRING_EVAL_MAX_XLSX_SIZE", "1GB")
     monkeypatch.setenv("PAIRING_EVAL_MAX_XLSX_RATIO", "250")
-    got = lim_mod.limits()
+    got = lim_mod.Limits.from_env()
     assert (got.xlsx_size, got.xlsx_ratio, got.csv_size) == (10**9, 250.0, lim_mod.Limits().csv_size)
 
 
@@ -312,3 +312,12 @@ def test_peak_memory_grows_with_a_small_multiple_of_the_file(tmp_path):
     (small, small_mb), (big, big_mb) = world(4), world(12)
     slope = (peak_mb(big) - peak_mb(small)) / (big_mb - small_mb)
     assert slope < 10, f"{slope:.1f} MB of peak memory per MB of CSV"
+
+
+def test_running_out_of_memory_while_parsing_is_advice(tmp_path, monkeypatch):
+    def exhausted(self, cols, k):
+        raise MemoryError
+
+    monkeypatch.setattr(table_mod._Columns, "add", exhausted)
+    folder = write_tiny(tmp_path / "tiny")
+    refused(folder, "activities.csv", "ran out of memory", "close other programs")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ..errors import DataContractError, Problem
 from .grid import FileProblem, Sheet
-from .limits import ENV, Limits, limits, size_text
+from .limits import ENV, Limits, size_text
 
 #: bytes read at a time
 BLOCK = 1 << 20
@@ -219,14 +219,14 @@ def read_csv_grid(path: Path, lim: Limits | None = None) -> tuple[Sheet, str]:
         The file is above the size limit, empty, binary, a renamed workbook, does not decode, or
         a row does not split into cells (the row is given where known).
     """
-    lim = lim or limits()
+    lim = lim or Limits.from_env()
     try:
         size = path.stat().st_size
         if size > lim.csv_size:
             raise FileProblem(
                 f"a CSV file of at most {size_text(lim.csv_size)}",
                 f"the file is {size_text(size)}; reading it would take about "
-                f"{size_text(3 * size)} of memory. Check that it is the right file (a ledger this "
+                f"{size_text(5 * size)} of memory. Check that it is the right file (a ledger this "
                 f"large has tens of millions of rows); to read it anyway, set {ENV['csv_size']} "
                 f"above its size (e.g. {ENV['csv_size']}={-(-size // 10**9)}GB) on a computer "
                 "with that much free memory", value=size_text(size))

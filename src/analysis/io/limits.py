@@ -53,7 +53,7 @@ RATIO_FLOOR = 1 * MB
 
 @dataclass(frozen=True)
 class Limits:
-    """The readers' limits; :func:`limits` reads them with their environment overrides."""
+    """The readers' limits; :meth:`from_env` reads them with their environment overrides."""
 
     #: bytes of one CSV file (``PAIRING_EVAL_MAX_CSV_SIZE``)
     csv_size: int = 2 * GB
@@ -67,6 +67,41 @@ class Limits:
     xlsx_ratio: float = 100.0
     #: characters of one CSV cell (``PAIRING_EVAL_MAX_CELL_SIZE``)
     cell_size: int = 131072
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        """The limits in force: the defaults of :class:`Limits`, each overridden by its environment
+        variable (:data:`ENV`) when set.
+
+        Raises
+        ------
+        SpecificationError
+            A variable is set to something that is not a size (or, for the ratio, a number > 1).
+        """
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            var = ENV[f.name]
+            text = os.environ.get(var, "").strip()
+            if not text:
+                continue
+            try:
+                if f.name == "xlsx_ratio":
+                    ratio = float(text)
+                    if not ratio > 1:
+                        raise ValueError(text)
+                    values[f.name] = ratio
+                else:
+                    values[f.name] = parse_size(text)
+            except ValueError:
+                expected = ("a number above 1, e.g. 100" if f.name == "xlsx_ratio"
+                            else "a size such as 2GB, 500MB or a number of bytes")
+                default = getattr(cls, f.name)
+                shown = f"{default:g}" if f.name == "xlsx_ratio" else (
+                    f"{default:,} characters" if f.name == "cell_size" else size_text(default))
+                raise SpecificationError(
+                    f"{var}={text!r} is not {expected}; correct the variable, or unset it for the "
+                    f"default ({shown}).") from None
+        return cls(**values)
 
 
 #: the environment variable of each limit
@@ -91,41 +126,6 @@ def parse_size(text: str) -> int:
     if n < 1:
         raise ValueError(text)
     return n
-
-
-def limits() -> Limits:
-    """The limits in force: the defaults of :class:`Limits`, each overridden by its environment
-    variable (:data:`ENV`) when set.
-
-    Raises
-    ------
-    SpecificationError
-        A variable is set to something that is not a size (or, for the ratio, a number > 1).
-    """
-    values: dict[str, Any] = {}
-    for f in fields(Limits):
-        var = ENV[f.name]
-        text = os.environ.get(var, "").strip()
-        if not text:
-            continue
-        try:
-            if f.name == "xlsx_ratio":
-                ratio = float(text)
-                if not ratio > 1:
-                    raise ValueError(text)
-                values[f.name] = ratio
-            else:
-                values[f.name] = parse_size(text)
-        except ValueError:
-            expected = ("a number above 1, e.g. 100" if f.name == "xlsx_ratio"
-                        else "a size such as 2GB, 500MB or a number of bytes")
-            default = getattr(Limits, f.name)
-            shown = f"{default:g}" if f.name == "xlsx_ratio" else (
-                f"{default:,} characters" if f.name == "cell_size" else size_text(default))
-            raise SpecificationError(
-                f"{var}={text!r} is not {expected}; correct the variable, or unset it for the "
-                f"default ({shown}).") from None
-    return Limits(**values)
 
 
 def size_text(n: float) -> str:

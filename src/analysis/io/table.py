@@ -423,14 +423,23 @@ def parse_grid(spec: Table, grid: Sheet,
     if src.encoding is not None:  # a CSV file: the ' guard before a formula character goes
         parsers = {j: csv_unguarding(p) for j, p in parsers.items()}
     seen: set[int] = set()
-    # the rows expected: a list's length, or the records a CsvRows stream counted when checked
-    table = _Columns(len(grid.rows) if isinstance(grid.rows, Sized) else CHUNK_ROWS)
-    for chunk in _chunks(data_rows, CHUNK_ROWS):
-        values, extras, nums = _parse_rows(rd, chunk, ncols, mapping, parsers, extra, unheaded,
-                                           seen, merged_rows, merged_cells)
-        table.add({**typed_columns(spec, values, list(extras), extras, len(nums)),
-                   _ROWS: np.asarray(nums, dtype=int)}, len(nums))
-        del chunk, values, extras, nums
+    try:
+        # the rows expected: a list's length, or the records a CsvRows stream counted when checked
+        table = _Columns(len(grid.rows) if isinstance(grid.rows, Sized) else CHUNK_ROWS)
+        for chunk in _chunks(data_rows, CHUNK_ROWS):
+            values, extras, nums = _parse_rows(rd, chunk, ncols, mapping, parsers, extra,
+                                               unheaded, seen, merged_rows, merged_cells)
+            table.add({**typed_columns(spec, values, list(extras), extras, len(nums)),
+                       _ROWS: np.asarray(nums, dtype=int)}, len(nums))
+            del chunk, values, extras, nums
+    except MemoryError:  # below the size limits, on a computer with little free memory
+        table = None
+        rd.problem(None, None, None, "a table that fits in this computer's free memory",
+                   "the computer ran out of memory while reading it (reading takes about five "
+                   "times the file's size); close other programs and validate again, use a "
+                   "computer with more memory, or check that this is the right file",
+                   rule="out_of_memory")
+        return empty_frame(spec), np.array([], dtype=int), rd.problems, rd.notes
     if table.n == 0:  # no data rows: the columns still get their types
         names = [*extra.values(), *unheaded.values()]
         table.add({**typed_columns(spec, {}, names, {n: [] for n in names}, 0),

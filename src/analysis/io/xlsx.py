@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..errors import SpecificationError
 from .grid import FileProblem, Sheet
-from .limits import ENV, RATIO_FLOOR, Limits, limits, size_text
+from .limits import ENV, RATIO_FLOOR, Limits, size_text
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell ref="([A-Z0-9:$]+)"')
 _ATTR = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')
@@ -143,7 +143,7 @@ def read_xlsx_grids(path: Path, lim: Limits | None = None) -> dict[str, Sheet]:
     from openpyxl.utils.cell import range_boundaries
 
     try:
-        lim = lim or limits()
+        lim = lim or Limits.from_env()
     except SpecificationError as err:
         raise FileProblem("limits that are sizes", str(err)) from None
     with warnings.catch_warnings():
