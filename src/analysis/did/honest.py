@@ -158,8 +158,12 @@ def linear_extrapolation_ci(betahat: np.ndarray, sigma: np.ndarray, num_pre: int
     a = _pre_times(num_pre)
     r = -float(lv @ np.arange(1, num_post + 1))
     Spp, Spq = S[:num_pre, :num_pre], S[:num_pre, num_pre:]
-    Sa = np.linalg.solve(Spp, a)
-    Sq = np.linalg.solve(Spp, Spq @ lv)
+    try:
+        Sa = np.linalg.solve(Spp, a)
+        Sq = np.linalg.solve(Spp, Spq @ lv)
+    except np.linalg.LinAlgError as exc:
+        raise SpecificationError("The covariance of the pre-period coefficients is singular; use "
+                                 "fewer pre-periods or a covariance with more clusters.") from exc
     lam = (r + a @ Sq) / (a @ Sa)
     ell = lam * Sa - Sq
     v = np.concatenate([ell, lv])
@@ -679,7 +683,8 @@ class HonestResult(ResultMixin):
         ax.set_xlabel("M̄ (relative magnitude)" if restriction == "relative_magnitude"
                       else "M (change in slope per period)")
         ax.set_ylabel(str(t["target"].iloc[0]))
-        ax.set_title(self.title)
+        ax.set_title(f"Honest intervals, {restriction.replace('_', ' ')}"
+                     + (f" — {self.outcome}" if self.outcome else ""))
         ax.legend(fontsize=8, loc="best")
         return ax
 
