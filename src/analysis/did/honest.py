@@ -60,6 +60,8 @@ Armstrong, T. B., & Kolesár, M. (2018). Optimal inference in a class of regress
     *Econometrica* 86(2), 655–683.
 MacKinnon, J. G., Nielsen, M. Ø., & Webb, M. D. (2023). Cluster-robust inference: A guide to
     empirical practice. *Journal of Econometrics* 232(2), 272–299.
+MacKinnon, J. G., Nielsen, M. Ø., & Webb, M. D. (2023). Fast and reliable jackknife and bootstrap
+    methods for cluster-robust inference. *Journal of Applied Econometrics* 38(5), 671–694.
 """
 
 from __future__ import annotations
@@ -595,7 +597,9 @@ def event_study_vector(res: ATTgtResult, num_pre: int, num_post: int
 
 def cluster_jackknife(res: ATTgtResult, spec: AggSpec) -> tuple[np.ndarray, np.ndarray]:
     """Delete-one-cluster jackknife of the keys of ``spec``: the leave-one-out estimates
-    ``(C, nkeys)`` and the covariance ``(C−1)/C · Σ_c (θ_(c) − θ̄)(θ_(c) − θ̄)'`` (CV3).
+    ``(C, nkeys)`` and the covariance ``(C−1)/C · Σ_c (θ_(c) − θ̂)(θ_(c) − θ̂)'`` centred at the
+    full-sample estimate ``θ̂`` (MacKinnon, Nielsen & Webb's CV3, as the wild bootstrap's CV3
+    studentisation in :mod:`analysis.inference`).
 
     Each leave-one-out fit reuses the cells of ``res`` on the remaining units (a cell or key
     whose cohort or comparison units were all in the left-out cluster is missing in that fit; the
@@ -624,7 +628,8 @@ def cluster_jackknife(res: ATTgtResult, spec: AggSpec) -> tuple[np.ndarray, np.n
         bad = [spec.keys[j] for j in np.flatnonzero(np.isnan(L).any(0))]
         raise SpecificationError(f"Leaving out one cluster leaves keys {bad} without an estimate; "
                                  "narrow the event window.")
-    D = L - L.mean(0)
+    full, _ = res.point(spec, res.att[None])
+    D = L - full[0]
     return L, (C - 1) / C * D.T @ D
 
 
