@@ -168,7 +168,8 @@ def test_cluster_jackknife_equals_refits_without_each_cluster(mpdta_fit):
         r = r[~r["is_overall"]]
         np.testing.assert_allclose(L[c], r["att"].to_numpy(float), atol=1e-12)
     C = len(L)
-    D = L - L.mean(0)
+    full = res.aggregate("dynamic").tidy().query("not is_overall")["att"].to_numpy(float)
+    D = L - full
     np.testing.assert_allclose(V, (C - 1) / C * D.T @ D, atol=1e-15)
 
 
