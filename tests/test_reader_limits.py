@@ -321,3 +321,15 @@ def test_running_out_of_memory_while_parsing_is_advice(tmp_path, monkeypatch):
     monkeypatch.setattr(table_mod._Columns, "add", exhausted)
     folder = write_tiny(tmp_path / "tiny")
     refused(folder, "activities.csv", "ran out of memory", "close other programs")
+
+
+def test_a_file_changed_between_the_two_passes_is_a_contract_error(tmp_path):
+    from analysis.errors import DataContractError
+    from analysis.io import read_csv_grid
+
+    folder = write_tiny(tmp_path / "tiny")
+    sheet, enc = read_csv_grid(folder / "units.csv")
+    assert enc == "UTF-8" and len(sheet.rows) == 1 + len(tiny_rows("units"))
+    (folder / "units.csv").write_bytes(b"unit_id,unit_name\nU1,\xff\xfe\n")
+    with pytest.raises(DataContractError, match="changed while it was read"):
+        list(sheet.rows)
