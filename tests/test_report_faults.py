@@ -128,13 +128,12 @@ def test_an_unwritable_output_folder_is_refused_before_any_notebook_runs(
     ran: list[Task] = []
     monkeypatch.setattr(driver, "probe_write", refuse)
     monkeypatch.setattr(driver, "run_task", lambda t: ran.append(t))
-    start = time.perf_counter()
     res = runner.invoke(app, ["report", "--dataset", "tiny", "--all"],
                         env={"PAIRING_EVAL_ROOT": str(tiny_root)})
     assert res.exit_code == 1, res.output
     assert reason in res.output and "Nothing was run" in res.output
     assert "Traceback" not in res.output and isinstance(res.exception, SystemExit)
-    assert ran == [] and time.perf_counter() - start < 30
+    assert ran == []  # refused before any notebook ran
     assert not list((tiny_root / "reports" / "tiny").glob("*.html"))
 
 
