@@ -1,8 +1,10 @@
 """Few-cluster inference: the one p-value convention and test inversion, weight draws, the
 restricted wild cluster bootstrap of CS aggregates (linear-map route vs brute-force re-estimation
-on regenerated outcomes), randomisation inference (vectorised route vs re-fitting on permuted
-adoption dates, exact enumeration), pre-trend tests, and the layering (``analysis.did`` never
-imports ``analysis.inference``)."""
+on regenerated outcomes, for both restricted models, CV1 and CV3 studentisation, cluster and
+subcluster weights), randomisation inference (vectorised route vs re-fitting on permuted
+adoption dates, studentised statistic vs re-fitted standard errors, anticipation, exact
+enumeration, pre-period balance), t(G−1) critical values, what each aggregate rests on, pre-trend
+tests and contrasts."""
 
 from __future__ import annotations
 
@@ -11,23 +13,29 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.did import att_gt
+from analysis.did import att_gt, contrast_spec
 from analysis.errors import SpecificationError
 from analysis.inference import (
     WEBB_POINTS,
+    WildOptions,
     aggregate,
+    aggregate_spec,
     invert_test,
     pretrend_test,
     rademacher,
     resampling_pvalue,
     webb,
 )
-from analysis.inference.multiplier import LinearBootstrap, linear_maps, twfe_residuals
+from analysis.inference.multiplier import bootstrap_keys, group_codes
 from analysis.inference.randomization import (
     PermutationEstimator,
     assignments,
+    balance_table,
     n_distinct_assignments,
 )
+from analysis.inference.restricted import restricted_model
+from analysis.inference.weights import draw_weights
+from analysis.within import demean
 
 
 def sim_panel(seed: int = 0, n_counties: int = 7, per: int = 3, T: int = 8, effect: float = 1.0,
@@ -63,31 +71,128 @@ def test_webb_and_rademacher_draws():
 
 
 # ---- wild bootstrap: linear maps == brute force ------------------------------------------
-@pytest.mark.parametrize("kind", ["simple", "dynamic", "group", "calendar"])
-def test_wild_bootstrap_linear_maps_match_brute_force(kind):
+def _long(p, Y, drop=None, x=None):
+    """The panel arrays ``Y`` back in long form (optionally without cluster ``drop``)."""
+    ui, ti = np.nonzero(p.obs)
+    long = pd.DataFrame({"unit": p.units[ui], "t": p.times[ti], "y": Y[ui, ti],
+                         "g": np.where(np.isinf(p.G[ui]), np.nan, p.G[ui]),
+                         "county": p.cluster_labels[p.cl[ui]]})
+    if x is not None:
+        long["x"] = x[ui, ti]
+    return long if drop is None else long[long["county"] != drop]
+
+
+def _refit(p, Y, drop=None, x=None, **kw):
+    return att_gt(_long(p, Y, drop, x), outcome="y", unit="unit", time="t", group="g",
+                  cluster="county", covariates=["x"] if x is not None else (), **kw)
+
+
+def _row(agg, key):
+    """The estimate of ``key`` in an aggregation (NaN when the key does not exist there)."""
+    t = agg.tidy()
+    hit = t[t["key"].astype(str) == str(key)]
+    return hit["att"].iloc[0] if len(hit) else np.nan
+
+
+@pytest.mark.parametrize(("model", "studentization", "level"), [
+    ("twfe", "cv1", "cluster"), ("cohort_period", "cv1", "cluster"),
+    ("cohort_period", "cv3", "cluster"), ("cohort_period", "cv1", "subcluster")])
+@pytest.mark.parametrize("kind", ["simple", "dynamic"])
+def test_wild_bootstrap_linear_maps_match_brute_force(model, studentization, level, kind):
+    """Each bootstrap t statistic equals re-estimating on the regenerated outcome
+    ``y* = F + w ⊙ ẽ`` (restricted fit F, restricted residuals ẽ, the same weights), studentised
+    by the re-fitted clustered s.e. (CV1) or by re-fitting without each county (CV3); and the
+    restricted fit's aggregate is the hypothesised value."""
     d = sim_panel(seed=2)
     res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
-    spec = res.spec(kind)
-    eY, eD = twfe_residuals(res)
-    TY, MY = linear_maps(res, spec, eY)
-    TD, MD = linear_maps(res, spec, eD)
-    C = res.panel.n_clusters
-    W = webb(np.random.default_rng(5), C, 3)
-    tau0 = 0.7
-    j = len(spec.keys)  # the overall aggregate
-    lb = LinearBootstrap(TY[:, j], TD[:, j], MY[:, :, j], MD[:, :, j], W, res.panel.n, C / (C - 1))
-    fast = lb.tstar(np.array([tau0]))[:, 0]
     p = res.panel
-    fitted = p.Y - (eY - tau0 * eD)  # restricted fit: unit + period effects + tau0 * D
-    for b in range(W.shape[0]):
-        ystar = fitted + W[b, p.cl][:, None] * (eY - tau0 * eD)
-        ui, ti = np.nonzero(p.obs)
-        long = pd.DataFrame({"unit": p.units[ui], "t": p.times[ti], "y": ystar[ui, ti],
-                             "g": p.G[ui], "county": p.cluster_labels[p.cl[ui]]})
-        long["g"] = long["g"].replace(np.inf, np.nan)
-        r2 = att_gt(long, outcome="y", unit="unit", time="t", group="g", cluster="county")
-        o = r2.aggregate(kind).overall()
+    spec = res.spec(kind)
+    opt = WildOptions(model, studentization, level)
+    boots = bootstrap_keys(res, spec, n_boot=2, seed=5, options=opt)
+    codes, ng = group_codes(res, level)
+    W = draw_weights(np.random.default_rng(5), ng, 2, "webb")
+    rm = restricted_model(res, spec, model)
+    J = len(spec.keys) + 1
+    keys = [J - 1] if kind == "simple" else [J - 1, 2, spec.keys.index(1)]
+    for j in keys:
+        key = "" if kind == "simple" else ("overall" if j == J - 1 else spec.keys[j])
+        bt = boots[j]
+        tau0 = 0.7 if rm.restricted[j] else 0.0
+        E = rm.E0(j) - tau0 * rm.h[j]
+        F = p.Y - E
+        assert abs(_row(_refit(p, F).aggregate(kind), key) - tau0) < 1e-10
+        fast = bt.tstar(np.array([tau0]))[:, 0]
+        for b in range(2):
+            ystar = F + W[b, codes][:, None] * E
+            r2 = _refit(p, ystar)
+            a2 = r2.aggregate(kind).tidy()
+            hit = a2[a2["key"].astype(str) == str(key)].iloc[0]
+            if studentization == "cv1":
+                se = hit["std_error"]
+            else:
+                loo = np.array([_row(_refit(p, ystar, drop=c).aggregate(kind), key)
+                                for c in p.cluster_labels])
+                C = len(loo)
+                se = np.sqrt((C - 1) / C * ((loo - hit["att"]) ** 2).sum())
+            assert abs((hit["att"] - tau0) / se - fast[b]) < 1e-8
+
+
+def test_wild_bootstrap_linear_maps_with_covariates_match_brute_force():
+    """With outcome-regression adjustment the estimator stays linear in the outcome, so the
+    linear-map bootstrap still equals re-estimation on regenerated outcomes."""
+    d = sim_panel(seed=12)
+    d["x"] = np.random.default_rng(0).normal(size=len(d))
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county",
+                 covariates=["x"])
+    p = res.panel
+    spec = res.spec("simple")
+    bt = bootstrap_keys(res, spec, n_boot=2, seed=2)[-1]
+    W = draw_weights(np.random.default_rng(2), p.n_clusters, 2, "webb")
+    rm = restricted_model(res, spec, "cohort_period")
+    tau0 = -0.4
+    E = rm.E0(1) - tau0 * rm.h[1]
+    fast = bt.tstar(np.array([tau0]))[:, 0]
+    for b in range(2):
+        ystar = p.Y - E + W[b, p.cl][:, None] * E
+        o = _refit(p, ystar, x=p.X[:, :, 0]).aggregate("simple").overall()
         assert abs((o["att"] - tau0) / o["std_error"] - fast[b]) < 1e-8
+
+
+def test_twfe_model_is_the_constant_effect_restriction():
+    """``model="twfe"`` restricts to unit and period effects plus τ₀·D: its residuals at τ₀ are
+    the two-way demeaned ``y − τ₀ D`` (computed here by the within transformation directly)."""
+    d = sim_panel(seed=3)
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
+    p = res.panel
+    rm = restricted_model(res, res.spec("simple"), "twfe")
+    ui, ti = np.nonzero(p.obs)
+    D = (p.times[ti] >= p.G[ui]).astype(float)
+    tau0 = 1.3
+    direct = demean(p.Y[ui, ti] - tau0 * D, [ui, ti])
+    got = (rm.E0(1) - tau0 * rm.h[1])[ui, ti]
+    np.testing.assert_allclose(got, direct, atol=1e-8)
+
+
+def test_cohort_period_model_keeps_heterogeneous_effects_out_of_the_residuals():
+    """With effects that differ by cohort and grow with event time and little noise, the
+    constant-effect restriction puts the heterogeneity into the bootstrap residuals (wide
+    intervals); the saturated model imposes only the tested restriction (narrow ones)."""
+    ratios = []
+    for s in range(4):
+        rng = np.random.default_rng(40 + s)
+        d = sim_panel(seed=40 + s, effect=0.0, missing=0.0)
+        g = d["g"].to_numpy()
+        e = d["t"].to_numpy() - g
+        het = np.where(np.isfinite(g) & (e >= 0), (g - 2.0) * (1 + e), 0.0)
+        d = d.assign(y=d["y"] * 0.2 + het + rng.normal(0, 0.05, len(d)))
+        res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
+        w = {}
+        for model in ("twfe", "cohort_period"):
+            r = aggregate(res, "simple", inference=("wild_bootstrap",), n_boot=199, seed=s,
+                          wild_model=model).tidy().iloc[0]
+            w[model] = r["ci_high"] - r["ci_low"]
+        ratios.append(w["cohort_period"] / w["twfe"])
+    assert np.median(ratios) < 0.8, ratios
 
 
 def test_wild_bootstrap_rows_and_interval_contains_estimate():
@@ -172,7 +277,8 @@ def test_ri_interval_inverts_the_test():
     """The interval endpoints are where the p-value crosses alpha: just inside is not rejected."""
     d = sim_panel(seed=9)
     res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
-    row = aggregate(res, "simple", inference=("randomization",), n_perm=299).tidy().iloc[0]
+    row = aggregate(res, "simple", inference=("randomization",), n_perm=299,
+                    ri_statistic="unstudentized").tidy().iloc[0]
     assert row["ci_low"] < row["att"] < row["ci_high"]
     pe = PermutationEstimator(res)
     A, _ = assignments(pe.gc, 299, seed=0)
@@ -204,7 +310,7 @@ def test_pretrend_test_exists_with_few_clusters():
     pt = pretrend_test(res, n_boot=199, n_perm=199)
     t = pt.tidy().set_index("statistic")
     assert np.isnan(t.loc["wald", "p_value"]) and any("rank" in n for n in pt.notes)
-    for s in ("sum_t2", "mean_sq"):
+    for s in ("sum_t2", "mean_t2"):
         assert 0 < t.loc[s, "p_value"] <= 1
     # 10 clusters, 6 pre-periods: the Wald test exists and is reported
     d = sim_panel(seed=5, n_counties=10)
@@ -228,36 +334,6 @@ def test_size_under_null_small_monte_carlo():
             rej[k] += t.loc[k, "p_value"] <= 0.10
     for k, v in rej.items():
         assert v / n <= 0.2, (k, v / n)
-
-
-def test_wild_bootstrap_linear_maps_with_covariates_match_brute_force():
-    """With outcome-regression adjustment the estimator stays linear in the outcome, so the
-    linear-map bootstrap still equals re-estimation on regenerated outcomes."""
-    d = sim_panel(seed=12)
-    d["x"] = np.random.default_rng(0).normal(size=len(d))
-    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county",
-                 covariates=["x"])
-    spec = res.spec("simple")
-    eY, eD = twfe_residuals(res)
-    TY, MY = linear_maps(res, spec, eY)
-    TD, MD = linear_maps(res, spec, eD)
-    C = res.panel.n_clusters
-    W = webb(np.random.default_rng(2), C, 2)
-    lb = LinearBootstrap(TY[:, 1], TD[:, 1], MY[:, :, 1], MD[:, :, 1], W, res.panel.n, C / (C - 1))
-    tau0 = -0.4
-    fast = lb.tstar(np.array([tau0]))[:, 0]
-    p = res.panel
-    fitted = p.Y - (eY - tau0 * eD)
-    for b in range(2):
-        ystar = fitted + W[b, p.cl][:, None] * (eY - tau0 * eD)
-        ui, ti = np.nonzero(p.obs)
-        long = pd.DataFrame({"unit": p.units[ui], "t": p.times[ti], "y": ystar[ui, ti],
-                             "g": np.where(np.isinf(p.G[ui]), np.nan, p.G[ui]),
-                             "county": p.cluster_labels[p.cl[ui]], "x": p.X[ui, ti, 0]})
-        r2 = att_gt(long, outcome="y", unit="unit", time="t", group="g", cluster="county",
-                    covariates=["x"])
-        o = r2.aggregate("simple").overall()
-        assert abs((o["att"] - tau0) / o["std_error"] - fast[b]) < 1e-8
 
 
 def test_pretrend_inference_option_selects_rows_and_checks_names():
@@ -311,27 +387,20 @@ def test_invert_test_finds_where_the_pvalue_crosses_alpha():
 def test_cs_wild_bootstrap_pvalue_and_interval_follow_the_convention():
     """The CS wild-bootstrap row is (1 + #{|t*| >= |t|}) / (B + 1) of its own draws, and its
     interval ends are where that p-value crosses alpha (rejected just outside, not just inside)."""
-    from analysis.inference.weights import draw_weights
-
     d = sim_panel(seed=6)
     res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
     n_boot, seed = 299, 4
     row = aggregate(res, "simple", inference=("wild_bootstrap",), n_boot=n_boot,
                     seed=seed).tidy().iloc[0]
-    spec = res.spec("simple")
-    eY, eD = twfe_residuals(res)
-    TY, MY = linear_maps(res, spec, eY)
-    TD, MD = linear_maps(res, spec, eD)
-    C = res.panel.n_clusters
-    W = draw_weights(np.random.default_rng(seed), C, n_boot)
-    lb = LinearBootstrap(TY[:, 1], TD[:, 1], MY[:, :, 1], MD[:, :, 1], W, res.panel.n, C / (C - 1))
+    bt = bootstrap_keys(res, res.spec("simple"), n_boot=n_boot, seed=seed)[-1]
     est, se = row["att"], row["std_error"]
 
     def p(tau):
-        tstar = np.abs(lb.tstar(np.array([tau]))[:, 0])
+        tstar = np.abs(bt.tstar(np.array([tau]))[:, 0])
         return (1 + np.sum(tstar >= abs(est - tau) / se - 1e-12)) / (n_boot + 1)
 
     assert row["p_value"] == p(0.0)
+    assert row["detail"] == "cohort_period, cv1, cluster"
     eps = 1e-5 * se
     for end, inward in ((row["ci_low"], 1.0), (row["ci_high"], -1.0)):
         assert p(end + inward * eps) > 0.05 >= p(end - inward * eps)
@@ -361,3 +430,258 @@ def test_options_are_checked_against_their_literals():
                   boot_weights="mammen")  # type: ignore[arg-type]
     with pytest.raises(SpecificationError, match="seed"):
         aggregate(res, "simple", seed=1.5)  # type: ignore[arg-type]
+
+
+# ---- studentised randomisation inference ---------------------------------------------------
+@pytest.mark.parametrize("kind", ["simple", "dynamic", "group", "calendar"])
+def test_permuted_standard_errors_match_refits(kind):
+    """Under permuted assignments the cluster sums of the aggregates' influence functions (from
+    county × cell sums only) give the standard errors a re-fit on the permuted adoption dates
+    reports; for the observed assignment, the analytic ones."""
+    d = sim_panel(seed=7)
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county",
+                 anticipation=1)
+    spec = res.spec(kind)
+    pe = PermutationEstimator(res)
+    rng = np.random.default_rng(1)
+    A = np.vstack([pe.gc] + [rng.permutation(pe.gc) for _ in range(3)])
+    est, psi = pe.estimate_psi(A, "Y", spec)
+    se = np.sqrt(pe.se_factor * (psi**2).sum(1)) / pe.n
+    e0, s0 = res.estimates(spec)
+    np.testing.assert_allclose(se[0], s0, atol=1e-12)
+    checked = 0
+    for p in range(1, A.shape[0]):
+        gmap = dict(zip(res.panel.cluster_labels, A[p], strict=True))
+        dp = d.assign(g=d["county"].map(gmap).replace(np.inf, np.nan))
+        r2 = att_gt(dp, outcome="y", unit="unit", time="t", group="g", cluster="county",
+                    anticipation=1)
+        if len(r2.cells) != len(res.cells) or r2.spec(kind).keys != spec.keys:
+            continue
+        e2, s2 = r2.estimates(r2.spec(kind))
+        np.testing.assert_allclose(e2, est[p], atol=1e-10)
+        np.testing.assert_allclose(s2, se[p], atol=1e-10)
+        checked += 1
+    assert checked >= 2
+
+
+def test_studentized_ri_is_the_default_and_differs_from_unstudentized():
+    d = sim_panel(seed=9)
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
+    stud = aggregate(res, "simple", inference=("randomization",), n_perm=299)
+    raw = aggregate(res, "simple", inference=("randomization",), n_perm=299,
+                    ri_statistic="unstudentized")
+    assert stud.tidy()["detail"].iloc[0] == "studentized"
+    assert raw.tidy()["detail"].iloc[0] == "unstudentized"
+    assert stud.tidy()["p_value"].iloc[0] != raw.tidy()["p_value"].iloc[0]
+    assert any("Roth & Sant'Anna" in n for n in stud.notes)
+    # the studentised p-value written out: |t| of every assignment, t from the permuted s.e.
+    pe = PermutationEstimator(res)
+    A, _ = assignments(pe.gc, 299, seed=0)
+    est, psi = pe.estimate_psi(A, "Y", res.spec("simple"))
+    t = est[:, -1] / (np.sqrt(pe.se_factor * (psi[:, :, -1] ** 2).sum(1)) / pe.n)
+    assert stud.tidy()["p_value"].iloc[0] == (1 + np.sum(np.abs(t[1:]) >= abs(t[0]) - 1e-12)) / 300
+    an = res.aggregate("simple").overall()
+    assert abs(t[0] - an["att"] / an["std_error"]) < 1e-10
+
+
+def test_randomization_honours_anticipation():
+    """Effects that start one period before adoption (anticipation=1), no noise: the sharp null
+    at the true effect removes them exactly, so every permuted estimate is zero and the true
+    effect has p-value 1. Ignoring the anticipation period would leave effects behind."""
+    rng = np.random.default_rng(0)
+    adopt = {0: 3, 1: 3, 2: 5, 3: 5, 4: 6, 5: np.inf, 6: np.inf}
+    rows = []
+    for c, g in adopt.items():
+        for i in range(3):
+            a = rng.normal()
+            for t in range(8):
+                rows.append({"unit": f"{c}-{i}", "county": c, "t": t,
+                             "g": g if np.isfinite(g) else np.nan,
+                             "y": a + 0.3 * t + 2.0 * (t >= g - 1)})
+    d = pd.DataFrame(rows)
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county",
+                 anticipation=1)
+    spec = res.spec("simple")
+    pe = PermutationEstimator(res)
+    A, _ = assignments(pe.gc, 999, seed=0)
+    z = pe.estimate(A, "Y", spec)[:, -1] - 2.0 * pe.estimate(A, "D", spec)[:, -1]
+    assert np.nanmax(np.abs(z)) < 1e-10
+    row = aggregate(res, "simple", inference=("randomization",),
+                    ri_statistic="unstudentized").tidy().iloc[0]
+    assert row["ci_low"] <= 2.0 <= row["ci_high"]
+
+
+def _timing_panel(seed: int, adopters_slope: float) -> pd.DataFrame:
+    """12 counties, five cohorts of two and two never-treated; the adopting counties' outcomes
+    rise by ``adopters_slope`` per period, the never-treated counties' do not."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c, g in enumerate([4, 4, 5, 5, 6, 6, 7, 7, 8, 8, np.nan, np.nan]):
+        slope = adopters_slope if np.isfinite(g) else 0.0
+        shock = rng.normal(0, 1, 10)
+        for i in range(3):
+            a = rng.normal()
+            for t in range(10):
+                rows.append({"unit": f"{c}-{i}", "county": c, "t": t, "g": g,
+                             "y": a + slope * t + shock[t] + rng.normal()})
+    return pd.DataFrame(rows)
+
+
+def test_balance_table_two_routes_and_a_planted_pretrend():
+    """The actual placebo is the cohort-share weighted mean, by event time, of the ATT(g,t) of the
+    periods before the first adoption, averaged over event times; when the timing of adoption
+    goes with pre-period paths (adopting counties rising, never-treated ones flat) the actual
+    assignment sits in the tail of the permuted ones."""
+    d = sim_panel(seed=5, effect=0.0)
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
+    bal = balance_table(res, n_perm=999).set_index("statistic")
+    cells = res.tidy()
+    first = d["g"].min()
+    clean = cells[(cells["period"] < first) & (cells["base_period"] < first)].copy()
+    share = d.drop_duplicates("unit")["g"].value_counts()
+    clean["w"] = clean["group"].map(share)
+    by_e = clean.groupby("event_time").apply(lambda x: np.average(x["att"], weights=x["w"]),
+                                             include_groups=False)
+    assert abs(bal.loc["pre_mean", "actual"] - by_e.mean()) < 1e-10
+    assert set(bal.index) == {"pre_mean", "pre_mean_t", "pre_mean_t2"}
+    assert bal["p_value"].between(0, 1).all()
+    assert bal.loc["pre_mean", "n_assignments"] == n_distinct_assignments(
+        PermutationEstimator(res).gc)
+    hits = 0
+    for seed in range(4):
+        r = att_gt(_timing_panel(seed, 5.0), outcome="y", unit="unit", time="t", group="g",
+                   cluster="county")
+        hits += balance_table(r, n_perm=999).set_index("statistic").loc["pre_mean",
+                                                                        "p_value"] <= 0.05
+    assert hits >= 3
+    agg = aggregate(res, "simple", inference=("randomization",), n_perm=999)
+    pd.testing.assert_frame_equal(agg.tables()["randomization_balance"], bal.reset_index())
+
+
+# ---- analytic critical values ----------------------------------------------------------------
+def test_analytic_rows_use_t_with_g_minus_1_degrees_of_freedom():
+    d = sim_panel(seed=8)
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
+    nor = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county",
+                 critical="normal")
+    G = res.n_clusters
+    for kind in ("simple", "dynamic"):
+        a, b = res.aggregate(kind).tidy(), nor.aggregate(kind).tidy()
+        np.testing.assert_allclose(a["std_error"], b["std_error"])
+        half_t = (a["ci_high"] - a["att"]) / a["std_error"]
+        half_z = (b["ci_high"] - b["att"]) / b["std_error"]
+        np.testing.assert_allclose(half_t, stats.t.ppf(0.975, G - 1))
+        np.testing.assert_allclose(half_z, stats.norm.ppf(0.975))
+        np.testing.assert_allclose(a["p_value"], 2 * stats.t.sf(np.abs(a["att"] / a["std_error"]),
+                                                               G - 1))
+        assert (a["critical"] == "t").all() and (a["df"] == G - 1).all()
+        assert (b["critical"] == "normal").all() and np.isinf(b["df"]).all()
+    cells = res.tidy()
+    np.testing.assert_allclose((cells["ci_high"] - cells["att"]) / cells["std_error"],
+                               stats.t.ppf(0.975, G - 1))
+    assert any(f"t({G - 1})" in n for n in res.aggregate("simple").notes)
+    # resampling rows carry no analytic critical value
+    t = aggregate(res, "simple", n_boot=49, n_perm=49).tidy().set_index("inference")
+    assert t.loc["wild_bootstrap", "critical"] is None and np.isnan(t.loc["randomization", "df"])
+    with pytest.raises(SpecificationError, match="critical"):
+        att_gt(d, outcome="y", unit="unit", time="t", group="g", critical="z")
+
+
+# ---- what each number rests on ---------------------------------------------------------------
+def test_treated_and_comparison_counties_by_brute_force():
+    d = sim_panel(seed=4, missing=0.3)
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
+    cells = res.tidy()
+    wide = d.pivot(index="unit", columns="t", values="y")
+    county = d.groupby("unit")["county"].first()
+    g = d.groupby("unit")["g"].first().fillna(np.inf)
+    for _, c in cells.sample(12, random_state=1).iterrows():
+        both = wide[c["period"]].notna() & wide[c["base_period"]].notna()
+        tr = both & (g == c["group"])
+        ct = both & ((g == np.inf) | ((g > max(c["period"], c["base_period"])) & (g != c["group"])))
+        assert c["n_treated_clusters"] == county[tr].nunique()
+        assert c["n_comparison_clusters"] == county[ct].nunique()
+    # an aggregate's counties are the union over its cells; its fewest is the minimum
+    agg = res.aggregate("dynamic").tidy().set_index("key")
+    post = cells[cells["event_time"] == 1]
+    treated, comparison = res.cell_clusters()
+    idx = np.flatnonzero((res.cells.t - res.cells.g) == 1)
+    assert agg.loc[1, "n_treated_clusters"] == treated[idx].any(0).sum()
+    assert agg.loc[1, "n_comparison_clusters"] == comparison[idx].any(0).sum()
+    assert agg.loc[1, "min_comparison_clusters"] == post["n_comparison_clusters"].min()
+
+
+def test_few_comparison_warning_and_headline_window():
+    """Late event times compared with the two never-treated counties only are flagged, with the
+    share of weight they carry; the headline window stops before them."""
+    d = sim_panel(seed=1, n_counties=7, missing=0.0)  # cohorts 3,3,5,5,6; two never treated
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
+    dyn = res.aggregate("dynamic").tidy().set_index("key")
+    # from t = 6 on nobody is "not yet treated": event time 4 (t = 7 for cohort 3) uses only the
+    # two never-treated counties
+    assert dyn.loc[4, "n_comparison_clusters"] == 2
+    assert dyn.loc[4, "few_comparison_weight"] == 1.0
+    assert "fewer than 3 comparison counties" in dyn.loc[4, "comparison_warning"]
+    assert dyn.loc[0, "n_comparison_clusters"] >= 3
+    E = res.headline_window()
+    assert E is not None
+    for e in range(E + 1):
+        spec = res.spec("dynamic", balance_e=E, min_e=0, max_e=E)
+        assert res.support(spec)["n_comparison_clusters"].iloc[e] >= 3
+    spec = res.spec("dynamic", balance_e=E + 1, min_e=0, max_e=E + 1)
+    sup = res.support(spec)["n_comparison_clusters"].iloc[:-1]
+    assert len(sup) < E + 2 or (sup < 3).any()
+
+
+# ---- contrasts and the cluster-level influence functions -----------------------------------
+def test_contrast_spec_is_tested_like_an_aggregate():
+    """A contrast of the pre-period event-time ATTs: its estimate is Σ c_e θ_e, its analytic s.e.
+    sqrt(c'Vc) from the keys' cluster sums, and the resampling rows test it as a pre-period null."""
+    d = sim_panel(seed=3)
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
+    base = res.spec("dynamic", max_e=-1)
+    e = np.array([float(k) for k in base.keys])
+    c = (e - e.mean()) / ((e - e.mean()) ** 2).sum()  # the OLS slope of θ_e on e
+    spec = contrast_spec(base, c, name="slope")
+    est, se = res.estimates(spec)
+    assert abs(est[-1] - c @ est[:-1]) < 1e-12
+    psi = res.aggregate_psi(spec, res.att[None], res.inf[None])[0]
+    C = res.n_clusters
+    V = C / (C - 1) * psi[:, :-1].T @ psi[:, :-1] / res.panel.n**2
+    assert abs(se[-1] - np.sqrt(c @ V @ c)) < 1e-12
+    assert spec.pre[-1]
+    t = aggregate_spec(res, spec, n_boot=99, n_perm=99).tidy()
+    slope = t[t["key"] == "slope"].set_index("inference")
+    assert set(slope.index) == {"analytic", "wild_bootstrap", "randomization"}
+    assert slope["p_value"].between(0, 1).all()
+    with pytest.raises(SpecificationError, match="one finite number per key"):
+        contrast_spec(base, c[:-1])
+
+
+@pytest.mark.parametrize("kind", ["simple", "dynamic", "group", "calendar"])
+@pytest.mark.parametrize("cluster", ["county", None])
+def test_cluster_level_influence_equals_summed_unit_level(kind, cluster):
+    from analysis.did import aggregate_influence, group_shares
+
+    d = sim_panel(seed=2)
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster=cluster)
+    spec = res.spec(kind)
+    pgg = None
+    if spec.overall == "pgg":
+        pgg = group_shares(res.panel.G, res.panel.w, np.asarray(spec.key_groups, float))
+    kif, oif = aggregate_influence(spec, res.att[None], res.inf[None], res.panel.G, res.panel.w,
+                                   res.cells, res.cohort_shares(), pgg)
+    unit_level = res.psi(np.concatenate([kif, oif[:, :, None]], axis=2))
+    np.testing.assert_allclose(res.aggregate_psi(spec, res.att[None], res.inf[None]), unit_level,
+                               atol=1e-12)
+
+
+def test_wild_options_are_checked():
+    d = sim_panel(seed=8)
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
+    with pytest.raises(SpecificationError, match="studentization='cv2'"):
+        aggregate(res, "simple", studentization="cv2")  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="wild_model"):
+        aggregate(res, "simple", wild_model="ols")  # type: ignore[arg-type]
+    with pytest.raises(SpecificationError, match="ri_statistic"):
+        aggregate(res, "simple", ri_statistic="t")  # type: ignore[arg-type]

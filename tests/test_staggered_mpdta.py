@@ -63,6 +63,38 @@ def test_aggte_matches_r_did(mpdta, scenario, kind):
         np.testing.assert_allclose(m["std_error"], m["se_egt"], atol=TOL, rtol=0)
 
 
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_normal_critical_values_reproduce_r_did_intervals(mpdta, scenario):
+    """``critical="normal"`` gives R ``did``'s analytic intervals and p-values exactly
+    (``att ± qnorm(0.975)·se``, ``2Φ(−|att/se|)`` of its own att and se), for the ATT(g,t) and the
+    overall of every aggregation; the default t(G − 1) only widens them (``G`` = 500 counties,
+    each its own cluster here, so by 0.3%)."""
+    from scipy import stats
+
+    z = stats.norm.ppf(0.975)
+    ref = pd.read_csv(reference_file("mpdta_r_did_attgt.csv"))
+    ref = ref[ref["scenario"] == scenario]
+    kw = dict(outcome="lemp", unit="countyreal", time="year", group="first.treat",
+              control_group=SCENARIOS[scenario], covariates=COVARIATES.get(scenario, ()))
+    res = att_gt(mpdta, critical="normal", **kw)
+    m = res.tidy().merge(ref, left_on=["group", "period"], right_on=["group", "t"])
+    np.testing.assert_allclose(m["ci_low"], m["att_y"] - z * m["se"], atol=TOL, rtol=0)
+    np.testing.assert_allclose(m["ci_high"], m["att_y"] + z * m["se"], atol=TOL, rtol=0)
+    np.testing.assert_allclose(m["p_value"], 2 * stats.norm.sf(np.abs(m["att_y"] / m["se"])),
+                               atol=TOL, rtol=0)
+    agg_ref = pd.read_csv(reference_file("mpdta_r_did_aggte.csv"))
+    for kind in ("simple", "group", "dynamic", "calendar"):
+        r = agg_ref[(agg_ref["scenario"] == scenario) & (agg_ref["type"] == kind)].iloc[0]
+        o = res.aggregate(kind).overall()
+        assert abs(o["ci_low"] - (r["overall_att"] - z * r["overall_se"])) < TOL
+        assert abs(o["ci_high"] - (r["overall_att"] + z * r["overall_se"])) < TOL
+        assert o["critical"] == "normal"
+    t = att_gt(mpdta, **kw).aggregate("simple").overall()
+    n = mpdta["countyreal"].nunique()
+    assert t["df"] == n - 1
+    assert abs((t["ci_high"] - t["att"]) / t["std_error"] - stats.t.ppf(0.975, n - 1)) < 1e-12
+
+
 def test_balance_e_window(mpdta):
     """Balanced event-time window: only cohorts observed for e = 0..1 enter (R did's balance_e)."""
     res = _fit(mpdta, "mpdta_nev_dr")

@@ -45,14 +45,23 @@ Sant'Anna, P. H. C., & Zhao, J. (2020). Doubly robust difference-in-differences 
     *Journal of Econometrics* 219(1), 101–122.
 """
 
-from .aggregation import AggKind, AggSpec, aggregate_influence, aggregate_point, aggregation_spec
+from .aggregation import (
+    AggKind,
+    AggSpec,
+    aggregate_influence,
+    aggregate_point,
+    aggregate_psi,
+    aggregation_spec,
+    cell_weights,
+    contrast_spec,
+)
 from .cells import BasePeriod, Cells, ControlGroup, control_mask, group_shares, make_cells
 from .core import attgt_core
 from .estimate import att_gt
-from .influence import cluster_sums, se_from_psi
+from .influence import Critical, analytic_pvalue, cluster_sums, critical_value, se_from_psi
 from .panel import PanelArrays, prepare_panel
 from .pretrend import PretrendResult, pretrend_spec, wald_row
-from .results import AggregateResult, ATTgtResult, aggregate_table
+from .results import MIN_COMPARISON_CLUSTERS, AggregateResult, ATTgtResult, aggregate_table
 
 __all__ = [
     "AggKind",
@@ -62,16 +71,23 @@ __all__ = [
     "BasePeriod",
     "Cells",
     "ControlGroup",
+    "Critical",
+    "MIN_COMPARISON_CLUSTERS",
     "PanelArrays",
     "PretrendResult",
     "aggregate_influence",
     "aggregate_point",
+    "aggregate_psi",
     "aggregate_table",
     "aggregation_spec",
+    "analytic_pvalue",
     "att_gt",
     "attgt_core",
+    "cell_weights",
     "cluster_sums",
+    "contrast_spec",
     "control_mask",
+    "critical_value",
     "group_shares",
     "make_cells",
     "prepare_panel",

@@ -19,6 +19,7 @@ from ..errors import SpecificationError, check_option
 from ..results import FEW_CLUSTERS
 from .cells import BasePeriod, ControlGroup, make_cells
 from .core import attgt_core
+from .influence import Critical
 from .panel import Unbalanced, prepare_panel
 from .results import ATTgtResult
 
@@ -39,6 +40,7 @@ def att_gt(
     weights: str | None = None,
     covariates: Sequence[str] = (),
     alpha: float = 0.05,
+    critical: Critical = "t",
     unbalanced: Unbalanced = "pairwise",
 ) -> ATTgtResult:
     """Callaway–Sant'Anna group-time average treatment effects ATT(g, t).
@@ -76,6 +78,10 @@ def att_gt(
         inference is only available without covariates.
     alpha : float
         Level of the analytic pointwise intervals.
+    critical : {"t", "normal"}
+        Critical values and p-values of the analytic rows: Student's t with ``G − 1`` degrees of
+        freedom (``G`` clusters, or units without ``cluster=``; the default), or normal as R
+        ``did`` (``"normal"`` reproduces its analytic intervals exactly).
     unbalanced : {"pairwise", "drop_units", "repeated_cross_section"}
         Unbalanced panels: each cell uses the units observed in both of its periods (default);
         R ``did``'s default, which drops the units not observed in every period; or R ``did``'s
@@ -97,6 +103,7 @@ def att_gt(
     """
     check_option("control_group", control_group, ControlGroup)
     check_option("base_period", base_period, BasePeriod)
+    check_option("critical", critical, Critical)
     if int(anticipation) != anticipation or anticipation < 0:
         raise SpecificationError(f"anticipation={anticipation!r} must be a non-negative integer.")
     if not 0 < alpha < 1:
@@ -137,4 +144,4 @@ def att_gt(
     return ATTgtResult(outcome=outcome, control_group=control_group,
                        anticipation=int(anticipation), base_period=base_period, panel=panel,
                        cells=cells, att=att[0], inf=inf[0], n_treated=n1, n_control=n0,
-                       alpha=alpha, _notes=tuple(notes))
+                       alpha=alpha, critical=critical, _notes=tuple(notes))

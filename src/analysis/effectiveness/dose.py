@@ -5,7 +5,9 @@
 * Fixed effects (institution and quarter, or institution and county × quarter) are absorbed by
   alternating projections (Gaure 2013, *CSDA* 66) in :mod:`analysis.within`, never by dummy
   matrices; standard errors are CR1 clustered by institution (Cameron & Miller 2015, *J. Human
-  Resources* 50(2)).
+  Resources* 50(2)), with intervals and p-values from Student's t with ``G − 1`` degrees of
+  freedom, ``G`` the number of institutions (columns ``critical`` and ``df``; the band of the
+  curve uses the same critical value).
 * With ~11 counties the county-clustered analytic test is unreliable, so the restricted wild
   cluster bootstrap-t by county (Cameron, Gelbach & Miller 2008, *REStat* 90(3); Roodman et al.
   2019, *Stata Journal* 19(1); Webb 2023, *CJE* 56(3) weights) of
@@ -182,7 +184,8 @@ def dose_response(
         Add next quarter's intensity (same transform); a future dose cannot cause today's
         outcome, so its coefficient should be zero.
     inference : sequence of {"analytic", "wild_bootstrap"}
-        ``"analytic"``: CR1 clustered by institution, t with G−1 df. ``"wild_bootstrap"``:
+        ``"analytic"``: CR1 clustered by institution, t with G−1 df (``G`` institutions; stated in
+        the columns ``critical`` and ``df``). ``"wild_bootstrap"``:
         restricted wild cluster bootstrap-t by county, Webb weights, ``n_boot`` draws, interval
         by test inversion (Cameron, Gelbach & Miller 2008; Roodman et al. 2019).
     n_knots : int
@@ -198,7 +201,8 @@ def dose_response(
     -------
     DoseResponseResult
         ``tidy()`` columns: outcome, model, term, estimate, std_error, ci_low, ci_high, p_value,
-        inference, cluster, n_clusters, n_obs, intensity, transform, time_effects.
+        inference, cluster, n_clusters, critical (``"t"`` on analytic rows), df (``G − 1``
+        there), n_obs, intensity, transform, time_effects.
 
     Raises
     ------
@@ -285,7 +289,11 @@ def dose_response(
             rows.append({"term": r["term"], "estimate": r["estimate"], "std_error": r["std_error"],
                          "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"],
                          "inference": "analytic", "cluster": "institution_id",
-                         "n_clusters": fit.n_clusters})
+                         "n_clusters": fit.n_clusters, "critical": "t",
+                         "df": float(fit.df_inference)})
+        notes.append(
+            f"Analytic rows: CR1 clustered by institution, t({fit.df_inference}) critical values "
+            f"and p-values (G − 1 degrees of freedom, G = {fit.n_clusters} institutions).")
     if "wild_bootstrap" in inference:
         wb = wild_cluster_bootstrap(d, y=outcome, x=xcols, term=terms + placebo_terms,
                                     cluster="county_code", fe=boot_fe, dummies=boot_dummies,
@@ -294,7 +302,7 @@ def dose_response(
             rows.append({"term": r["term"], "estimate": r["estimate"], "std_error": r["std_error"],
                          "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"],
                          "inference": "wild_bootstrap", "cluster": "county_code",
-                         "n_clusters": r["n_clusters"]})
+                         "n_clusters": r["n_clusters"], "critical": None, "df": np.nan})
         notes.append(
             f"Wild bootstrap: restricted wild cluster bootstrap-t by county ({n_counties} clusters, "
             f"Webb weights, n_boot={n_boot}); with so few counties its p-value is the honest one, and the "

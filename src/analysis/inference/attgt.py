@@ -29,13 +29,29 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from ..did import AggKind, AggregateResult, ATTgtResult, PretrendResult, pretrend_spec, wald_row
+from ..did import (
+    AggKind,
+    AggregateResult,
+    AggSpec,
+    ATTgtResult,
+    PretrendResult,
+    pretrend_spec,
+    wald_row,
+)
 from ..errors import SpecificationError, check_option
-from .multiplier import MAX_CLUSTERS, cs_wild_bootstrap, pretrend_wild
-from .randomization import cs_randomization, pretrend_randomization
+from .multiplier import (
+    MAX_CLUSTERS,
+    BootLevel,
+    Studentization,
+    WildOptions,
+    cs_wild_bootstrap,
+    pretrend_wild,
+)
+from .randomization import RIStatistic, balance_table, cs_randomization, pretrend_randomization
+from .restricted import WildModel
 from .weights import BootWeights
 
-__all__ = ["CSInference", "aggregate", "pretrend_test"]
+__all__ = ["CSInference", "aggregate", "aggregate_spec", "pretrend_test"]
 
 #: the inference methods of a Callaway–Sant'Anna aggregate (names of ``analysis.domain``)
 CSInference = Literal["analytic", "wild_bootstrap", "randomization"]
@@ -74,6 +90,10 @@ def aggregate(
     n_perm: int = 999,
     seed: int = 0,
     boot_weights: BootWeights = "webb",
+    ri_statistic: RIStatistic = "studentized",
+    wild_model: WildModel = "cohort_period",
+    studentization: Studentization = "cv1",
+    boot_level: BootLevel = "cluster",
 ) -> AggregateResult:
     """Aggregate ATT(g,t) (R ``did``'s ``aggte``) with analytic, wild-bootstrap and randomisation
     rows.
@@ -94,28 +114,79 @@ def aggregate(
         Bootstrap draws, permutations (exact enumeration when there are fewer distinct
         assignments), seed for ``numpy.random.default_rng`` (the same seed for both methods),
         bootstrap weight distribution.
+    ri_statistic : {"studentized", "unstudentized"}
+        Randomisation statistic: the cluster-robust t (default; MacKinnon & Webb 2020) or the
+        absolute estimate.
+    wild_model, studentization, boot_level
+        The wild bootstrap's restricted model (``"cohort_period"``: saturated cohort × period
+        effects with only the tested restriction imposed; ``"twfe"``: one constant effect),
+        studentisation (``"cv1"`` clustered influence function; ``"cv3"`` delete-one-cluster
+        jackknife) and weights (``"cluster"``: one per cluster; ``"subcluster"``: one per unit,
+        MacKinnon & Webb 2018); :mod:`analysis.inference.multiplier` says why the defaults.
 
     Returns
     -------
     AggregateResult
+        With the randomisation rows, ``balance`` holds the pre-period balance of the permuted
+        assignments (:func:`analysis.inference.randomization.balance_table`).
 
     References
     ----------
-    Callaway & Sant'Anna (2021), Section 3; Roodman et al. (2019); MacKinnon & Webb (2020).
+    Callaway & Sant'Anna (2021), Section 3; Roodman et al. (2019); MacKinnon & Webb (2020);
+    Roth & Sant'Anna (2023).
     """
     check_option("kind", kind, AggKind)
+    spec = res.spec(kind, balance_e=balance_e, min_e=min_e, max_e=max_e)
+    return aggregate_spec(res, spec, inference=inference, n_boot=n_boot, n_perm=n_perm,
+                          seed=seed, boot_weights=boot_weights, ri_statistic=ri_statistic,
+                          wild_model=wild_model, studentization=studentization,
+                          boot_level=boot_level)
+
+
+def _wild_options(wild_model: WildModel, studentization: Studentization,
+                  boot_level: BootLevel) -> WildOptions:
+    check_option("wild_model", wild_model, WildModel)
+    check_option("studentization", studentization, Studentization)
+    check_option("boot_level", boot_level, BootLevel)
+    return WildOptions(model=wild_model, studentization=studentization, level=boot_level)
+
+
+def aggregate_spec(
+    res: ATTgtResult,
+    spec: AggSpec,
+    *,
+    inference: Sequence[CSInference] = ALL_CS_INFERENCE,
+    n_boot: int = 999,
+    n_perm: int = 999,
+    seed: int = 0,
+    boot_weights: BootWeights = "webb",
+    ri_statistic: RIStatistic = "studentized",
+    wild_model: WildModel = "cohort_period",
+    studentization: Studentization = "cv1",
+    boot_level: BootLevel = "cluster",
+) -> AggregateResult:
+    """:func:`aggregate` for a prepared :class:`~analysis.did.AggSpec`, e.g. a contrast of
+    event-time ATTs from :func:`analysis.did.contrast_spec` (the slope of the pre-period ATTs, the
+    mean of the last four): its overall row gets the analytic, wild-bootstrap and randomisation
+    tests like any aggregate. Options as :func:`aggregate`."""
     inference = _check_inference(inference)
     _check_draws(n_boot, n_perm, seed)
-    spec = res.spec(kind, balance_e=balance_e, min_e=min_e, max_e=max_e)
+    check_option("ri_statistic", ri_statistic, RIStatistic)
+    wopt = _wild_options(wild_model, studentization, boot_level)
     rows, notes = [], []
+    balance = None
     if "wild_bootstrap" in inference:
         rows.append(cs_wild_bootstrap(res, spec, n_boot=n_boot, seed=seed, weights=boot_weights,
-                                      alpha=res.alpha))
+                                      alpha=res.alpha, options=wopt))
+        notes.append(_wild_note(res, wopt, n_boot))
     if "randomization" in inference:
-        tab, note = cs_randomization(res, spec, n_perm=n_perm, seed=seed, alpha=res.alpha)
+        tab, note = cs_randomization(res, spec, n_perm=n_perm, seed=seed, alpha=res.alpha,
+                                     statistic=ri_statistic)
         rows.append(tab)
         notes.append(note)
-    return res.aggregate_result(spec, rows, notes=notes, analytic="analytic" in inference)
+        balance = balance_table(res, n_perm=n_perm, seed=seed)
+    return res.aggregate_result(spec, rows, notes=notes, analytic="analytic" in inference,
+                                balance=balance)
 
 
 def pretrend_test(
@@ -127,6 +198,10 @@ def pretrend_test(
     n_perm: int = 999,
     seed: int = 0,
     boot_weights: BootWeights = "webb",
+    ri_statistic: RIStatistic = "studentized",
+    wild_model: WildModel = "cohort_period",
+    studentization: Studentization = "cv1",
+    boot_level: BootLevel = "cluster",
 ) -> PretrendResult:
     """Joint pre-trend test on the dynamic aggregation's pre-period ATTs (event time < 0).
 
@@ -135,12 +210,15 @@ def pretrend_test(
     res : ATTgtResult
         Clustered, for the bootstrap and randomisation rows.
     inference : which tests to run, any of ``"analytic"`` (Wald, when the covariance has full
-        rank), ``"wild_bootstrap"`` (``sum_t2``) and ``"randomization"`` (``mean_sq``; both need a
-        clustered fit). Randomisation permutes adoption dates across clusters, so it needs one
+        rank), ``"wild_bootstrap"`` (``sum_t2``) and ``"randomization"`` (``mean_t2``, or
+        ``mean_sq`` with ``ri_statistic="unstudentized"``; both need a clustered fit). Randomisation permutes adoption dates across clusters, so it needs one
         adoption date per cluster; leave it out when adoption varies within a cluster (e.g.
         re-pairing dates of institutions clustered by county).
     min_e : earliest event time used (e.g. ``-8`` to test only the last eight pre-periods).
     n_boot, n_perm, seed, boot_weights : draws, permutations, seed and bootstrap weights.
+    ri_statistic : ``"studentized"`` (mean of squared pre-period t statistics, default) or
+        ``"unstudentized"`` (mean of squared pre-period ATTs).
+    wild_model, studentization, boot_level : the wild bootstrap's options, as :func:`aggregate`.
 
     Returns
     -------
@@ -153,6 +231,8 @@ def pretrend_test(
     """
     inference = _check_inference(inference)
     _check_draws(n_boot, n_perm, seed)
+    check_option("ri_statistic", ri_statistic, RIStatistic)
+    wopt = _wild_options(wild_model, studentization, boot_level)
     spec = pretrend_spec(res, min_e=min_e)
     nk = len(spec.keys)
     rows: list[dict[str, Any]] = []
@@ -163,14 +243,30 @@ def pretrend_test(
         notes += wald_notes
     if res.panel.clustered and nk and res.n_clusters <= MAX_CLUSTERS:
         if "wild_bootstrap" in inference:
-            s, p = pretrend_wild(res, spec, n_boot=n_boot, seed=seed, weights=boot_weights)
+            s, p = pretrend_wild(res, spec, n_boot=n_boot, seed=seed, weights=boot_weights,
+                                 options=wopt)
             rows.append({"statistic": "sum_t2", "value": s, "df": nk, "p_value": p,
                          "inference": "wild_bootstrap"})
         if "randomization" in inference:
-            s, p, _ = pretrend_randomization(res, spec, n_perm=n_perm, seed=seed)
-            rows.append({"statistic": "mean_sq", "value": s, "df": nk, "p_value": p,
-                         "inference": "randomization"})
+            s, p, _ = pretrend_randomization(res, spec, n_perm=n_perm, seed=seed,
+                                             statistic=ri_statistic)
+            rows.append({"statistic": "mean_t2" if ri_statistic == "studentized" else "mean_sq",
+                         "value": s, "df": nk, "p_value": p, "inference": "randomization"})
     elif set(inference) - {"analytic"}:
         notes.append("The wild bootstrap and randomisation pre-trend tests need a fit clustered "
                      f"by at most {MAX_CLUSTERS} clusters; they were not run.")
     return PretrendResult.from_rows(res, spec, rows, notes)
+
+
+def _wild_note(res: ATTgtResult, options: WildOptions, n_boot: int) -> str:
+    model = {"cohort_period": "a saturated cohort × period model (unit and period effects, one "
+                              "effect per treated cohort and period) with only the tested "
+                              "restriction imposed",
+             "twfe": "two-way fixed effects with one constant effect"}[options.model]
+    stud = {"cv1": "the clustered influence-function standard error (CV1)",
+            "cv3": "the delete-one-cluster jackknife (CV3)"}[options.studentization]
+    level = {"cluster": f"one Webb weight per cluster ({res.n_clusters})",
+             "subcluster": f"one weight per unit ({res.panel.n}; wild subcluster bootstrap)"}[
+        options.level]
+    return (f"Wild bootstrap: restricted wild bootstrap-t, {n_boot} draws of {level}; restricted "
+            f"model: {model}; studentised by {stud}.")
