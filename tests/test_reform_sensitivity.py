@@ -264,3 +264,29 @@ def test_lee_bounds_without_attrition_are_the_estimate():
         dd = d[np.random.default_rng(1).random(len(d)) > 0.05]
         lee_bounds(att_gt(dd, outcome="y", **kw, unbalanced="repeated_cross_section"),
                    att_gt(d, outcome="observed", **kw))
+
+
+# ---- the build's results --------------------------------------------------------------------
+def test_demo_build_writes_the_sensitivity_results(demo):
+    """reform_sensitivity.parquet: every outcome, both restrictions, intervals that widen with M
+    and a breakdown value consistent with the grid (the grid's intervals exclude zero below it and
+    include it from the first grid point above it); reform_pretrends and reform_attrition beside
+    it."""
+    s = demo.result("reform_sensitivity")
+    assert {"outcome", "restriction", "m", "ci_low", "ci_high", "breakdown_m"} <= set(s.columns)
+    assert set(s["restriction"]) == {"relative_magnitude", "smoothness"}
+    assert s["outcome"].nunique() == 5
+    for _, g in s.groupby(["outcome", "restriction"]):
+        g = g.sort_values("m")
+        assert (np.diff(g["ci_high"] - g["ci_low"]) > -1e-9).all()
+        bd = g["breakdown_m"].iloc[0]
+        covers = (g["ci_low"] <= 0) & (g["ci_high"] >= 0)
+        assert not covers[g["m"] < bd * (1 - 1e-9)].any()
+        assert covers[g["m"] > bd * (1 + 1e-3)].all()
+    p = demo.result("reform_pretrends")
+    assert set(p["test"]) == {"slope", "last_four"}
+    assert set(p["inference"]) == {"analytic", "wild_bootstrap", "randomization"}
+    a = demo.result("reform_attrition")
+    assert set(a["term"]) == {"attrition_simple", "lee_bounds_simple"}
+    lee = a[a["term"] == "lee_bounds_simple"]
+    assert (lee["lower"] <= lee["estimate"]).all() and (lee["estimate"] <= lee["upper"]).all()

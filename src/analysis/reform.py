@@ -40,6 +40,7 @@ Olden, A., & Møen, J. (2022). The triple difference estimator. *Econometrics Jo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -48,9 +49,18 @@ import pandas as pd
 
 from .build.steps import BuildOptions, Step
 from .did import ATTgtResult, att_gt
+from .did.attrition import lee_bounds
+from .did.honest import HonestResult, honest_did
+from .did.pretrend import last_leads_min_e, lead_slope_spec
 from .domain import ALL_OUTCOMES, OutcomeOrComposite, t_to_period
 from .errors import SpecificationError, check_option
-from .inference import MAX_CLUSTERS, aggregate, pretrend_test, wild_cluster_bootstrap
+from .inference import (
+    MAX_CLUSTERS,
+    aggregate,
+    aggregate_spec,
+    pretrend_test,
+    wild_cluster_bootstrap,
+)
 from .results import ResultMixin, few_cluster_warning
 from .within import fe_ols
 
@@ -565,9 +575,156 @@ def diagnostics(panel: pd.DataFrame, outcome: str, res: ATTgtResult, *, n_boot: 
     return out
 
 
+# --------------------------------------------------------------------------------------------
+# pre-trend leads, attrition and sensitivity to violations of parallel trends
+# --------------------------------------------------------------------------------------------
+#: Lee bounds are needed unless the attrition effect's 95% interval lies within ± this share
+NEGLIGIBLE_ATTRITION = 0.01
+
+
+def pretrend_leads(res: ATTgtResult, outcome: str, *, n_slope: int = 8, n_last: int = 4,
+                   n_boot: int = 999, n_perm: int = 999, seed: int = 0) -> pd.DataFrame:
+    """The two focused pre-trend tests of a universal-base fit (:mod:`analysis.did.pretrend`),
+    by every few-cluster method that applies: the slope per quarter of the last ``n_slope`` leads
+    (two years; the earlier leads rest on the latest cohorts alone) — one degree of freedom, test
+    ``slope``: estimate, interval, p-value per inference method — and the last ``n_last`` leads
+    jointly (test ``last_four``: the analytic Wald row when the clustered
+    covariance has full rank, ``sum_t2`` by the wild bootstrap, the randomisation statistic).
+
+    Columns: ``outcome``, ``test``, ``statistic``, ``estimate``, ``std_error``, ``ci_low``,
+    ``ci_high``, ``p_value``, ``inference``, ``df``, ``n_leads``, ``base_period``.
+    """
+    inference = _inference_for(res)
+    spec = lead_slope_spec(res, min_e=last_leads_min_e(res, n_slope))
+    a = aggregate_spec(res, spec, inference=inference, n_boot=n_boot, n_perm=n_perm,
+                       seed=seed).tidy()
+    a = a[a["is_overall"]]
+    slope = pd.DataFrame({
+        "test": "slope", "statistic": "slope_per_period", "estimate": a["att"].to_numpy(),
+        "std_error": a["std_error"].to_numpy(), "ci_low": a["ci_low"].to_numpy(),
+        "ci_high": a["ci_high"].to_numpy(), "p_value": a["p_value"].to_numpy(),
+        "inference": a["inference"].to_numpy(), "df": 1, "n_leads": len(spec.keys)})
+    pt = pretrend_test(res, inference=inference, min_e=last_leads_min_e(res, n_last),
+                       n_boot=n_boot, n_perm=n_perm, seed=seed).tidy()
+    joint = pd.DataFrame({
+        "test": f"last_{'four' if n_last == 4 else n_last}", "statistic": pt["statistic"],
+        "estimate": pt["value"], "std_error": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+        "p_value": pt["p_value"], "inference": pt["inference"], "df": pt["df"],
+        "n_leads": pt["n_pre"]})
+    out = pd.concat([slope, joint], ignore_index=True)
+    out.insert(0, "outcome", outcome)
+    out["base_period"] = res.base_period
+    return out
+
+
+def attrition_effect(panel: pd.DataFrame, *, control_group: ControlGroup = "notyettreated",
+                     n_boot: int = 999, n_perm: int = 999, seed: int = 0
+                     ) -> tuple[ATTgtResult, pd.DataFrame]:
+    """The reform's effect on being assessed: Callaway–Sant'Anna on the indicator ``assessed`` of
+    the eligible institutions (a balanced panel: every institution-quarter has a row), its simple
+    aggregate by every few-cluster method. Returns the fit and the rows (``term =
+    "attrition_simple"``; ``negligible`` when the wild-bootstrap 95% interval lies within
+    ``± NEGLIGIBLE_ATTRITION``)."""
+    need = ["institution_id", "county_code", "t", "adoption_t", "assessed", "eligible"]
+    missing = [c for c in need if c not in panel.columns]
+    if missing:
+        raise SpecificationError(f"The panel lacks columns {missing}; rebuild the processed data "
+                                 "with `pairing-eval build`.")
+    d = panel.loc[panel["eligible"].astype(bool), need[:-1]].copy()
+    d["assessed"] = d["assessed"].astype(float)
+    d["county_code"] = d["county_code"].astype(str)
+    obs = att_gt(d, outcome="assessed", unit="institution_id", time="t", group="adoption_t",
+                 cluster="county_code", control_group=control_group)
+    a = aggregate(obs, "simple", inference=_inference_for(obs), n_boot=n_boot, n_perm=n_perm,
+                  seed=seed).tidy()
+    rows = pd.DataFrame({"outcome": "assessed", "term": "attrition_simple",
+                         "estimate": a["att"], "std_error": a["std_error"], "ci_low": a["ci_low"],
+                         "ci_high": a["ci_high"], "p_value": a["p_value"],
+                         "inference": a["inference"], "n_clusters": obs.n_clusters})
+    ref = a[a["inference"] == "wild_bootstrap"]
+    ref = ref if len(ref) else a
+    lo, hi = float(ref["ci_low"].iloc[0]), float(ref["ci_high"].iloc[0])
+    rows["negligible"] = bool(-NEGLIGIBLE_ATTRITION <= lo and hi <= NEGLIGIBLE_ATTRITION)
+    return obs, rows
+
+
+def attrition(panel: pd.DataFrame, *, outcomes: Sequence[str] = ALL_OUTCOMES,
+              control_group: ControlGroup = "notyettreated", n_boot: int = 999,
+              n_perm: int = 999, seed: int = 0) -> pd.DataFrame:
+    """The attrition diagnostic: the reform's effect on being assessed
+    (:func:`attrition_effect`) and, per outcome, Lee (2009) bounds of the simple aggregate
+    (:func:`analysis.did.attrition.lee_bounds`; ``term = "lee_bounds_simple"``: ``estimate`` the
+    simple ATT, ``lower``, ``upper``, ``trim_share`` the largest share trimmed in a cell,
+    ``needed`` unless the attrition effect is negligible).
+
+    References
+    ----------
+    Lee, D. S. (2009). Training, wages, and sample selection: Estimating sharp bounds on
+    treatment effects. *Review of Economic Studies* 76(3), 1071–1102.
+    """
+    obs, rows = attrition_effect(panel, control_group=control_group, n_boot=n_boot,
+                                 n_perm=n_perm, seed=seed)
+    needed = not bool(rows["negligible"].iloc[0])
+    parts = [rows]
+    for outcome in outcomes:
+        res = reform_attgt(panel, outcome=outcome, control_group=control_group)
+        lb = lee_bounds(res, obs)
+        s = lb[lb["key"] == "simple"].iloc[0]
+        parts.append(pd.DataFrame({
+            "outcome": [outcome], "term": ["lee_bounds_simple"], "estimate": [s["att"]],
+            "lower": [s["lower"]], "upper": [s["upper"]], "trim_share": [s["trim_share"]],
+            "attrition": [s["attrition"]], "needed": [needed], "n_clusters": [res.n_clusters],
+            "inference": ["none"]}))
+    out = pd.concat(parts, ignore_index=True)
+    out["warning"] = few_cluster_warning(obs.n_clusters)
+    return out
+
+
+def sensitivity(res: ATTgtResult, *, num_pre: int = 4, num_post: int = 4,
+                seed: int = 0) -> HonestResult:
+    """Rambachan & Roth (2023) intervals for the mean effect over the first ``num_post`` quarters
+    after adoption, relative magnitudes (``M̄ = 0, 0.25, …, 2``, conditional-least-favourable
+    hybrid) and smoothness (ten ``M`` up to HonestDiD's pre-period bound, FLCI), on a
+    universal-base fit with the delete-one-county jackknife covariance
+    (:func:`analysis.did.honest.honest_did`): "how large a violation would overturn the
+    conclusion" is ``breakdown_m``."""
+    return honest_did(res, num_pre=num_pre, num_post=num_post, seed=seed)
+
+
+def sensitivity_rows(panel: pd.DataFrame, *, outcomes: Sequence[str] = ALL_OUTCOMES,
+                     control_group: ControlGroup = "notyettreated", n_boot: int = 999,
+                     n_perm: int = 999, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """The build's ``reform_sensitivity``, ``reform_pretrends`` and ``reform_attrition`` tables:
+    per outcome, the universal-base fit's honest intervals and focused pre-trend tests, and the
+    attrition diagnostic."""
+    sens, leads = [], []
+    for outcome in outcomes:
+        try:
+            res = reform_attgt(panel, outcome=outcome, control_group=control_group,
+                               base_period="universal")
+            leads.append(pretrend_leads(res, outcome, n_boot=n_boot, n_perm=n_perm, seed=seed))
+            t = sensitivity(res, seed=seed).tidy()
+            t.insert(0, "outcome", outcome)
+            sens.append(t)
+        except SpecificationError:  # e.g. too few event times or clusters for the window
+            continue
+    out = {"reform_sensitivity": pd.concat(sens, ignore_index=True) if sens else pd.DataFrame(
+               columns=["outcome", "restriction", "m", "ci_low", "ci_high", "breakdown_m"]),
+           "reform_pretrends": pd.concat(leads, ignore_index=True) if leads else pd.DataFrame(
+               columns=["outcome", "test", "statistic", "estimate", "p_value", "inference"])}
+    try:
+        out["reform_attrition"] = attrition(panel, outcomes=outcomes, control_group=control_group,
+                                            n_boot=n_boot, n_perm=n_perm, seed=seed)
+    except SpecificationError:
+        out["reform_attrition"] = pd.DataFrame(columns=["outcome", "term", "estimate", "lower",
+                                                        "upper"])
+    return out
+
+
 def build_results(processed: Any, *, n_boot: int = 999, n_perm: int = 999,
                   seed: int = 20240101) -> dict[str, pd.DataFrame]:
-    """Results hook: ``reform_attgt``, ``reform_aggregate`` and ``reform_diagnostics``.
+    """Results hook: ``reform_attgt``, ``reform_aggregate``, ``reform_diagnostics``, and
+    ``reform_sensitivity``, ``reform_pretrends``, ``reform_attrition`` (:func:`sensitivity_rows`).
 
     For each outcome (the four scores and the composite): CS ATT(g,t) on eligible institutions
     (not-yet-treated comparison, clustered by county); its simple, dynamic, group and calendar
@@ -600,7 +757,8 @@ def build_results(processed: Any, *, n_boot: int = 999, n_perm: int = 999,
         if c in d.columns:
             d[c] = d[c].astype(object).where(d[c].notna(), None).astype("string")
     return {"reform_attgt": attgt_df, "reform_aggregate": a,
-            "reform_diagnostics": d}
+            "reform_diagnostics": d,
+            **sensitivity_rows(panel, n_boot=n_boot, n_perm=n_perm, seed=seed)}
 
 
 #: the reform step's random stream is the root seed plus this offset, so that its draws are not the

@@ -8,6 +8,20 @@ a note. The scalar statistics that always exist (``sum_t2`` judged by the restri
 bootstrap, ``mean_sq`` by randomisation of adoption dates) are computed in
 :func:`analysis.inference.pretrend_test`, which assembles the :class:`PretrendResult`.
 
+Tests that mean something (Roth 2022: a joint test of many noisy leads has little power against
+the violations that matter). On a **universal** base period each lead ``θ_e`` is the change from
+the reference ``e = −1`` to ``e`` — the same long difference as the post-period effects — and
+under a linear differential trend of slope ``s`` per period ``θ_e = s (e + 1)``. Two focused tests:
+
+* the **slope** of the leads, one degree of freedom: :func:`lead_slope_weights` gives the
+  least-squares slope through the reference, ``ŝ = Σ_e (e + 1) θ_e / Σ_e (e + 1)²`` (on a varying
+  base each lead is a one-period change, so the slope is their mean); :func:`lead_slope_spec`
+  makes it the overall row of a contrast so that every inference method of
+  :mod:`analysis.inference` tests it;
+* the **last four leads** jointly: :func:`last_leads_min_e` is the ``min_e`` of
+  :func:`analysis.inference.pretrend_test` that keeps them (on a universal base the reference is
+  left out of every pre-trend test: it is zero by construction).
+
 References
 ----------
 Callaway, B., & Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time periods.
@@ -26,12 +40,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..errors import SpecificationError
 from ..plots import new_axes
 from ..results import ResultMixin
-from .aggregation import AggSpec
+from .aggregation import AggSpec, contrast_spec
 from .results import ATTgtResult
 
-__all__ = ["PretrendResult", "pretrend_spec", "wald_row"]
+__all__ = ["PretrendResult", "last_leads_min_e", "lead_slope_spec", "lead_slope_weights",
+           "pretrend_spec", "wald_row"]
 
 
 @dataclass(frozen=True)
@@ -79,8 +95,37 @@ class PretrendResult(ResultMixin):
 
 
 def pretrend_spec(res: ATTgtResult, *, min_e: float = -np.inf) -> AggSpec:
-    """The dynamic aggregation restricted to the pre-period event times ``min_e <= e <= -1``."""
-    return res.spec("dynamic", min_e=min_e, max_e=-1)
+    """The dynamic aggregation restricted to the pre-period event times ``min_e <= e <= -1``
+    (``<= -2`` on a universal base, whose ``e = -1`` is the reference, zero by construction)."""
+    return res.spec("dynamic", min_e=min_e, max_e=-2 if res.base_period == "universal" else -1)
+
+
+def lead_slope_weights(keys: Sequence[float], base_period: str) -> np.ndarray:
+    """Weights of the leads' slope per period: least squares through the reference
+    (``(e + 1) / Σ (e + 1)²``) on a universal base, the mean of the one-period changes on a
+    varying base."""
+    e = np.asarray(keys, float)
+    if base_period == "universal":
+        x = e + 1
+        return x / (x @ x)
+    return np.full(len(e), 1 / len(e))
+
+
+def lead_slope_spec(res: ATTgtResult, *, min_e: float = -np.inf) -> AggSpec:
+    """The pre-period dynamic aggregation whose overall row is the slope of the leads
+    (:func:`lead_slope_weights`), named ``"slope"``: pass it to
+    :func:`analysis.inference.aggregate_spec` for the few-cluster tests."""
+    spec = pretrend_spec(res, min_e=min_e)
+    if not len(spec.keys):
+        raise SpecificationError("No pre-period event time to test; check min_e.")
+    w = lead_slope_weights([float(k) for k in spec.keys], res.base_period)
+    return contrast_spec(spec, w, name="slope")
+
+
+def last_leads_min_e(res: ATTgtResult, n: int = 4) -> int:
+    """``min_e`` that keeps the last ``n`` leads (``-n - 1`` on a universal base, ``-n``
+    otherwise)."""
+    return -n - 1 if res.base_period == "universal" else -n
 
 
 def wald_row(res: ATTgtResult, spec: AggSpec) -> tuple[dict[str, Any], tuple[str, ...]]:
