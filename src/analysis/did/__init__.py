@@ -26,10 +26,15 @@ never imported by it) can build the wild bootstrap and randomisation inference o
 - :mod:`~analysis.did.influence` — standard errors from influence functions;
 - :mod:`~analysis.did.results` — :class:`ATTgtResult`, :class:`AggregateResult`;
 - :mod:`~analysis.did.pretrend` — the analytic Wald pre-trend row, :class:`PretrendResult`;
+- :mod:`~analysis.did.honest` — Rambachan & Roth (2023) sensitivity to parallel-trends
+  violations, :func:`honest_did`, the cluster jackknife covariance;
+- :mod:`~analysis.did.attrition` — Lee (2009) bounds given the effect on being observed;
 - :mod:`~analysis.did.estimate` — the entry point :func:`att_gt`.
 
-Unbalanced panels: each ATT(g, t) uses the units observed in both ``t`` and its base period (a
-pairwise-balanced 2×2), and the influence function is rescaled by ``n / n_cell`` as in R ``did``.
+Unbalanced panels (``att_gt(unbalanced=...)``): by default each ATT(g, t) uses the units observed in
+both ``t`` and its base period (a pairwise-balanced 2×2), the influence function rescaled by
+``n / n_cell`` as in R ``did``; ``"drop_units"`` is R ``did``'s default (units not observed in every
+period dropped) and ``"repeated_cross_section"`` its ``allow_unbalanced_panel=TRUE``.
 
 Why hand-written: R ``did`` is the reference but is R; the Python ports (``csdid``,
 ``differences``) re-fit the whole estimator per permutation or bootstrap draw (about 80 ms each on
@@ -55,12 +60,20 @@ from .aggregation import (
     cell_weights,
     contrast_spec,
 )
+from .attrition import lee_bounds
 from .cells import BasePeriod, Cells, ControlGroup, control_mask, group_shares, make_cells
 from .core import attgt_core
 from .estimate import att_gt
+from .honest import HonestResult, honest_did
 from .influence import Critical, analytic_pvalue, cluster_sums, critical_value, se_from_psi
-from .panel import PanelArrays, prepare_panel
-from .pretrend import PretrendResult, pretrend_spec, wald_row
+from .panel import PanelArrays, Unbalanced, prepare_panel, unbalanced_summary
+from .pretrend import (
+    PretrendResult,
+    last_leads_min_e,
+    lead_slope_spec,
+    pretrend_spec,
+    wald_row,
+)
 from .results import MIN_COMPARISON_CLUSTERS, AggregateResult, ATTgtResult, aggregate_table
 
 __all__ = [
@@ -72,9 +85,11 @@ __all__ = [
     "Cells",
     "ControlGroup",
     "Critical",
+    "HonestResult",
     "MIN_COMPARISON_CLUSTERS",
     "PanelArrays",
     "PretrendResult",
+    "Unbalanced",
     "aggregate_influence",
     "aggregate_point",
     "aggregate_psi",
@@ -89,9 +104,14 @@ __all__ = [
     "control_mask",
     "critical_value",
     "group_shares",
+    "honest_did",
+    "last_leads_min_e",
+    "lead_slope_spec",
+    "lee_bounds",
     "make_cells",
     "prepare_panel",
     "pretrend_spec",
     "se_from_psi",
+    "unbalanced_summary",
     "wald_row",
 ]
