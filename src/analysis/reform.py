@@ -676,6 +676,8 @@ def attrition(panel: pd.DataFrame, *, outcomes: Sequence[str] = ALL_OUTCOMES,
             "attrition": [s["attrition"]], "needed": [needed], "n_clusters": [res.n_clusters],
             "inference": ["none"]}))
     out = pd.concat(parts, ignore_index=True)
+    for c in ("negligible", "needed"):
+        out[c] = out[c].astype("boolean")
     out["warning"] = few_cluster_warning(obs.n_clusters)
     return out
 
