@@ -138,7 +138,7 @@ def test_intervals_widen_with_m_and_breakdown_is_where_zero_enters():
     b[K:] += 2.0  # an effect clearly away from zero
     lv = np.full(P, 1 / P)
     rm = [rm_interval(b, S, K, P, lv, m) for m in (0, 0.25, 0.5, 1, 2)]
-    assert all(a[0] >= c[0] - 1e-9 and a[1] <= c[1] + 1e-9 for a, c in zip(rm, rm[1:]))
+    assert all(a[0] >= c[0] - 1e-9 and a[1] <= c[1] + 1e-9 for a, c in zip(rm[:-1], rm[1:], strict=True))
     for fn in (lambda m: rm_interval(b, S, K, P, lv, m),
                lambda m: flci(b, S, K, P, lv, m)[:2]):
         bd = breakdown_m(fn, m_max=20.0, tol=1e-5)
