@@ -146,7 +146,8 @@ def test_wild_bootstrap_linear_maps_with_covariates_match_brute_force():
                  covariates=["x"])
     p = res.panel
     spec = res.spec("simple")
-    bt = bootstrap_keys(res, spec, n_boot=2, seed=2)[-1]
+    bt = bootstrap_keys(res, spec, n_boot=2, seed=2,
+                        options=WildOptions("cohort_period", "cv1", "cluster"))[-1]
     W = draw_weights(np.random.default_rng(2), p.n_clusters, 2, "webb")
     rm = restricted_model(res, spec, "cohort_period")
     tau0 = -0.4
@@ -400,7 +401,7 @@ def test_cs_wild_bootstrap_pvalue_and_interval_follow_the_convention():
         return (1 + np.sum(tstar >= abs(est - tau) / se - 1e-12)) / (n_boot + 1)
 
     assert row["p_value"] == p(0.0)
-    assert row["detail"] == "cohort_period, cv1, cluster"
+    assert row["detail"] == "twfe, cv3, cluster"
     eps = 1e-5 * se
     for end, inward in ((row["ci_low"], 1.0), (row["ci_high"], -1.0)):
         assert p(end + inward * eps) > 0.05 >= p(end - inward * eps)
@@ -685,3 +686,25 @@ def test_wild_options_are_checked():
         aggregate(res, "simple", wild_model="ols")  # type: ignore[arg-type]
     with pytest.raises(SpecificationError, match="ri_statistic"):
         aggregate(res, "simple", ri_statistic="t")  # type: ignore[arg-type]
+
+
+def test_cv3_falls_back_to_cv1_where_the_jackknife_does_not_exist():
+    """An event time observed for one county only has no delete-one-county estimate: its row is
+    studentised by CV1 and says so; the others carry the jackknife standard error."""
+    d = sim_panel(seed=2)
+    res = att_gt(d, outcome="y", unit="unit", time="t", group="g", cluster="county")
+    t = aggregate(res, "dynamic", inference=("analytic", "wild_bootstrap"), n_boot=99,
+                  wild_model="twfe", studentization="cv3").tidy()
+    an = t[t["inference"] == "analytic"].set_index("key")
+    wb = t[t["inference"] == "wild_bootstrap"].set_index("key")
+    alone = wb["detail"].str.contains("no cv3")
+    assert alone.any() and (~alone).any()
+    np.testing.assert_allclose(wb.loc[alone, "std_error"], an.loc[alone[alone].index, "std_error"])
+    assert (wb.loc[~alone, "detail"] == "twfe, cv3, cluster").all()
+    # the jackknife s.e. of a key that has one, by re-fitting without each county
+    key = 1
+    loo = np.array([_row(_refit(res.panel, res.panel.Y, drop=c).aggregate("dynamic"), key)
+                    for c in res.panel.cluster_labels])
+    C = len(loo)
+    cv3 = np.sqrt((C - 1) / C * ((loo - an.loc[key, "att"]) ** 2).sum())
+    assert abs(wb.loc[key, "std_error"] - cv3) < 1e-10

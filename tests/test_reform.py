@@ -1,5 +1,7 @@
 """County-management reform: planted effects of the demo world recovered, placebo, Bacon
-decomposition exactness (two routes to the TWFE coefficient), triple difference, results files."""
+decomposition exactness (two routes to the TWFE coefficient), triple difference, results files
+(t(G−1) analytic rows, the counties behind each estimate, the headline balanced window, the
+pre-period balance of randomisation inference)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import pandas as pd
 import pytest
 
 from analysis import reform
-from analysis.domain import ALL_OUTCOMES
+from analysis.domain import ALL_OUTCOMES, period_to_t
 from analysis.errors import SpecificationError
 from analysis.within import fe_ols
 
@@ -38,7 +40,8 @@ def test_results_files_columns_and_labels(demo, agg, diag):
     for col in ("outcome", "aggregation", "key", "att", "std_error", "ci_low", "ci_high",
                 "p_value", "inference", "n_clusters", "warning"):
         assert col in agg.columns
-    assert set(agg["aggregation"]) == {"simple", "dynamic", "group", "calendar"}
+    assert set(agg["aggregation"]) == {"simple", "dynamic", "group", "calendar",
+                                       "dynamic_balanced"}
     assert set(agg["inference"]) == set(METHODS)
     assert (agg.loc[agg["aggregation"] == "simple", "key"] == "").all()
     g = agg.loc[(agg["aggregation"] == "group") & (agg["key"] != "overall"), "key"]
@@ -205,3 +208,69 @@ def test_build_results_without_any_adoption_says_why():
     d = out["reform_diagnostics"]
     assert (d["diagnostic"] == "not_estimated").any()
     assert d["term"].str.contains("No unit is treated").any()
+
+
+def test_every_row_says_what_it_rests_on(demo, agg):
+    """Treated and comparison counties on every aggregate and ATT(g,t) row, recomputed from the
+    panel for the cells; a warning wherever a cell with weight has fewer than three comparison
+    counties; analytic rows on t(10)."""
+    attgt = demo.result("reform_attgt")
+    for col in ("n_treated_counties", "n_comparison_counties", "comparison_warning", "critical",
+                "df"):
+        assert col in attgt.columns
+    assert (attgt["critical"] == "t").all() and (attgt["df"] == 10).all()
+    p = demo.panel[demo.panel["eligible"].astype(bool)]
+    counties = p.groupby("county_code")["adoption_t"].first()
+    env = attgt[attgt["outcome"] == "environment_score"]
+    seen = p.dropna(subset=["environment_score"])
+    for _, c in env.sample(15, random_state=0).iterrows():
+        units = (set(seen.loc[seen["t"] == c["period_t"], "institution_id"])
+                 & set(seen.loc[seen["t"] == period_to_t(c["base_period"]), "institution_id"]))
+        both = p.loc[p["institution_id"].isin(units), "county_code"].unique()
+        g = counties[list(both)]
+        treated = int((g == c["group_t"]).sum())
+        later = max(c["period_t"], period_to_t(c["base_period"]))
+        comparison = int((g.isna() | ((g > later) & (g != c["group_t"]))).sum())
+        assert (c["n_treated_counties"], c["n_comparison_counties"]) == (treated, comparison)
+        assert bool(c["comparison_warning"]) == (comparison < 3)
+    for col in ("n_treated_counties", "n_comparison_counties", "min_comparison_counties",
+                "few_comparison_weight", "comparison_warning", "critical", "df", "detail"):
+        assert col in agg.columns
+    an = agg[agg["inference"] == "analytic"]
+    assert (an["critical"] == "t").all() and (an["df"] == 10).all()
+    assert agg.loc[agg["inference"] != "analytic", "critical"].isna().all()
+    simple = agg[(agg["aggregation"] == "simple")]
+    # the simple aggregate uses every post cell: all 9 adopting counties, and its latest cells
+    # compare with the two never-treated counties only
+    assert (simple["n_treated_counties"] == 9).all()
+    assert (simple["min_comparison_counties"] == 2).all()
+    assert simple["comparison_warning"].str.contains("fewer than 3 comparison counties").all()
+    late = agg[(agg["aggregation"] == "dynamic") & (agg["key"] == "12")]
+    assert (late["n_comparison_counties"] == 2).all() and (late["few_comparison_weight"] == 1).all()
+
+
+def test_headline_is_a_balanced_window_with_three_comparison_counties(agg):
+    """The headline dynamic summary: event times 0..E on the cohorts observed E quarters after
+    adoption, every event time with at least three comparison counties; the full table stays."""
+    bal = agg[agg["aggregation"] == "dynamic_balanced"]
+    assert len(bal) and bal["balance_e"].nunique() == 1
+    E = int(bal["balance_e"].iloc[0])
+    keys = bal.loc[~bal["is_overall"], "key"].astype(int)
+    assert set(keys) == set(range(E + 1)) and (bal["max_e"] == E).all()
+    assert (bal.loc[~bal["is_overall"], "n_comparison_counties"] >= 3).all()
+    head = agg[agg["headline"]]
+    assert len(head) == len(ALL_OUTCOMES) * len(METHODS)
+    assert (head["aggregation"] == "dynamic_balanced").all() and head["is_overall"].all()
+    # one more event time would rest on the two never-treated counties only
+    full = agg[(agg["aggregation"] == "dynamic") & (agg["key"] == str(E + 1))]
+    assert (full["n_comparison_counties"] < 3).all()
+    assert len(agg[agg["aggregation"] == "dynamic"]) > len(bal)
+
+
+def test_randomization_balance_rows(diag):
+    b = diag[diag["diagnostic"] == "randomization_balance"]
+    assert set(b["term"]) == {"pre_mean", "pre_mean_t", "pre_mean_t2"}
+    assert len(b) == 3 * len(ALL_OUTCOMES)
+    assert b["p_value"].between(0, 1).all()
+    assert (b["perm_q05"] <= b["perm_median"]).all() and (b["perm_median"] <= b["perm_q95"]).all()
+    assert (b["n_assignments"] == 1000).all()

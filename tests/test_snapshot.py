@@ -7,17 +7,22 @@ with it: same files, same columns, same rows in the same order, equal values (fl
 
 Intended changes are listed in ``INTENDED``, each as narrowly as possible — a file, a column, the
 rows it concerns (``where``: column → allowed values) and what may change: a renaming of values
-(``rename``) or a numeric change bounded by ``bound``. Nothing else may differ.
+(``rename``), a numeric change bounded by ``bound``, or a change that must satisfy a stated
+``relation`` between the rows before and after (e.g. analytic half-widths scale by t/z exactly).
+Rows a change adds are listed in ``ADDED`` (file and the values that select them); they are set
+aside before the comparison and must exist. Nothing else may differ.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 SNAPSHOT = Path(__file__).resolve().parent / "data" / "snapshot_demo"
 
@@ -32,6 +37,8 @@ class Intended:
     where: dict[str, tuple[str, ...]] = field(default_factory=dict)
     rename: dict[str, str] = field(default_factory=dict)
     bound: float | None = None
+    #: (before rows, after rows) → booleans: the relation each changed row must satisfy
+    relation: Callable[[pd.DataFrame, pd.DataFrame], np.ndarray] | None = None
 
     def rows(self, before: pd.DataFrame) -> np.ndarray:
         mask = np.ones(len(before), dtype=bool)
@@ -42,16 +49,6 @@ class Intended:
 
 #: draws and permutations of the demo build (``BuildOptions()``, the CLI's defaults)
 DEMO_DRAWS = 999
-#: one p-value convention for every resampling method, (1 + #{|t*| >= |t|}) / (B + 1): a
-#: bootstrap p-value that was #{|t*| >= |t|} / B moves by |B - k| / (B (B + 1)) <= 1 / (B + 1)
-P_CONVENTION_BOUND = 1 / (DEMO_DRAWS + 1) + 1e-12
-_WHY_P = ("one p-value convention for every resampling method (analysis.inference.pvalue): the "
-          "Callaway-Sant'Anna wild bootstrap's p-values are (1 + #{|t*| >= |t|}) / (B + 1), no "
-          "longer #{|t*| >= |t|} / B; randomisation p-values already were")
-_WHY_PRE_CI = ("one test inversion (analysis.inference.pvalue.invert_test): the wild-bootstrap "
-               "interval of a pre-period event time inverts its test (ends at the order statistic "
-               "of |t*| where p crosses alpha) instead of interpolating the 0.95 quantile of |t*|; "
-               "each interval widens by less than one gap between adjacent order statistics")
 _WHY_WCR_CI = ("one test inversion (analysis.inference.pvalue.invert_test) for the regression wild "
                "bootstrap too: the interval is {r : p(r) > alpha} (the test rejects when p <= "
                "alpha), found on a grid and by bisection to 1e-8 s.e., no longer {r : p(r) >= "
@@ -60,26 +57,159 @@ _WHY_WCR_CI = ("one test inversion (analysis.inference.pvalue.invert_test) for t
 _WILD = {"inference": ("wild_bootstrap",)}
 _WCR_MODELS = ("dose_response", "placebo_lead", "dose_response_county_quarter",
                "placebo_lead_county_quarter")
+#: the one p-value convention and test inversion of the architecture restructuring, for the
+#: regression wild bootstrap (the Callaway-Sant'Anna wild bootstrap's p-values and pre-period
+#: intervals it also moved are changed again, and more, by issue 11's restricted model: ISSUE_11)
 RESAMPLING_CONVENTION: list[Intended] = [
-    Intended("reform_aggregate", "p_value", _WHY_P, where=_WILD, bound=P_CONVENTION_BOUND),
-    Intended("reform_diagnostics", "p_value", _WHY_P + " (pre-trend sum_t2 included)",
-             where={**_WILD, "diagnostic": ("pretrend", "triple_difference",
-                                            "placebo_ineligible")},
-             bound=P_CONVENTION_BOUND),
-    Intended("effectiveness", "p_value", _WHY_P,
-             where={**_WILD, "model": ("repairing_event_study",)}, bound=P_CONVENTION_BOUND),
-    *(Intended("reform_aggregate", col, _WHY_PRE_CI,
-               where={**_WILD, "aggregation": ("dynamic",),
-                      "key": tuple(str(e) for e in range(-13, 0))})
-      for col in ("ci_low", "ci_high")),
-    *(Intended("effectiveness", col, _WHY_PRE_CI,
-               where={**_WILD, "model": ("repairing_event_study",),
-                      "term": tuple(f"e={e}" for e in range(-8, 0))})
-      for col in ("ci_low", "ci_high")),
     *(Intended("reform_diagnostics", col, _WHY_WCR_CI,
                where={**_WILD, "diagnostic": ("twfe_static",)}) for col in ("ci_low", "ci_high")),
     *(Intended("effectiveness", col, _WHY_WCR_CI, where={**_WILD, "model": _WCR_MODELS})
       for col in ("ci_low", "ci_high")),
+]
+
+# ---- issue 11: inference that holds when counties differ -------------------------------------
+_Z = stats.norm.ppf(0.975)
+
+
+def _t(frame: pd.DataFrame) -> np.ndarray:
+    """``t_{G−1, 0.975}`` of each row (``G`` = its ``n_clusters``)."""
+    return stats.t.ppf(0.975, frame["n_clusters"].to_numpy(float) - 1)
+
+
+def _same_or_both_missing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.isclose(a, b, rtol=1e-9, atol=1e-12) | (np.isnan(a) & np.isnan(b))
+
+
+def _estimate(frame: pd.DataFrame) -> np.ndarray:
+    return frame["att" if "att" in frame.columns else "estimate"].to_numpy(float)
+
+
+def _half_widths_scale_by_t_over_z(end: str) -> Callable[[pd.DataFrame, pd.DataFrame], np.ndarray]:
+    """The analytic interval end ``end`` moved from ``att ± z·se`` to ``att ± t_{G−1}·se``: its
+    distance to the estimate scales by ``t_{G−1}/z`` exactly."""
+
+    def check(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+        half_b = before[end].to_numpy(float) - _estimate(before)
+        half_a = after[end].to_numpy(float) - _estimate(after)
+        return _same_or_both_missing(half_a, half_b * _t(before) / _Z)
+
+    return check
+
+
+def _t_pvalues(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """p-values moved from ``2Φ(−|t|)`` to ``2·P(T_{G−1} > |t|)`` of the same ``t = est/se``."""
+    t = np.abs(_estimate(before) / before["std_error"].to_numpy(float))
+    was = _same_or_both_missing(before["p_value"].to_numpy(float), 2 * stats.norm.sf(t))
+    now = _same_or_both_missing(after["p_value"].to_numpy(float),
+                                2 * stats.t.sf(t, before["n_clusters"].to_numpy(float) - 1))
+    return was & now
+
+
+def _resampling_pvalue(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """A resampling p-value of the package's convention: in ``[1/(B+1), 1]``."""
+    p = after["p_value"].to_numpy(float)
+    return np.isnan(p) | ((p >= 1 / (DEMO_DRAWS + 1) - 1e-12) & (p <= 1))
+
+
+def _interval_around_estimate(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """A test-inversion interval contains the estimate (or does not exist, as before)."""
+    lo, hi = after["ci_low"].to_numpy(float), after["ci_high"].to_numpy(float)
+    est = _estimate(after)
+    missing = np.isnan(lo) & np.isnan(before["ci_low"].to_numpy(float))
+    return missing | ((lo <= est + 1e-12) & (est - 1e-12 <= hi))
+
+
+def _nonnegative(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """A sum or mean of squares."""
+    return after["estimate"].to_numpy(float) >= 0
+
+
+def _positive_or_missing(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """A standard error: positive, or missing where it was."""
+    se = after["std_error"].to_numpy(float)
+    return (se > 0) | (np.isnan(se) & before["std_error"].isna().to_numpy())
+
+
+_WHY_T = ("analytic clustered intervals and p-values use t(G - 1) critical values (G = 11 "
+          "counties: t_10 = 2.228 instead of z = 1.960); the estimate and its standard error are "
+          "unchanged")
+_WHY_WCB = ("the Callaway-Sant'Anna wild bootstrap-t is studentised by the delete-one-county "
+            "jackknife (CV3, MacKinnon, Nielsen & Webb 2023; CV1 where an estimate does not exist "
+            "without some county), the default chosen by validation/wild_choice.py; its "
+            "std_error is the standard error it studentises by, and p-values, intervals and the "
+            "pre-trend sum_t2 move with it")
+_WHY_RI = ("randomisation inference uses the studentised statistic (the cluster-robust t, "
+           "MacKinnon & Webb 2020) by default, was |estimate|; the pre-trend row is the mean of "
+           "squared pre-period t statistics (mean_t2), was the mean of squared ATTs (mean_sq)")
+_AN = {"inference": ("analytic",)}
+_RI = {"inference": ("randomization",)}
+_CS_DIAG = ("triple_difference", "placebo_ineligible")
+ISSUE_11: list[Intended] = [
+    # t(G - 1): ATT(g,t) rows, aggregate and diagnostic analytic rows, the re-pairing event study
+    *(Intended(f, end, _WHY_T, where=w, relation=_half_widths_scale_by_t_over_z(end))
+      for f, w in (("reform_attgt", {}), ("reform_aggregate", _AN),
+                   ("reform_diagnostics", {**_AN, "diagnostic": _CS_DIAG}),
+                   ("effectiveness", {"inference": ("cluster",),
+                                      "model": ("repairing_event_study",)}))
+      for end in ("ci_low", "ci_high")),
+    *(Intended(f, "p_value", _WHY_T, where=w, relation=_t_pvalues)
+      for f, w in (("reform_attgt", {}), ("reform_aggregate", _AN),
+                   ("reform_diagnostics", {**_AN, "diagnostic": _CS_DIAG}),
+                   ("effectiveness", {"inference": ("cluster",),
+                                      "model": ("repairing_event_study",)}))),
+    # the wild bootstrap's restricted model: CS aggregates, their diagnostics, the pre-trend test
+    # and the re-pairing event study (which uses the same bootstrap)
+    *(Intended(f, "p_value", _WHY_WCB, where=w, relation=_resampling_pvalue)
+      for f, w in (("reform_aggregate", _WILD),
+                   ("reform_diagnostics", {**_WILD, "diagnostic": (*_CS_DIAG, "pretrend")}),
+                   ("effectiveness", {**_WILD, "model": ("repairing_event_study",)}))),
+    *(Intended(f, end, _WHY_WCB, where=w, relation=_interval_around_estimate)
+      for f, w in (("reform_aggregate", _WILD),
+                   ("reform_diagnostics", {**_WILD, "diagnostic": _CS_DIAG}),
+                   ("effectiveness", {**_WILD, "model": ("repairing_event_study",)}))
+      for end in ("ci_low", "ci_high")),
+    # studentised randomisation inference
+    *(Intended(f, "p_value", _WHY_RI, where=w, relation=_resampling_pvalue)
+      for f, w in (("reform_aggregate", _RI),
+                   ("reform_diagnostics", {**_RI, "diagnostic": (*_CS_DIAG, "pretrend")}))),
+    *(Intended(f, end, _WHY_RI, where=w, relation=_interval_around_estimate)
+      for f, w in (("reform_aggregate", _RI),
+                   ("reform_diagnostics", {**_RI, "diagnostic": _CS_DIAG}))
+      for end in ("ci_low", "ci_high")),
+    *(Intended(f, "std_error", _WHY_WCB, where=w, relation=_positive_or_missing)
+      for f, w in (("reform_aggregate", _WILD),
+                   ("reform_diagnostics", {**_WILD, "diagnostic": _CS_DIAG}),
+                   ("effectiveness", {**_WILD, "model": ("repairing_event_study",)}))),
+    Intended("reform_diagnostics", "estimate", _WHY_WCB,
+             where={**_WILD, "diagnostic": ("pretrend",)}, relation=_nonnegative),
+    Intended("reform_diagnostics", "term", _WHY_RI,
+             where={**_RI, "diagnostic": ("pretrend",)}, rename={"mean_sq": "mean_t2"}),
+    Intended("reform_diagnostics", "estimate", _WHY_RI,
+             where={**_RI, "diagnostic": ("pretrend",)}, relation=_nonnegative),
+]
+
+
+@dataclass(frozen=True)
+class Added:
+    """Rows a change adds to ``file``: those whose ``where`` columns take the listed values."""
+
+    file: str
+    where: dict[str, tuple[str, ...]]
+    why: str
+
+    def rows(self, after: pd.DataFrame) -> np.ndarray:
+        mask = np.ones(len(after), dtype=bool)
+        for col, values in self.where.items():
+            mask &= after[col].astype(str).isin(values).to_numpy()
+        return mask
+
+
+ADDED: list[Added] = [
+    Added("reform_aggregate", {"aggregation": ("dynamic_balanced",)},
+          "the headline dynamic summary on a balanced event window in which every event time has "
+          "at least three comparison counties (issue 11)"),
+    Added("reform_diagnostics", {"diagnostic": ("randomization_balance",)},
+          "pre-period balance of the permuted assignments of randomisation inference (issue 11)"),
 ]
 
 INTENDED: list[Intended] = [
@@ -91,6 +221,7 @@ INTENDED: list[Intended] = [
              "one vocabulary: the analytic clustered TWFE rows are named 'analytic', not 'cluster'",
              where={"inference": ("cluster",)}, rename={"cluster": "analytic"}),
     *RESAMPLING_CONVENTION,
+    *ISSUE_11,
 ]
 #: rows that measure the machine, not the data (file → (column, value) of the rows to drop)
 VOLATILE: dict[str, tuple[str, str]] = {"allocation_summary": ("metric", "solve_seconds")}
@@ -130,6 +261,10 @@ def test_results_equal_snapshot(demo_root: Path, stem: str) -> None:
     if stem in VOLATILE:
         col, value = VOLATILE[stem]
         before, after = before[before[col] != value], after[after[col] != value]
+    for added in (a for a in ADDED if a.file == stem):
+        new = added.rows(after)
+        assert new.any(), f"{stem}: the added rows {added.where} are missing"
+        after = after[~new]
     before, after = before.reset_index(drop=True), after.reset_index(drop=True)
     assert len(after) == len(before), f"{stem}: {len(before)} rows before, {len(after)} now"
     missing = [c for c in before.columns if c not in after.columns]
@@ -150,6 +285,11 @@ def test_results_equal_snapshot(demo_root: Path, stem: str) -> None:
                 d = d[~np.isnan(d)]
                 assert (d <= it.bound).all(), (f"{stem}.{col}: an intended change exceeds its "
                                                f"bound {it.bound}: max {d.max()}")
+            if it.relation is not None:
+                ok = it.relation(before[rows].reset_index(drop=True),
+                                 after[rows].reset_index(drop=True))
+                assert ok.all(), (f"{stem}.{col}: {int((~ok).sum())} changed row(s) break the "
+                                  f"stated relation ({it.why})")
         _compare(stem, col, a, b, exact)
 
 

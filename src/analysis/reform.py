@@ -24,9 +24,16 @@ What this module estimates (all pure functions returning frozen result objects):
   ``reform_diagnostics``).
 
 Inference with 11 counties: every aggregate is reported with the analytic clustered standard error
-and next to it the restricted wild cluster bootstrap (Webb weights) and randomisation inference
-over adoption dates (:mod:`analysis.inference`). Tables carry ``n_clusters`` and a ``warning``
-when there are fewer than 20 clusters.
+(``t(G − 1)`` critical values) and next to it the restricted wild cluster bootstrap (Webb weights)
+and studentised randomisation inference over adoption dates (:mod:`analysis.inference`). Tables
+carry ``n_clusters`` and a ``warning`` when there are fewer than 20 clusters, and every ATT(g,t)
+and aggregate row says how many treated and comparison counties it rests on
+(``n_treated_counties``, ``n_comparison_counties``, ``min_comparison_counties``,
+``few_comparison_weight``, ``comparison_warning`` below three comparison counties). The headline
+dynamic summary is the ``dynamic_balanced`` aggregation: cohorts observed for ``E`` quarters after
+adoption, event times ``0..E``, ``E`` the longest window in which every cell has at least three
+comparison counties (:meth:`analysis.did.ATTgtResult.headline_window`); the full ``dynamic`` table
+is kept beside it.
 
 References
 ----------
@@ -58,6 +65,7 @@ from .inference import (
     MAX_CLUSTERS,
     aggregate,
     aggregate_spec,
+    balance_table,
     pretrend_test,
     wild_cluster_bootstrap,
 )
@@ -466,17 +474,36 @@ def _label_key(kind: str, key: Any) -> str:
     return t_to_period(float(key))
 
 
+#: the did layer's cluster columns under their reform names (the reform clusters by county)
+_COUNTY_COLUMNS = {"n_treated_clusters": "n_treated_counties",
+                   "n_comparison_clusters": "n_comparison_counties",
+                   "min_comparison_clusters": "min_comparison_counties"}
+
+
 def _aggregate_rows(res: ATTgtResult, outcome: str, *, n_boot: int, n_perm: int, seed: int,
                     extra: dict[str, Any] | None = None) -> pd.DataFrame:
-
+    """The aggregate rows of one outcome: simple, dynamic, group, calendar, then the headline
+    ``dynamic_balanced`` (event times ``0..E`` on the cohorts observed for ``E`` quarters, ``E``
+    from :meth:`~analysis.did.ATTgtResult.headline_window`; its overall rows have
+    ``headline = True``)."""
     out = []
     inference = _inference_for(res)
-    for kind in ("simple", "dynamic", "group", "calendar"):
-        a = aggregate(res, kind, inference=inference, n_boot=n_boot, n_perm=n_perm, seed=seed)
-        t = a.tidy()
+    window = res.headline_window()
+    kinds: list[tuple[str, str, dict[str, Any]]] = [
+        (k, k, {}) for k in ("simple", "dynamic", "group", "calendar")]
+    if window is not None:
+        kinds.append(("dynamic_balanced", "dynamic",
+                      {"balance_e": window, "min_e": 0, "max_e": window}))
+    for name, kind, kw in kinds:
+        a = aggregate(res, kind, inference=inference, n_boot=n_boot, n_perm=n_perm, seed=seed,
+                      **kw)
+        t = a.tidy().rename(columns=_COUNTY_COLUMNS)
         t["key"] = [_label_key(kind, k) for k in t["key"]]
-        t.insert(0, "aggregation", kind)
+        t.insert(0, "aggregation", name)
         t.insert(0, "outcome", outcome)
+        t["balance_e"] = float(window) if name == "dynamic_balanced" else np.nan
+        t["max_e"] = float(window) if name == "dynamic_balanced" else np.nan
+        t["headline"] = (name == "dynamic_balanced") & t["is_overall"]
         out.append(t)
     df = pd.concat(out, ignore_index=True)
     df["warning"] = few_cluster_warning(res.n_clusters)
@@ -502,6 +529,7 @@ def _attgt_rows(res: ATTgtResult, outcome: str) -> pd.DataFrame:
     t["period"] = [t_to_period(p) for p in t["period_t"]]
     t["base_period"] = [t_to_period(p) for p in t["base_period"]]
     t["event_time"] = t["event_time"].astype(int)
+    t = t.rename(columns=_COUNTY_COLUMNS)
     t["warning"] = few_cluster_warning(res.n_clusters)
     t["control_group"] = res.control_group
     return t
@@ -526,6 +554,14 @@ def diagnostics(panel: pd.DataFrame, outcome: str, res: ATTgtResult, *, n_boot: 
     parts.append(_diag_rows(outcome, "pretrend", pd.DataFrame({
         "term": pt["statistic"], "estimate": pt["value"], "p_value": pt["p_value"],
         "inference": pt["inference"], "df": pt["df"], "n_clusters": pt["n_clusters"]})))
+    if "randomization" in _inference_for(res):
+        bal = balance_table(res, n_perm=n_perm, seed=seed)
+        parts.append(_diag_rows(outcome, "randomization_balance", pd.DataFrame({
+            "term": bal["statistic"], "estimate": bal["actual"], "p_value": bal["p_value"],
+            "inference": "randomization", "n_clusters": res.n_clusters,
+            "perm_mean": bal["perm_mean"], "perm_sd": bal["perm_sd"],
+            "perm_q05": bal["perm_q05"], "perm_median": bal["perm_median"],
+            "perm_q95": bal["perm_q95"], "n_assignments": bal["n_assignments"]})))
     st = twfe(panel, outcome=outcome, kind="static", n_boot=n_boot, seed=seed).tidy()
     parts.append(_diag_rows(outcome, "twfe_static", st[["term", "estimate", "std_error", "ci_low",
                                                         "ci_high", "p_value", "inference",

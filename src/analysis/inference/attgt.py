@@ -91,8 +91,8 @@ def aggregate(
     seed: int = 0,
     boot_weights: BootWeights = "webb",
     ri_statistic: RIStatistic = "studentized",
-    wild_model: WildModel = "cohort_period",
-    studentization: Studentization = "cv1",
+    wild_model: WildModel = "twfe",
+    studentization: Studentization = "cv3",
     boot_level: BootLevel = "cluster",
 ) -> AggregateResult:
     """Aggregate ATT(g,t) (R ``did``'s ``aggte``) with analytic, wild-bootstrap and randomisation
@@ -118,11 +118,13 @@ def aggregate(
         Randomisation statistic: the cluster-robust t (default; MacKinnon & Webb 2020) or the
         absolute estimate.
     wild_model, studentization, boot_level
-        The wild bootstrap's restricted model (``"cohort_period"``: saturated cohort × period
-        effects with only the tested restriction imposed; ``"twfe"``: one constant effect),
-        studentisation (``"cv1"`` clustered influence function; ``"cv3"`` delete-one-cluster
-        jackknife) and weights (``"cluster"``: one per cluster; ``"subcluster"``: one per unit,
-        MacKinnon & Webb 2018); :mod:`analysis.inference.multiplier` says why the defaults.
+        The wild bootstrap's restricted model (``"twfe"``: one constant effect, the default;
+        ``"cohort_period"``: saturated cohort × period effects with only the tested restriction
+        imposed), studentisation (``"cv3"``: delete-one-cluster jackknife, the default, CV1 for
+        an estimate that does not exist without some cluster; ``"cv1"``: clustered influence
+        function) and weights (``"cluster"``: one per cluster; ``"subcluster"``: one per unit,
+        MacKinnon & Webb 2018). :mod:`analysis.inference.multiplier` gives the Monte Carlo behind
+        the defaults.
 
     Returns
     -------
@@ -161,8 +163,8 @@ def aggregate_spec(
     seed: int = 0,
     boot_weights: BootWeights = "webb",
     ri_statistic: RIStatistic = "studentized",
-    wild_model: WildModel = "cohort_period",
-    studentization: Studentization = "cv1",
+    wild_model: WildModel = "twfe",
+    studentization: Studentization = "cv3",
     boot_level: BootLevel = "cluster",
 ) -> AggregateResult:
     """:func:`aggregate` for a prepared :class:`~analysis.did.AggSpec`, e.g. a contrast of
@@ -199,8 +201,8 @@ def pretrend_test(
     seed: int = 0,
     boot_weights: BootWeights = "webb",
     ri_statistic: RIStatistic = "studentized",
-    wild_model: WildModel = "cohort_period",
-    studentization: Studentization = "cv1",
+    wild_model: WildModel = "twfe",
+    studentization: Studentization = "cv3",
     boot_level: BootLevel = "cluster",
 ) -> PretrendResult:
     """Joint pre-trend test on the dynamic aggregation's pre-period ATTs (event time < 0).

@@ -99,13 +99,14 @@ def invert_test(pvalue: Callable[[np.ndarray], np.ndarray], estimate: float, sca
     else:
         return -np.inf, np.inf
 
-    def bisect(out: float, inn: float) -> float:
-        for _ in range(24):
-            mid = 0.5 * (out + inn)
-            if pvalue(np.array([mid]))[0] > alpha:
-                inn = mid
-            else:
-                out = mid
-        return 0.5 * (out + inn)
-
-    return bisect(grid[first - 1], grid[first]), bisect(grid[last + 1], grid[last])
+    # both ends bisected at once (one call of ``pvalue`` with two points per step; each point's
+    # p-value is the same as on its own, so the ends are those of two separate bisections)
+    out = np.array([grid[first - 1], grid[last + 1]])
+    inn = np.array([grid[first], grid[last]])
+    for _ in range(24):
+        mid = 0.5 * (out + inn)
+        accept = np.asarray(pvalue(mid)) > alpha
+        inn = np.where(accept, mid, inn)
+        out = np.where(accept, out, mid)
+    lo, hi = 0.5 * (out + inn)
+    return float(lo), float(hi)
