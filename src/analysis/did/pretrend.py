@@ -5,7 +5,8 @@ The Wald statistic ``θ̂' V⁻¹ θ̂`` over the pre-period event times (``χ²
 freedom) needs the clustered covariance ``V`` of those ATTs to be non-singular; with 11 clusters
 and more pre-periods than clusters it is not, and the row is reported as missing with the rank in
 a note. The scalar statistics that always exist (``sum_t2`` judged by the restricted wild
-bootstrap, ``mean_sq`` by randomisation of adoption dates) are computed in
+bootstrap, ``mean_t2`` — or ``mean_sq`` unstudentised — by randomisation of adoption dates) are
+computed in
 :func:`analysis.inference.pretrend_test`, which assembles the :class:`PretrendResult`.
 
 Tests that mean something (Roth 2022: a joint test of many noisy leads has little power against
@@ -57,8 +58,9 @@ class PretrendResult(ResultMixin):
     Rows: ``wald`` (analytic clustered Wald χ², reported only when the clustered covariance of the
     pre-period ATTs is non-singular — with 11 clusters and more pre-periods than clusters it is
     not), ``sum_t2`` (sum of squared individually studentised pre-period ATTs, judged by the
-    restricted wild cluster bootstrap) and ``mean_sq`` (mean squared pre-period ATT, judged by
-    randomisation of adoption dates). Columns: ``statistic``, ``value``, ``df``, ``p_value``,
+    restricted wild cluster bootstrap) and ``mean_t2`` (mean squared pre-period t statistic;
+    ``mean_sq``, the mean squared pre-period ATT, when unstudentised), judged by randomisation of
+    adoption dates. Columns: ``statistic``, ``value``, ``df``, ``p_value``,
     ``inference``, ``n_pre``, ``n_clusters``.
     """
 
