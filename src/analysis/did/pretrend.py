@@ -6,8 +6,7 @@ freedom) needs the clustered covariance ``V`` of those ATTs to be non-singular; 
 and more pre-periods than clusters it is not, and the row is reported as missing with the rank in
 a note. The scalar statistics that always exist (``sum_t2`` judged by the restricted wild
 bootstrap, ``mean_t2`` — or ``mean_sq`` unstudentised — by randomisation of adoption dates) are
-computed in
-:func:`analysis.inference.pretrend_test`, which assembles the :class:`PretrendResult`.
+computed in :func:`analysis.inference.pretrend_test`, which assembles the :class:`PretrendResult`.
 
 Tests that mean something (Roth 2022: a joint test of many noisy leads has little power against
 the violations that matter). On a **universal** base period each lead ``θ_e`` is the change from
