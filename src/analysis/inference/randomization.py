@@ -348,7 +348,7 @@ def permutations(res: ATTgtResult, n_perm: int, seed: int
         return hit[1], hit[2], hit[3]
     pe = PermutationEstimator(res)
     A, exact = assignments(pe.gc, n_perm, seed)
-    _DRAWS[key] = (weakref.ref(res, lambda _, k=key: _DRAWS.pop(k, None)), pe, A, exact)
+    _DRAWS[key] = (weakref.ref(res, lambda _, k=key, cache=_DRAWS: cache.pop(k, None)), pe, A, exact)
     return pe, A, exact
 
 

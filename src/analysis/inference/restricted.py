@@ -155,7 +155,7 @@ def _fit(res: ATTgtResult, model: WildModel) -> _Fit:
     resid = np.full(p.Y.shape, np.nan)
     resid[ui, ti] = e
     fit = _Fit(Z=Z, Z_t=Z_t, A=A, beta=beta, resid=resid)
-    _FITS[key] = (weakref.ref(res, lambda _, k=key: _FITS.pop(k, None)), fit)
+    _FITS[key] = (weakref.ref(res, lambda _, k=key, cache=_FITS: cache.pop(k, None)), fit)
     return fit
 
 
