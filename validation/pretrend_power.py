@@ -172,11 +172,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path)
     a = ap.parse_args(argv)
     t0 = time.time()
-    # fresh worker processes every 20 replications: the resampling methods keep per-fit caches
-    # whose memory a long loop of fits would otherwise accumulate
-    with ProcessPoolExecutor(a.jobs, max_tasks_per_child=20) as ex:
-        futs = [ex.submit(one, r, a.seed, a.n_boot, a.n_perm) for r in range(a.reps)]
-        rows = [x for f in futs for x in f.result()]
+    # fresh worker processes for every block of replications: the resampling methods keep per-fit
+    # caches whose memory a long loop of fits would otherwise accumulate
+    rows = []
+    block = 20 * a.jobs
+    for start in range(0, a.reps, block):
+        with ProcessPoolExecutor(a.jobs) as ex:
+            futs = [ex.submit(one, r, a.seed, a.n_boot, a.n_perm)
+                    for r in range(start, min(start + block, a.reps))]
+            rows += [x for f in futs for x in f.result()]
     md = table(pd.DataFrame(rows))
     md += f"\n{a.reps} replications, {a.n_boot} bootstrap draws, {a.n_perm} permutations, " \
           f"{time.time() - t0:.0f} s on {a.jobs} processes.\n"
