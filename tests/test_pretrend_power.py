@@ -58,7 +58,7 @@ def test_stated_size_is_the_leads_slope_without_noise(power):
 def test_slope_test_holds_size_and_detects_a_linear_pretrend(power):
     """16 null worlds and 16 worlds whose leads rise by 0.5 a quarter (4 points over the last
     eight quarters), 99 draws: each few-cluster slope test rejects at most 4 null worlds (a true
-    rate of 5% exceeds that with probability 0.007) and at least 9 of the others (0.85–0.90 power
+    rate of 5% exceeds that with probability 0.007) and at least 9 of the others (0.78–0.86 power
     measured in validation/pretrend_power.md)."""
     import pandas as pd
 
