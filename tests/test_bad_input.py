@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
-from test_contract import TINY, csv_text, tiny_rows, write_tiny
+from test_contract import TINY, csv_text, tiny_rows, tiny_workbook, write_tiny
 from typer.testing import CliRunner
 
 from analysis.cli import app
@@ -63,16 +63,7 @@ def workbook(modify: Callable[[dict], None]) -> Callable[[Path], None]:
     """The tiny world as one workbook; ``modify(sheets)`` edits the openpyxl worksheets."""
     def make(d: Path) -> None:
         d.mkdir(parents=True, exist_ok=True)
-        wb = Workbook()
-        wb.remove(wb.active)
-        sheets = {}
-        for t in TINY:
-            ws = wb.create_sheet(t)
-            rows = tiny_rows(t)
-            ws.append(list(rows[0]))
-            for r in rows:
-                ws.append([v or None for v in r.values()])
-            sheets[t] = ws
+        wb, sheets = tiny_workbook()
         modify(sheets)
         wb.save(d / "ledger.xlsx")
     return make

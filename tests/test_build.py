@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_contract import TINY, write_tiny
+from test_contract import tiny_workbook, write_tiny
 from typer.testing import CliRunner
 
 import analysis
@@ -196,15 +196,7 @@ def test_validate_report_lists_tables_and_notes(tmp_path):
 
 
 def test_validate_report_for_a_workbook(tmp_path):
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    for t, rows in TINY.items():
-        ws = wb.create_sheet(t)
-        ws.append(list(rows[0]))
-        for r in rows:
-            ws.append([v or None for v in r.values()])
+    wb, _ = tiny_workbook()
     (tmp_path / "wb").mkdir()
     wb.save(tmp_path / "wb" / "台账.xlsx")
     report = b.validate_raw(tmp_path / "wb")

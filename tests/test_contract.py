@@ -91,6 +91,24 @@ def tiny_rows(table: str) -> list[dict[str, str]]:
     return [dict(r) for r in TINY[table]]
 
 
+def tiny_workbook() -> tuple[object, dict[str, object]]:
+    """The tiny world as one openpyxl workbook (a sheet per table, empty cells blank) and its
+    worksheets by table, for tests to edit before saving."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    sheets = {}
+    for t in TINY:
+        ws = wb.create_sheet(t)
+        rows = tiny_rows(t)
+        ws.append(list(rows[0]))
+        for r in rows:
+            ws.append([v or None for v in r.values()])
+        sheets[t] = ws
+    return wb, sheets
+
+
 def csv_text(rows: list[dict[str, str]], header: list[str] | None = None) -> str:
     """CSV text of ``rows`` (dicts keyed by canonical names); ``header`` relabels the columns."""
     keys = list(rows[0])

@@ -21,8 +21,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from openpyxl import Workbook
-from test_contract import TINY, csv_text, tiny_rows, write_tiny
+from test_contract import TINY, csv_text, tiny_rows, tiny_workbook, write_tiny
 
 from analysis.contract import validate
 from analysis.errors import DataContractError
@@ -40,14 +39,7 @@ def _tiny_csv(table: str) -> str:
 
 
 def _tiny_workbook() -> bytes:
-    wb = Workbook()
-    wb.remove(wb.active)
-    for t in TINY:
-        ws = wb.create_sheet(t)
-        rows = tiny_rows(t)
-        ws.append(list(rows[0]))
-        for r in rows:
-            ws.append([v or None for v in r.values()])
+    wb, _ = tiny_workbook()
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from openpyxl import Workbook
-from test_contract import TINY, csv_text, tiny_rows, write_tiny
+from test_contract import TINY, csv_text, tiny_rows, tiny_workbook, write_tiny
 from typer.testing import CliRunner
 
 from analysis.cli import app
@@ -53,16 +52,9 @@ def refused(folder: Path, *says: str, **env: str) -> str:
 # --------------------------------------------------------------------------------------------
 # workbooks measured before they are inflated
 # --------------------------------------------------------------------------------------------
-def tiny_workbook(folder: Path) -> Path:
+def tiny_workbook_file(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    wb = Workbook()
-    wb.remove(wb.active)
-    for t in TINY:
-        ws = wb.create_sheet(t)
-        rows = tiny_rows(t)
-        ws.append(list(rows[0]))
-        for r in rows:
-            ws.append([v or None for v in r.values()])
+    wb, _ = tiny_workbook()
     path = folder / "ledger.xlsx"
     wb.save(path)
     return path
@@ -84,14 +76,14 @@ def inflate_part(path: Path, part: str, extra: bytes) -> None:
 
 
 def test_a_workbook_within_the_limits_is_read(tmp_path):
-    tiny_workbook(tmp_path / "wb")
+    tiny_workbook_file(tmp_path / "wb")
     res = run_validate(tmp_path / "wb")
     assert res.exit_code == 0, res.output
     assert "one Excel workbook" in res.output
 
 
 def test_zip_bomb_is_refused_before_it_is_inflated(tmp_path, monkeypatch):
-    path = tiny_workbook(tmp_path / "wb")
+    path = tiny_workbook_file(tmp_path / "wb")
     # 3 MB of blanks compress to a few KB: far beyond any sheet Excel writes
     inflate_part(path, sheet_part(path, "activities"), b" " * (3 * 1024 * 1024))
     assert path.stat().st_size < 100_000
@@ -107,7 +99,7 @@ def test_zip_bomb_is_refused_before_it_is_inflated(tmp_path, monkeypatch):
 
 
 def test_the_ratio_limit_is_configurable(tmp_path):
-    path = tiny_workbook(tmp_path / "wb")
+    path = tiny_workbook_file(tmp_path / "wb")
     inflate_part(path, sheet_part(path, "activities"), b" " * (3 * 1024 * 1024))
     res = run_validate(tmp_path / "wb", PAIRING_EVAL_MAX_XLSX_RATIO="100000")
     assert res.exit_code == 0, res.output
@@ -116,7 +108,7 @@ def test_the_ratio_limit_is_configurable(tmp_path):
 def _big_sheet(folder: Path) -> tuple[Path, int]:
     """The tiny workbook with 60 KB of ordinary (poorly compressible) text added to its
     activities sheet, and the inflated size of the whole workbook."""
-    path = tiny_workbook(folder)
+    path = tiny_workbook_file(folder)
     rng = random.Random(3)
     text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(60_000))
     inflate_part(path, sheet_part(path, "activities"), text.encode())

@@ -78,9 +78,8 @@ from scipy import optimize, special, stats
 from ..errors import SpecificationError, check_option
 from ..plots import new_axes
 from ..results import ResultMixin
-from .aggregation import AggSpec, aggregate_point
-from .cells import group_shares
-from .core import attgt_core
+from .aggregation import AggSpec
+from .jackknife import leave_one_out
 from .results import ATTgtResult
 
 __all__ = [
@@ -609,21 +608,7 @@ def cluster_jackknife(res: ATTgtResult, spec: AggSpec) -> tuple[np.ndarray, np.n
     if not p.clustered:
         raise SpecificationError("The cluster jackknife needs a fit with cluster=.")
     C = p.n_clusters
-    outs = []
-    for c in range(C):
-        keep = p.cl != c
-        att, _, _, _ = attgt_core(p.Y[None, keep], p.obs[keep], p.G[keep], p.w[keep], res.cells,
-                                  res.control_group, res.anticipation, want_if=False,
-                                  X=None if p.X is None else p.X[keep])
-        glist = np.unique(res.cells.g)
-        pg = group_shares(p.G[keep], p.w[keep], glist)
-        pgc = pg[np.searchsorted(glist, res.cells.g)]
-        pgg = None
-        if spec.overall == "pgg":
-            pgg = group_shares(p.G[keep], p.w[keep], np.asarray(spec.key_groups, float))[None]
-        keys, _ = aggregate_point(spec, att, pgc[None], pgg)
-        outs.append(keys[0])
-    L = np.array(outs)
+    L = leave_one_out(res, spec, p.Y[None])[:, 0, :-1]  # keys only (the overall is last)
     if np.isnan(L).any():
         bad = [spec.keys[j] for j in np.flatnonzero(np.isnan(L).any(0))]
         raise SpecificationError(f"Leaving out one cluster leaves keys {bad} without an estimate; "

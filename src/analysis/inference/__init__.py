@@ -9,7 +9,7 @@ Sits above :mod:`analysis.did` (which it uses and which never imports it):
 - :mod:`analysis.inference.restricted` — the wild bootstrap's restricted model of the
   Callaway–Sant'Anna aggregates (saturated cohort × period effects, only the tested restriction
   imposed; or one constant effect).
-- :mod:`analysis.inference.jackknife` — leave-one-cluster-out aggregates (CV3 studentisation).
+- CV3 studentisation uses :mod:`analysis.did.jackknife` (leave-one-cluster-out aggregates).
 - :mod:`analysis.inference.multiplier` — restricted wild cluster bootstrap-t for estimators that are
   linear in the outcome (the Callaway–Sant'Anna aggregates), by cluster-level linear maps; CV1 or
   CV3 studentisation, cluster or subcluster weights.

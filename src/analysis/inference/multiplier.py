@@ -25,7 +25,7 @@ arrays; each draw then costs O(G²). The restricted residuals are linear in ``τ
   period effects plus one constant effect fixed at ``τ₀``; the default) or ``"cohort_period"``
   (the saturated cohort × period model with only the tested restriction imposed, the boottest way).
 * ``studentization`` — ``"cv3"`` (the delete-one-cluster jackknife,
-  :mod:`analysis.inference.jackknife`; MacKinnon, Nielsen & Webb 2023; the default) or ``"cv1"``
+  :mod:`analysis.did.jackknife`; MacKinnon, Nielsen & Webb 2023; the default) or ``"cv1"``
   (the clustered influence-function standard error of the analytic row, ``G/(G−1)`` corrected),
   for the observed and every bootstrap statistic alike. An estimate that does not exist without
   some county (an event time only one county reaches) has no jackknife: its row is studentised by
@@ -94,8 +94,8 @@ import numpy as np
 import pandas as pd
 
 from ..did import AggSpec, ATTgtResult, aggregate_table, attgt_core
+from ..did.jackknife import cv3_se, leave_one_out
 from ..errors import SpecificationError
-from .jackknife import cv3_se, leave_one_out
 from .pvalue import invert_test, resampling_pvalue
 from .restricted import WildModel, restricted_model
 from .weights import BootWeights, draw_weights

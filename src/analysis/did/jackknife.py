@@ -13,7 +13,9 @@ only) has no CV3 variance; the bootstrap rows then say so.
 
 The estimator is linear in the outcome for a fixed assignment, so one call evaluates the
 leave-one-out aggregates of a whole batch of outcome arrays (the bootstrap's restricted residuals
-restricted to each cluster), ``G`` runs of the batched core in all.
+restricted to each cluster), ``G`` runs of the batched core in all. The same routine serves the
+wild bootstrap's CV3 studentisation (:mod:`analysis.inference.multiplier`) and the sensitivity
+analysis' jackknife covariance (:func:`analysis.did.honest.cluster_jackknife`).
 
 Why hand-written: ``summclust`` / boottest compute CV3 for regressions; no library offers the
 jackknife of the Callaway–Sant'Anna aggregates.
@@ -30,7 +32,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..did import AggSpec, ATTgtResult, aggregate_point, attgt_core, group_shares
+from .aggregation import AggSpec, aggregate_point
+from .cells import group_shares
+from .core import attgt_core
+from .results import ATTgtResult
 
 __all__ = ["cv3_se", "leave_one_out"]
 
