@@ -32,6 +32,11 @@ OutcomeOrComposite = Literal["environment_score", "service_score", "happiness_sc
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 #: the composite index (the pre-specified primary outcome)
 COMPOSITE = "composite"
+#: the pre-specified primary outcome: the composite index (one test, no multiplicity adjustment)
+PRIMARY_OUTCOME: str = COMPOSITE
+#: the family of secondary outcomes whose p-values are adjusted together for multiplicity
+#: (Romano–Wolf step-down, :mod:`analysis.inference.stepdown`): the four targets
+SECONDARY_OUTCOMES: tuple[str, ...] = OUTCOMES
 #: the four targets and the composite
 ALL_OUTCOMES: tuple[str, ...] = get_args(OutcomeOrComposite)
 #: +1: the target is "up" (三升); −1: "down" (一降)
@@ -69,6 +74,11 @@ OUTCOME_LABELS: dict[str, Label] = {
 }
 for _short, _col in INDICATORS.items():
     OUTCOME_LABELS.setdefault(_short, OUTCOME_LABELS[_col])
+
+
+def is_primary(outcome: object) -> bool:
+    """Whether ``outcome`` (a column or indicator name) is the pre-specified primary outcome."""
+    return indicator_column(str(outcome)) == PRIMARY_OUTCOME
 
 
 def outcome_label(name: object, language: str = "en") -> str:
@@ -220,7 +230,8 @@ __all__ = [
     "BootWeights", "ALL_INDICATORS", "ALL_OUTCOMES", "COMPOSITE", "DIRECTION", "DISCLOSURE_THRESHOLD",
     "ELIGIBILITY_RULE",
     "INDICATORS", "INFERENCE_LABELS", "INFERENCE_NAMES", "InferenceName", "LOWER_IS_BETTER",
-    "Label", "OUTCOMES", "OUTCOME_LABELS", "Outcome", "OutcomeOrComposite", "PUBLISHED",
-    "PUBLISHED_WINDOW", "Published", "SCORES", "date_to_t", "direction", "indicator_column", "is_eligible",
-    "outcome_label", "period_to_t", "quarter_bounds", "t_to_period",
+    "Label", "OUTCOMES", "OUTCOME_LABELS", "Outcome", "OutcomeOrComposite", "PRIMARY_OUTCOME",
+    "PUBLISHED", "PUBLISHED_WINDOW", "Published", "SCORES", "SECONDARY_OUTCOMES", "date_to_t",
+    "direction", "indicator_column", "is_eligible", "is_primary", "outcome_label", "period_to_t",
+    "quarter_bounds", "t_to_period",
 ]

@@ -59,7 +59,7 @@ from .did import ATTgtResult, att_gt
 from .did.attrition import lee_bounds
 from .did.honest import HonestResult, honest_did
 from .did.pretrend import last_leads_min_e, lead_slope_spec
-from .domain import ALL_OUTCOMES, OutcomeOrComposite, t_to_period
+from .domain import ALL_OUTCOMES, SECONDARY_OUTCOMES, OutcomeOrComposite, is_primary, t_to_period
 from .errors import SpecificationError, check_option
 from .inference import (
     MAX_CLUSTERS,
@@ -69,6 +69,7 @@ from .inference import (
     pretrend_test,
     wild_cluster_bootstrap,
 )
+from .inference.stepdown import cs_null_draws, family_adjust, holm
 from .results import ResultMixin, few_cluster_warning
 from .within import fe_ols
 
@@ -759,6 +760,44 @@ def sensitivity_rows(panel: pd.DataFrame, *, outcomes: Sequence[str] = ALL_OUTCO
     return out
 
 
+def multiplicity(agg: pd.DataFrame, fits: dict[str, ATTgtResult], *, n_boot: int = 999,
+                 n_perm: int = 999, seed: int = 0) -> pd.DataFrame:
+    """``reform_aggregate`` with the columns ``primary``, ``p_adjusted`` and ``adjustment``.
+
+    ``primary`` marks the pre-specified primary outcome (:data:`analysis.domain.PRIMARY_OUTCOME`,
+    the composite index), tested once. ``p_adjusted`` is the p-value of the *simple* aggregate
+    adjusted across the four target outcomes (:data:`analysis.domain.SECONDARY_OUTCOMES`), within
+    each inference method: Romano–Wolf step-down over the same wild-bootstrap draws, or the same
+    permuted assignments, that the row's own p-value uses
+    (:func:`analysis.inference.stepdown.family_adjust`; the draws share the seed, clusters and
+    assignments across outcomes), and Holm on the analytic rows (no joint draws). It is missing
+    on the primary outcome and on every other aggregation; ``adjustment`` names the method where
+    it is filled.
+    """
+    out = agg.copy()
+    out["primary"] = out["outcome"].map(is_primary).astype(bool)
+    out["p_adjusted"] = np.nan
+    out["adjustment"] = None
+    family = [o for o in SECONDARY_OUTCOMES if o in fits]
+    simple = (out["aggregation"] == "simple") & out["outcome"].isin(family)
+    if family:
+        for method in ("wild_bootstrap", "randomization"):
+            rows = simple & (out["inference"] == method)
+            if not rows.any():
+                continue
+            draws = {o: cs_null_draws(fits[o], fits[o].spec("simple"), method, n_boot=n_boot,
+                                      n_perm=n_perm, seed=seed) for o in family}
+            adj = family_adjust(draws)
+            out.loc[rows, "p_adjusted"] = out.loc[rows, "outcome"].map(adj).to_numpy(float)
+            out.loc[rows, "adjustment"] = "romano_wolf"
+        rows = simple & (out["inference"] == "analytic")
+        if rows.any():
+            out.loc[rows, "p_adjusted"] = holm(out.loc[rows, "p_value"].to_numpy(float))
+            out.loc[rows, "adjustment"] = "holm"
+    out["adjustment"] = out["adjustment"].astype("string")
+    return out
+
+
 def build_results(processed: Any, *, n_boot: int = 999, n_perm: int = 999,
                   seed: int = 20240101) -> dict[str, pd.DataFrame]:
     """Results hook: ``reform_attgt``, ``reform_aggregate``, ``reform_diagnostics``, and
@@ -773,9 +812,11 @@ def build_results(processed: Any, *, n_boot: int = 999, n_perm: int = 999,
     """
     panel = processed.panel
     attgt, agg, diag = [], [], []
+    fits: dict[str, ATTgtResult] = {}
     for outcome in ALL_OUTCOMES:
         try:
             res = reform_attgt(panel, outcome=outcome)
+            fits[outcome] = res
             attgt.append(_attgt_rows(res, outcome))
             agg.append(_aggregate_rows(res, outcome, n_boot=n_boot, n_perm=n_perm, seed=seed))
             diag.append(diagnostics(panel, outcome, res, n_boot=n_boot, n_perm=n_perm,
@@ -790,6 +831,7 @@ def build_results(processed: Any, *, n_boot: int = 999, n_perm: int = 999,
         columns=["outcome", "aggregation", "key", "att", "std_error", "ci_low", "ci_high",
                  "p_value", "inference", "n_clusters", "warning"])
     a["key"] = a["key"].astype(str)
+    a = multiplicity(a, fits, n_boot=n_boot, n_perm=n_perm, seed=seed)
     d = pd.concat(diag, ignore_index=True)
     for c in ("term", "inference", "comparison", "warning"):
         if c in d.columns:
