@@ -33,6 +33,7 @@ from scipy import stats
 from ..domain import OutcomeOrComposite, outcome_label
 from ..errors import SpecificationError, check_option
 from ..inference import wild_cluster_bootstrap
+from ..inference.stepdown import NullDraws
 from ..results import ResultMixin
 from ..within import fe_ols
 from .prepare import DEFAULT_CONTROLS, INTENSITIES, Intensity, axis_label, with_outcome
@@ -101,6 +102,9 @@ class DoseResponseResult(ResultMixin):
     n_institutions: int
     n_counties: int
     _notes: tuple[str, ...] = ()
+    #: the wild bootstrap's null draws of each tested term (for the Romano–Wolf adjustment across
+    #: outcomes, :mod:`analysis.inference.stepdown`); empty without wild-bootstrap rows
+    null_draws: dict[str, NullDraws] = field(default_factory=dict, repr=False)
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -280,6 +284,7 @@ def dose_response(
         model = model.replace("dose_response", "placebo_lead")
     rows = []
     notes: list[str] = []
+    null_draws: dict[str, NullDraws] = {}
     fit = fe_ols(d, y=outcome, x=xcols, fe=fes, cluster="institution_id")
     n_counties = int(d["county_code"].nunique())
     if "analytic" in inference:
@@ -298,7 +303,12 @@ def dose_response(
         wb = wild_cluster_bootstrap(d, y=outcome, x=xcols, term=terms + placebo_terms,
                                     cluster="county_code", fe=boot_fe, dummies=boot_dummies,
                                     n_boot=n_boot, seed=seed, alpha=alpha)
+        labels = tuple(sorted(d["county_code"].astype(str).unique()))
         for _, r in wb.table.iterrows():
+            null_draws[r["term"]] = NullDraws(
+                abs(float(r["statistic"])), np.abs(wb.t_star[r["term"]]),
+                ("wcr", labels, int(seed), int(n_boot), tuple(terms + placebo_terms),
+                 (terms + placebo_terms).index(r["term"])), "wild_bootstrap")
             rows.append({"term": r["term"], "estimate": r["estimate"], "std_error": r["std_error"],
                          "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"],
                          "inference": "wild_bootstrap", "cluster": "county_code",
@@ -340,6 +350,6 @@ def dose_response(
         outcome=outcome, intensity=intensity, transform=transform, terms=tuple(terms + placebo_terms),
         table=table, curve=curve, x_observed=np.quantile(x, np.linspace(0, 1, 101)),
         n_obs=fit.n_obs, n_institutions=int(d["institution_id"].nunique()), n_counties=n_counties,
-        _notes=tuple(notes),
+        _notes=tuple(notes), null_draws=null_draws,
     )
 

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from ..build.steps import BuildOptions, Step
-from ..domain import ALL_OUTCOMES, COMPOSITE
+from ..domain import ALL_OUTCOMES, COMPOSITE, SECONDARY_OUTCOMES, is_primary
 from ..errors import SpecificationError
+from ..inference.stepdown import family_adjust, holm
 from .dose import dose_response
 from .event_study import EventStudyResult, repairing_event_study
 from .its import interrupted_time_series
@@ -58,6 +59,42 @@ def _event_rows(es: EventStudyResult, n_obs: int) -> pd.DataFrame:
     return pd.concat([out, pre_rows], ignore_index=True)
 
 
+def dose_multiplicity(eff: pd.DataFrame, draws: dict[str, Any]) -> pd.DataFrame:
+    """``effectiveness`` with ``primary``, ``p_adjusted`` and ``adjustment``.
+
+    ``primary``: the row's outcome is the pre-specified primary outcome (the composite index,
+    :data:`analysis.domain.PRIMARY_OUTCOME`). ``p_adjusted``: the dose term of the primary
+    ``dose_response`` model adjusted across the four target outcomes — Romano–Wolf step-down over
+    the wild bootstrap's own draws on its ``wild_bootstrap`` rows (the same county weights in every
+    outcome's draw: one seed; :func:`analysis.inference.stepdown.family_adjust`), Holm on its
+    ``analytic`` rows; missing on every other row (primary outcome, other models and terms)."""
+    out = eff.copy()
+    out["primary"] = out["outcome"].map(is_primary).astype(bool)
+    out["p_adjusted"] = np.nan
+    out["adjustment"] = None
+    first = {o: d for o, d in draws.items() if d is not None}
+    base = (out["model"] == "dose_response") & out["outcome"].isin(SECONDARY_OUTCOMES)
+    if first:
+        adj = family_adjust(draws)
+        rows = base & (out["inference"] == "wild_bootstrap")
+        rows &= out["term"] == out["outcome"].map(lambda o: _first_term(out, o))
+        out.loc[rows, "p_adjusted"] = out.loc[rows, "outcome"].map(adj).to_numpy(float)
+        out.loc[rows, "adjustment"] = "romano_wolf"
+    rows = base & (out["inference"] == "analytic")
+    rows &= out["term"] == out["outcome"].map(lambda o: _first_term(out, o))
+    if rows.any():
+        out.loc[rows, "p_adjusted"] = holm(out.loc[rows, "p_value"].to_numpy(float))
+        out.loc[rows, "adjustment"] = "holm"
+    out["adjustment"] = out["adjustment"].astype("string")
+    return out
+
+
+def _first_term(eff: pd.DataFrame, outcome: str) -> str:
+    """The dose term of the primary ``dose_response`` model of ``outcome``."""
+    t = eff.loc[(eff["model"] == "dose_response") & (eff["outcome"] == outcome), "term"]
+    return str(t.iloc[0]) if len(t) else ""
+
+
 def build_results(processed: Any, *, n_boot: int = 999,
                   seed: int = 20210101) -> dict[str, pd.DataFrame]:
     """Results hook: ``effectiveness``, ``dose_response_curve``, ``survival``, ``survival_cox`` and
@@ -89,8 +126,11 @@ def build_results(processed: Any, *, n_boot: int = 999,
     """
     panel = with_outcome(processed.panel, COMPOSITE)  # composite and repaired, once
     parts, curves = [], []
+    family_draws: dict[str, Any] = {}
     for outcome in ALL_OUTCOMES:
         primary = dose_response(panel, outcome=outcome, n_boot=n_boot, seed=seed)
+        if outcome in SECONDARY_OUTCOMES:
+            family_draws[outcome] = primary.null_draws.get(primary.terms[0])
         parts.append(primary.tidy())
         curves.append(primary.curve)
         for time_effects in ("quarter", "county_quarter"):
@@ -125,6 +165,7 @@ def build_results(processed: Any, *, n_boot: int = 999,
     effectiveness["term"] = effectiveness["term"].astype(str)
     effectiveness["note"] = effectiveness["note"].fillna("").astype(str)
     effectiveness["cluster"] = effectiveness["cluster"].fillna("").astype(str)
+    effectiveness = dose_multiplicity(effectiveness, family_draws)
     out: dict[str, pd.DataFrame] = {"effectiveness": effectiveness,
                                     "dose_response_curve": pd.concat(curves, ignore_index=True)}
     tables = tables_of(processed)
