@@ -2,8 +2,9 @@
 
 One catalogue, ``key -> (zh, en)``, held as :class:`analysis.domain.Label` values so that a label
 is the same object whichever module shows it; :func:`label` picks the language and fills the
-``{placeholders}``. The command line's messages can join the same catalogue (or a second one built
-with :func:`catalogue`) without a new mechanism.
+``{placeholders}``. The mechanism (:func:`catalogue`, :func:`text`, :data:`Language`) has its one
+home in :mod:`analysis.messages`, the catalogue of the command line's and the data contract's
+messages, which sits low enough for :mod:`analysis.errors` to use it; it is re-exported here.
 
 What is *not* here, because it is a domain concept with one home in :mod:`analysis.domain`:
 outcome and indicator names (``OUTCOME_LABELS`` / ``outcome_label``) and inference-method names
@@ -15,31 +16,14 @@ keys where reviewers read both, and no build step for ``.mo`` files.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Literal, get_args
-
 from .domain import INFERENCE_LABELS, Label
 from .errors import check_option
-
-Language = Literal["zh", "en"]
-#: the languages every label exists in
-LANGUAGES: tuple[str, ...] = get_args(Language)
-
-
-def catalogue(entries: Mapping[str, tuple[str, str]]) -> dict[str, Label]:
-    """A label catalogue from ``key -> (zh, en)`` pairs."""
-    return {key: Label(zh, en) for key, (zh, en) in entries.items()}
+from .messages import LANGUAGES, Language, catalogue, text
 
 
 def check_language(language: object) -> None:
     """Raise ``SpecificationError`` unless ``language`` is one of :data:`LANGUAGES`."""
     check_option("language", language, Language)
-
-
-def text(entry: Label, language: str, **fmt: object) -> str:
-    """``entry`` in ``language`` (``zh``; anything else is English), formatted with ``fmt``."""
-    out = entry(language)
-    return out.format(**fmt) if fmt else out
 
 
 #: the report catalogue: section titles, column headings, sentences (``{name}`` placeholders)
@@ -72,6 +56,211 @@ LABELS: dict[str, Label] = catalogue({
     "not_run": (
         "本数据集尚未运行此项分析（缺少结果文件 {file}）。请先运行 `pairing-eval build`。",
         "This analysis has not been run for this dataset (results file {file} is missing). Run `pairing-eval build` first.",
+    ),
+    # ---- key findings, the evidence ladder, allocation explained, reform counts and sensitivity
+    "findings": ("主要结论", "Key findings"),
+    "fs_nothing": (
+        "本数据集尚未运行结论所依据的分析，暂无主要结论。请先运行 `pairing-eval build`。",
+        "None of the analyses the findings rest on has been run for this dataset. Run `pairing-eval build` first.",
+    ),
+    "fs_ladder_note": (
+        "结论用语按固定规则与证据强度对应：有较强证据、有一定证据、证据不足、无法判断（规则见方法说明）。区间均为95%置信区间，预测改善的区间由帮扶效应的区间换算；帮扶强度与得分的关系是控制机构和季度固定效应后的关联，不等于因果效应。",
+        "The wording follows a fixed ladder keyed to the evidence: strong evidence, some evidence, "
+        "insufficient evidence, cannot be judged (rules in the methods notes). Intervals are 95% "
+        "confidence intervals, those of predicted gains scaled from the dose-response's interval; "
+        "the link between the intensity of help and the scores is an association given "
+        "institution and quarter fixed effects, not a causal effect.",
+    ),
+    "ev_strong": ("有较强证据", "there is strong evidence"),
+    "ev_some": ("有一定证据", "there is some evidence"),
+    "ev_insufficient": ("证据不足", "the evidence is insufficient"),
+    "ev_undetermined": ("无法判断", "it cannot be judged"),
+    "ev_reason_analytic_only": ("只有解析标准误，县区少时偏乐观", "only analytic standard errors, optimistic with few counties"),
+    "ev_reason_few_comparison": ("部分比较的对照县区不足3个", "some comparisons rest on fewer than 3 comparison counties"),
+    "ev_reason_few_treated": ("只有1个改革县区", "only one reform county"),
+    "ev_reason_randomization_disagrees": ("随机化推断的p值不低于0.05", "randomisation inference gives p ≥ 0.05"),
+    "ev_reason_no_sensitivity": ("没有平行趋势敏感性分析", "no sensitivity analysis for parallel trends"),
+    "ev_reason_fragile_trends": (
+        "改革后趋势偏离只要达到改革前最大季度偏离的{m:.2f}倍即可推翻结论",
+        "a post-reform departure from parallel trends of {m:.2f} times the largest pre-reform one would overturn it",
+    ),
+    "ev_reason_pretrend": ("改革前趋势检验显示改革县区原本走势不同", "the pre-trend test shows the reform counties were already on a different path"),
+    "ev_reason_no_placebo": ("没有提前一期的安慰剂检验", "no lead placebo test"),
+    "ev_adjusted": ("p值已按四项目标做多重比较校正", "p-value adjusted for testing four targets"),
+    "fs_reasons": ("（{reasons}）", " ({reasons})"),
+    "fs_ci": ("{est}（95%置信区间 {lo} 至 {hi}）", "{est} (95% CI {lo} to {hi})"),
+    "fs_ci_method": ("{est}（95%置信区间 {lo} 至 {hi}，{method}）", "{est} (95% CI {lo} to {hi}, {method})"),
+    "fs_end": ("。", "."),
+    "fs_none": ("无", "none"),
+    "fs_scorecard_head": ("“三升一降”：", "Targets (三升一降): "),
+    "fs_targets": ("{n}项目标中达标{k}项（{met}）", "{k} of {n} targets met ({met})"),
+    "fs_missed": ("，未达标：{missed}", "; not met: {missed}"),
+    "fs_composite": ("；综合指数变化{change}", "; the composite index changed by {change}"),
+    "fs_vs_better": ("，好于全市（{city}）", ", better than the city ({city})"),
+    "fs_vs_worse": ("，不及全市（{city}）", ", less than the city ({city})"),
+    "fs_vs_same": ("，与全市持平（{city}）", ", the same as the city ({city})"),
+    "fs_rank": ("，在{n}个县区中排第{rank}位", ", ranking {rank} of {n} counties"),
+    "fs_best_worst": (
+        "；改善最多的是{best}（{best_v}），最少的是{worst}（{worst_v}）",
+        "; the largest improvement was in {best} ({best_v}), the smallest in {worst} ({worst_v})",
+    ),
+    "fs_reform_head": ("收归县管：", "County management: "),
+    "fs_reform_cohort": (
+        "本县于{cohort}将农村公办养老机构收归县管（同批次共{n}个县区）。",
+        "this county moved its rural public elderly homes under county management in {cohort} "
+        "(counties in the cohort: {n}). ",
+    ),
+    "fs_reform_comparison": (
+        "本县在数据期内未收归县管，是对照县区。",
+        "this county did not move within the data window and serves as a comparison county. ",
+    ),
+    "fs_reform_window": (
+        "全市改革县区在改革后{e}个季度内（平衡窗口），",
+        "across the reform counties, over the first {e} quarters after the move (balanced window), ",
+    ),
+    "fs_reform_all": ("全市改革县区在改革后各季度，", "across the reform counties and every quarter after the move, "),
+    "fs_reform_no_eligible": (
+        "本县于{cohort}收归县管，但没有农村公办养老机构，改革效应不适用于本县机构。",
+        "this county moved in {cohort} but has no rural public elderly homes, so the reform effect "
+        "does not apply to its institutions.",
+    ),
+    "fs_reform_missing": ("结果中没有该项估计，无法判断改革效果。", "the results hold no estimate, so the reform's effect cannot be judged."),
+    "fs_reform_estimate": (
+        "改革对象机构的{outcome}平均变化{value}{counts}；",
+        "the {outcome} of the homes concerned changed by {value} on average{counts}; ",
+    ),
+    "fs_counties": ("（依据：改革县区{t}个，对照县区{c}个，含尚未改革的县区）", " (reform counties: {t}; comparison counties, not-yet-reformed ones included: {c})"),
+    "fs_subject_reform": ("收归县管", "county management"),
+    "fs_subject_dose": ("帮扶强度", "the intensity of help"),
+    "fs_ladder_causal_improve": ("{level}表明收归县管使{outcome}上升", "{level} that county management raised the {outcome}"),
+    "fs_ladder_causal_worsen": ("{level}表明收归县管使{outcome}变差", "{level} that county management worsened the {outcome}"),
+    "fs_ladder_assoc_improve": ("{level}表明{subject}与{outcome}改善相关联", "{level} that {subject} goes with a better {outcome}"),
+    "fs_ladder_assoc_worsen": ("{level}表明{subject}与{outcome}变差相关联", "{level} that {subject} goes with a worse {outcome}"),
+    "fs_ladder_insufficient": ("证据不足以判断{subject}是否改变了{outcome}", "the evidence is insufficient to say whether {subject} changed the {outcome}"),
+    "fs_ladder_insufficient_assoc": ("证据不足以表明{subject}与{outcome}相关", "the evidence is insufficient to link {subject} with the {outcome}"),
+    "fs_ladder_undetermined": ("无法判断{subject}对{outcome}的影响", "it cannot be judged how {subject} relates to the {outcome}"),
+    "fs_ladder_not_credible": (
+        "无法判断：提前一期的安慰剂检验未通过（下一季度的帮扶也与本季度得分相关），该关联不可信",
+        "it cannot be judged: the lead placebo fails (next quarter's help also goes with this "
+        "quarter's scores), so the association is not credible",
+    ),
+    "fs_eff_head": ("结对帮扶成效：", "Pairing effectiveness: "),
+    "fs_eff_estimate": (
+        "全市数据显示，上一季度帮扶活动场次（加1后）每增至约2.7倍，{outcome}平均变化{value}；",
+        "across the city, each 2.7-fold increase in last quarter's assistance activities (plus one) "
+        "goes with a change in the {outcome} of {value}; ",
+    ),
+    "fs_eff_missing": ("结果中没有帮扶强度的估计。", "the results hold no dose-response estimate."),
+    "fs_placebo_ok": ("；提前一期的安慰剂检验通过", "; the lead placebo test passes"),
+    "fs_assoc_note": ("（这是控制机构和季度差异后的关联，不能直接解读为因果效应）", " (an association given institution and quarter differences, not by itself a causal effect)"),
+    "fs_alloc_head": ("资源配置：", "Allocation: "),
+    "fs_alloc_county": (
+        "建议为本县新增{added}对、结束{ended}对结对，本县机构的综合指数预测合计变化{gain}",
+        "the plan adds {added} and ends {ended} pairing(s) here; the county's institutions' "
+        "composite index changes by {gain} in total (predicted)",
+    ),
+    "fs_alloc_why_loss": (
+        "，为负是因为部分帮扶单位调往其他机构，在那里同样的帮扶预测带来更大改善",
+        ", negative because some helper units move to homes where the same help is predicted to do more",
+    ),
+    "fs_alloc_why_gain": (
+        "，为正是因为帮扶调入本县帮扶较少或需求较高的机构",
+        ", positive because help moves to homes here that receive little or need more",
+    ),
+    "fs_alloc_none": ("建议方案保持本县现有结对不变", "the plan keeps the county's current pairings"),
+    "fs_alloc_city": ("；全市预测合计改善{gain}", "; the city's predicted total gain is {gain}"),
+    "fs_alloc_city_changes": ("建议方案调整{n}对结对（帮扶总量不变，只重新分配）", "the plan changes {n} pairings (the same help, redistributed)"),
+    "alx_changes": (
+        "本县{n_inst}个机构中有{n_changed}个调整结对：新增{added}对、结束{ended}对。",
+        "Of the county's {n_inst} institutions, {n_changed} change pairings: {added} added, {ended} ended.",
+    ),
+    "alx_out": (
+        "结束的结对中，{m}个帮扶单位转去帮扶{k}个其他机构（其中{k_other}个在其他县区）：这些机构目前每季度从结对单位获得的帮扶活动平均{x_to:.1f}场，本县相关机构为{x_from:.1f}场；帮扶效应随帮扶增多而递减，同样的帮扶在帮扶较少的机构预测带来更大改善。",
+        "Of the pairings that end, {m} helper unit(s) move to {k} other institution(s) ({k_other} in "
+        "other counties): these receive {x_to:.1f} activities a quarter from their units on average, "
+        "the county's institutions concerned {x_from:.1f}; the response to help flattens as help "
+        "grows, so the same help is predicted to do more where there is less of it.",
+    ),
+    "alx_need": (
+        "按需求指数（1 = 最需要帮扶，共{n}个机构），调入帮扶的机构平均排第{r_to:.0f}位，本县让出帮扶的机构平均排第{r_from:.0f}位。",
+        "By the need index (1 = neediest of {n}), the institutions receiving the help rank "
+        "{r_to:.0f} on average, the county's institutions giving it up {r_from:.0f}.",
+    ),
+    "alx_in": (
+        "新增的结对中，{m}个帮扶单位来自{k}个其他机构，调入本县帮扶较少或需求较高的机构（需求排名平均第{r_to:.0f}位，共{n}个机构）。",
+        "Of the pairings added, {m} helper unit(s) come from {k} other institution(s), to the "
+        "county's institutions with less help or more need (need rank {r_to:.0f} of {n} on average).",
+    ),
+    "alx_capacity": (
+        "帮扶单位的承载能力已用满（{at}/{rows}个单位达到上限）：方案不增加帮扶总量，只在机构之间重新分配，并保证需求最高的机构获得不低于底线的帮扶。",
+        "Helper units are at capacity ({at} of {rows} at their limit): the plan adds no help, it "
+        "redistributes it, and keeps the neediest institutions above a floor.",
+    ),
+    "alx_balance": (
+        "本县得失：{n_up}个机构预测改善（合计{up}），{n_down}个机构预测下降（合计{down}），合计{gain}。",
+        "What the county gains and gives up: {n_up} institution(s) predicted to improve (total "
+        "{up}), {n_down} predicted to decline (total {down}); {gain} in all.",
+    ),
+    "alx_city": (
+        "全市：按建议方案，全市机构综合指数预测合计改善{gain}（相对现有结对）。{loss_note}",
+        "City-wide: under the plan the institutions' composite index gains {gain} in total "
+        "(against the current pairings). {loss_note}",
+    ),
+    "alx_loss_note": (
+        "本县的预测下降是全市重新分配的代价：让出的帮扶在其他机构预测带来更大的改善。",
+        "The county's predicted decline is its share of the city-wide redistribution: the help it "
+        "gives up is predicted to do more elsewhere.",
+    ),
+    "rf_counties_t": ("改革县区数", "Reform counties"),
+    "rf_counties_c": ("对照县区数", "Comparison counties"),
+    "rf_min_c": ("最少对照县区数", "Fewest comparison counties"),
+    "rf_warning": (
+        "注意：{what}有{share:.0%}的权重来自对照县区不足3个的比较（最少{m}个），结论依赖这几个县区。",
+        "Note: {share:.0%} of the weight of {what} rests on comparisons with fewer than 3 comparison "
+        "counties (as few as {m}); the conclusion depends on those few counties.",
+    ),
+    "rf_what_overall": ("总体效应", "the overall effect"),
+    "rf_what_cohort": ("本批次的效应", "this cohort's effect"),
+    "rf_what_headline": ("主要动态效应", "the headline dynamic effect"),
+    "rf_headline": ("主要结果：改革后{e}个季度内的平均效应（平衡窗口）", "Headline: mean effect over the first {e} quarters after the move (balanced window)"),
+    "rf_headline_note": (
+        "平衡窗口只用改革后至少观察了{e}个季度的批次，事件时间0至{e_1}，每个事件时间至少有3个对照县区；下表为全部事件时间的完整结果，远期的估计只依赖少数批次和对照县区。",
+        "The balanced window uses the cohorts observed for at least {e} quarters after the move, "
+        "event times 0 to {e_1}, each with at least 3 comparison counties; the full table of every "
+        "event time follows, its later event times resting on few cohorts and comparison counties.",
+    ),
+    "rf_dynamic_full": ("全部事件时间的动态效应", "Dynamic effect at every event time"),
+    "rf_sensitivity": ("平行趋势假设的敏感性：多大的偏离会推翻结论", "Sensitivity to parallel trends: how large a violation would overturn the conclusion"),
+    "rf_sens_intro": (
+        "改革效应的估计假设改革县区与对照县区在没有改革时走势平行。下表按 Rambachan 与 Roth (2023) 的方法给出改革后前4个季度平均效应在允许偏离时的区间，“临界值”是使区间开始包含0的最小偏离。",
+        "The reform estimate assumes that reform and comparison counties would have moved in "
+        "parallel without the reform. The table gives, after Rambachan & Roth (2023), the interval "
+        "of the mean effect over the first 4 quarters after the move when departures are allowed; "
+        "the breakdown value is the smallest departure at which the interval includes zero.",
+    ),
+    "rf_sens_rm": (
+        "{outcome}：若改革后趋势偏离不超过改革前最大季度偏离的{m:.2f}倍，结论（{dir}）仍成立；偏离更大则无法排除零效应。",
+        "{outcome}: the conclusion ({dir}) holds as long as the post-reform departure from parallel "
+        "trends stays below {m:.2f} times the largest quarter-to-quarter departure before the "
+        "reform; larger departures cannot rule out no effect.",
+    ),
+    "rf_sens_none": (
+        "{outcome}：即使完全平行的趋势下区间也包含0，无需偏离即无法下结论。",
+        "{outcome}: the interval includes zero even under exactly parallel trends; there is no "
+        "conclusion to overturn.",
+    ),
+    "rf_dir_up": ("上升", "an increase"),
+    "rf_dir_down": ("下降", "a decrease"),
+    "rf_estimate": ("估计值（前4个季度平均）", "Estimate (mean of first 4 quarters)"),
+    "rf_ci_parallel": ("平行趋势下的95%置信区间", "95% CI under parallel trends"),
+    "rf_breakdown_rm": ("临界值：相对幅度（倍）", "Breakdown: relative magnitude (×)"),
+    "rf_breakdown_sd": ("临界值：平滑度（每季度²）", "Breakdown: smoothness (per quarter²)"),
+    "rf_sens_note": (
+        "相对幅度：改革后每季度的趋势偏离不超过改革前最大偏离的若干倍；平滑度：偏离的斜率每季度变化不超过若干分。倍数为1表示改革后的偏离可以和改革前一样大。协方差用逐一删除县区的刀切法估计。",
+        "Relative magnitude: each post-reform quarter-to-quarter departure is at most this multiple "
+        "of the largest one before the reform; smoothness: the slope of the departure changes by at "
+        "most this many points a quarter. A multiple of 1 lets the departure after the reform be as "
+        "large as before. Covariance by the delete-one-county jackknife.",
     ),
     # key figures
     "metric": ("指标", "Indicator"),
@@ -267,6 +456,8 @@ LABELS: dict[str, Label] = catalogue({
     "index_missing": ("未生成", "not generated"),
     "index_rank_by": ("排名依据：{metric}（1 = 最好）。", "Ranked by {metric} (1 = best)."),
     "index_link": ("索引", "index"),
+    "other_language": ("英文版", "中文版 (Chinese)"),
+    "other_language_index": ("英文版报告索引", "中文版报告索引 (index of the Chinese reports)"),
 })
 
 #: institution kinds (the ``kind`` column's codes)

@@ -58,7 +58,15 @@ from ..hashing import code_hash, files_hash, sha256_file
 from ..labels import Language, check_language
 from ..paths import ENV_ROOT, processed_dir, project_root, reports_dir
 from . import html as page_html
-from .index import Failure, read_failures, write_failures, write_index
+from .index import (
+    Failure,
+    language_dir,
+    other_language,
+    read_failures,
+    reports_base,
+    write_failures,
+    write_index,
+)
 from .index import nav as nav_links
 from .sections.base import check_county, check_threshold, county_codes
 from .sections.people import check_people
@@ -431,19 +439,21 @@ def run_reports(
     if city:
         check_parameters(city_nb, base)
 
-    out_dir = reports_dir(dataset, root)
+    # each language in a folder of its own (reports/<dataset>/ and reports/<dataset>/en/)
+    out_dir = language_dir(reports_dir(dataset, root), language)
     failed_dir = out_dir / "failed"
     inputs = inputs_hash(dataset, root)
-    nav = nav_links(language, threshold)
 
     tasks: list[Task] = []
     if city:
         tasks.append(Task(CITY, str(city_nb), base, str(out_dir / "city.html"), str(failed_dir),
-                          str(root), language, report_key(inputs, city_nb, base), nav))
+                          str(root), language, report_key(inputs, city_nb, base),
+                          nav_links(language, threshold, page="city.html")))
     for code in chosen:
         params = {**base, "county_code": code}
         tasks.append(Task(code, str(county_nb), params, str(out_dir / f"{code}.html"), str(failed_dir),
-                          str(root), language, report_key(inputs, county_nb, params), nav))
+                          str(root), language, report_key(inputs, county_nb, params),
+                          nav_links(language, threshold, page=f"{code}.html")))
 
     start = time.perf_counter()
     results: list[TaskResult] = []
@@ -598,6 +608,12 @@ def _finish(processed: Any, out_dir: Path, failed_dir: Path, results: list[TaskR
         write_failures(failed_dir, record)
         write_index(processed, out_dir, language=language, threshold=threshold, failed=record)
         page_html.write_font_subset(out_dir)  # cheap when the existing subset covers the pages
+        # the other language's index links this language's pages: refreshed when it exists
+        other = other_language(language)
+        other_dir = language_dir(reports_base(out_dir, language), other)
+        if (other_dir / "index.html").exists():
+            write_index(processed, other_dir, language=other, threshold=threshold,
+                        failed=read_failures(other_dir / "failed"))
     except OSError as err:
         return [TaskResult("index", "failed", 0.0,
                            f"index.html not updated: {io_reason(err)}; the previous index is kept")]

@@ -1,5 +1,11 @@
 """``reports/<dataset>/index.html``: every county with key indicators, rank, cohort and a link.
 
+Languages live side by side: the Chinese pages in ``reports/<dataset>/``, the English pages in
+``reports/<dataset>/en/`` (:data:`LANGUAGE_DIRS`, :func:`language_dir`), each folder with its own
+index, font subset and failure record, so that a run in one language never overwrites the
+other's. Every page's navigation links the same page in the other language, and each index links
+the other language's index and, per county, the other language's page where it exists.
+
 The table is :func:`analysis.reports.sections.league_table` (the ``describe_league`` results,
 residents shown as the dataset's protected publication says, the same cells as on the county and
 city pages; without them, the counties with codes and names and a note); each cell is escaped here,
@@ -25,13 +31,40 @@ from .sections.base import ReportContext, county_codes, not_run
 from .sections.header import now, provenance_html, provenance_rows, synthetic_banner
 from .sections.league import league_table
 
+#: the folder of each language's pages under ``reports/<dataset>/`` (``""``: the folder itself)
+LANGUAGE_DIRS: dict[str, str] = {"zh": "", "en": "en"}
 
-def nav(language: str, threshold: int = DEFAULT_THRESHOLD) -> str:
-    """Links back to the index and the city summary, for the top of every report, and the notice
-    of a threshold below the default (:func:`threshold_notice_html`)."""
+
+def language_dir(base: Path, language: str) -> Path:
+    """The folder of ``language``'s pages: ``base`` for Chinese, ``base/en`` for English."""
+    sub = LANGUAGE_DIRS[language]
+    return Path(base) / sub if sub else Path(base)
+
+
+def other_language(language: str) -> str:
+    """The other of the two report languages."""
+    return "en" if language == "zh" else "zh"
+
+
+def to_other(language: str) -> str:
+    """Relative path from ``language``'s folder to the other language's folder (with a slash)."""
+    up = "../" if LANGUAGE_DIRS[language] else ""
+    there = LANGUAGE_DIRS[other_language(language)]
+    return up + (f"{there}/" if there else "")
+
+
+def nav(language: str, threshold: int = DEFAULT_THRESHOLD, page: str | None = None) -> str:
+    """Links back to the index and the city summary, for the top of every report, the same page
+    in the other language (``page``: its file name), and the notice of a threshold below the
+    default (:func:`threshold_notice_html`)."""
+    other = ""
+    if page:
+        href = html.escape(to_other(language) + page, quote=True)
+        other = (f" · <a href='{href}' hreflang='{other_language(language)}'>"
+                 f"{html.escape(label('other_language', language))}</a>")
     return (
         f"<nav class='pe-nav'><a href='index.html'>{html.escape(label('index_link', language))}</a> · "
-        f"<a href='city.html'>{html.escape(label('index_city', language))}</a></nav>"
+        f"<a href='city.html'>{html.escape(label('index_city', language))}</a>{other}</nav>"
         + threshold_notice_html(threshold, language)
     )
 
@@ -88,9 +121,29 @@ def _short(reason: str) -> str:
     return reason if len(reason) <= REASON_CHARS else reason[: REASON_CHARS - 1] + "…"
 
 
+def _other_link(f: Path, language: str) -> str:
+    """`` · <link>`` to the page of the same name in the other language, when it exists."""
+    other = language_dir(reports_base(f.parent, language), other_language(language)) / f.name
+    if not other.exists():
+        return ""
+    href = html.escape(to_other(language) + f.name, quote=True)
+    return (f" · <a href='{href}' hreflang='{other_language(language)}'>"
+            f"{html.escape(label('other_language', language))}</a>")
+
+
+def reports_base(folder: Path, language: str) -> Path:
+    """``reports/<dataset>`` from the folder of ``language``'s pages (:func:`language_dir`)."""
+    return folder.parent if LANGUAGE_DIRS[language] else folder
+
+
 def _report_cell(f: Path, failure: Failure | None, language: str) -> str:
     """The index's link to one report page: a link when the page exists (marked out of date,
-    with the date and reason, when the last run failed); otherwise why there is none."""
+    with the date and reason, when the last run failed); otherwise why there is none. The page in
+    the other language follows when it exists."""
+    return _report_cell_here(f, failure, language) + _other_link(f, language)
+
+
+def _report_cell_here(f: Path, failure: Failure | None, language: str) -> str:
     opened = (f"<a href='{html.escape(f.name, quote=True)}'>"
               f"{html.escape(label('index_open', language))}</a>")
     if failure is None:
@@ -147,13 +200,18 @@ def write_index(
         parts.append(notice)
     ctx = ReportContext(processed, None, language, threshold)
     parts.append(provenance_html(provenance_rows(ctx, now())))
+    other_index = language_dir(reports_base(out_dir, language), other_language(language)) / "index.html"
+    if other_index.exists():
+        href = html.escape(to_other(language) + "index.html", quote=True)
+        parts.append(f"<p class='pe-languages'><a href='{href}' hreflang='{other_language(language)}'>"
+                     f"{html.escape(label('other_language_index', language))}</a></p>")
     city = label("index_city", language)
     city_file = out_dir / "city.html"
     if "city" in failures or city_file.exists():
         parts.append(f"<p>{html.escape(city)}: "
                      f"{_report_cell(city_file, failures.get('city'), language)}</p>")
-    parts.append(f"<table class='pe-table'><thead><tr>{head}</tr></thead>"
-                 f"<tbody>{''.join(rows)}</tbody></table>")
+    parts.append(f"<div class='pe-scroll'><table class='pe-table'><thead><tr>{head}</tr></thead>"
+                 f"<tbody>{''.join(rows)}</tbody></table></div>")
     if table is None:
         parts.append(not_run("describe_league", language))
     else:
