@@ -101,12 +101,20 @@ def build(
 def synth(
     out: Annotated[Path, typer.Option(help="folder to write the synthetic raw tables into")] = DEFAULT_RAW,
     seed: Annotated[int, typer.Option(help="random seed (the bundled demo uses 20210101)")] = 20210101,
+    targeting: Annotated[float, typer.Option(
+        help="strength with which help follows the previous quarter's shortfall (0: the demo)")] = 0.0,
+    supply_sd: Annotated[float, typer.Option(
+        help="SD of the units' quarterly supply shocks, log scale (0: the demo)")] = 0.0,
+    effect_scale: Annotated[float, typer.Option(
+        help="multiplies the planted dose-response effects (0: help has no effect)")] = 1.0,
 ) -> None:
-    """Generate the synthetic demo world (deterministic from the seed) with TRUTH.json."""
+    """Generate the synthetic demo world (deterministic from the seed) with TRUTH.json; with
+    --targeting or --supply-sd a targeting world (docs/demo_world.md)."""
     from .synth import write_demo
 
     try:
-        written = write_demo(out, seed=seed)
+        written = write_demo(out, seed=seed, targeting=targeting, supply_sd=supply_sd,
+                             effect_scale=effect_scale)
     except AnalysisError as err:
         _fail(err)
     typer.echo(f"Wrote {len(written)} files to {out} (synthetic, seed {seed}).")

@@ -11,6 +11,9 @@ function of the seed, byte for byte.
 * :mod:`~analysis.synth.population` — counties, institutions, units, pairings;
 * :mod:`~analysis.synth.events` — activities and problems, calibrated to the published totals;
 * :mod:`~analysis.synth.outcomes` — the assessments under the planted outcome model;
+* :mod:`~analysis.synth.targeting` — the targeting world (``generate(seed, targeting=κ,
+  supply_sd=σ, effect_scale=s)``): help re-allocated quarter by quarter towards the homes that had
+  a bad quarter, from its own seeded stream;
 * :mod:`~analysis.synth.truth` — ``TRUTH.json``: planted effects, planted CS aggregates,
   calibration;
 * :mod:`~analysis.synth.writer` — fixed-format CSV files whose columns are the contract's, and

@@ -125,6 +125,12 @@ PROBLEM_TARGETS: dict[str, tuple[int, float, str | None]] = {
     "resident_need": (4200, 25.0, None),
 }
 
+#: the planted resolution-time effect: problems found while a unit of ``sector`` was the
+#: institution's paired department (the survival analysis' found-day sector: city before county
+#: before township, then the earliest pairing) are resolved with this hazard ratio against every
+#: other problem of the same category (exponential times divided by it)
+RESOLUTION_EFFECT: dict[str, Any] = {"sector": "health", "hazard_ratio": 1.5}
+
 #: the earliest management cohort: event times run from 0 to the last quarter after it
 FIRST_COHORT = min((c[5] for c in COUNTIES if c[5] is not None), key=period_to_t)
 MAX_EVENT_TIME = period_to_t(LAST_PERIOD) - period_to_t(FIRST_COHORT)

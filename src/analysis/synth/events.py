@@ -18,6 +18,8 @@ name a unit paired with the institution on the resolution day.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -34,6 +36,7 @@ from .design import (
     PROBLEM_TARGETS,
     PROGRAMME_START,
     PROGRAMME_T,
+    RESOLUTION_EFFECT,
     SEASON,
     VALUE_ABOVE_PUBLISHED,
     WINDOW_END,
@@ -43,13 +46,34 @@ from .design import (
 )
 
 
+@dataclass(frozen=True)
+class Sources:
+    """Where activities can come from, one row per (institution, quarter, unit or county
+    leaders' team): institution row ``i``, quarter column ``j`` (from ``ts[0]``), unit id (``""``
+    for the leaders' team), the days ``a`` to ``b`` the source covers in the quarter and the
+    source's weight ``w`` (activity rate × share of the quarter covered × over-dispersion ×
+    seasonality). ``event_source`` is the source of every drawn event, in the order of the
+    events before sorting; ``ts`` the quarter indices."""
+
+    i: np.ndarray
+    j: np.ndarray
+    unit: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    w: np.ndarray
+    ts: np.ndarray
+    event_source: np.ndarray
+    events: pd.DataFrame
+
+
 def draw_activities(
     rng: np.random.Generator,
     inst: pd.DataFrame,
     units: pd.DataFrame,
     pairings: pd.DataFrame,
-) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Activities 2021Q1–2024Q4; returns the table and the unit activity levels."""
+) -> tuple[pd.DataFrame, Sources]:
+    """Activities 2021Q1–2024Q4; returns the table and its sources (for the targeting world,
+    :mod:`analysis.synth.targeting`)."""
     ts = np.arange(PROGRAMME_T, period_to_t(LAST_PERIOD) + 1)
     q_start = np.array([quarter_start(t) for t in ts], dtype="datetime64[ns]")
     q_end = np.array([quarter_end(t) for t in ts], dtype="datetime64[ns]")
@@ -139,7 +163,7 @@ def draw_activities(
     participants = 1 + rng.poisson(part_mean - 1)
     beneficiaries = 1 + rng.poisson(3.9, size=len(cats))
 
-    df = pd.DataFrame(
+    events = pd.DataFrame(
         {
             "date": pd.to_datetime(dates),
             "institution_id": inst_ids[src_i_a[ev_src]],
@@ -150,6 +174,15 @@ def draw_activities(
             "value_rmb": value,
         }
     )
+    sources = Sources(i=src_i_a, j=src_t_a, unit=np.array(src_u, dtype=object),
+                      a=np.array(src_a), b=np.array(src_b), w=w, ts=ts, event_source=ev_src,
+                      events=events)
+    return activity_table(events), sources
+
+
+def activity_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The activities table from its events (any order): sorted, numbered, typed."""
+    df = df.copy()
     df["unit_id"] = df["unit_id"].replace("", None)
     df = df.sort_values(
         ["date", "institution_id", "category", "value_rmb"], kind="stable"
@@ -158,10 +191,36 @@ def draw_activities(
     df["participants"] = df["participants"].astype("Int64")
     df["beneficiaries"] = df["beneficiaries"].astype("Int64")
     df["unit_id"] = df["unit_id"].astype(object)
-    return df, level
+    return df
 
 
-def draw_problems(rng: np.random.Generator, inst: pd.DataFrame, pairings: pd.DataFrame) -> pd.DataFrame:
+def found_day_sector(problems: pd.DataFrame, pairings: pd.DataFrame,
+                     units: pd.DataFrame) -> np.ndarray:
+    """The sector of the unit paired with each problem's institution on the day it was found
+    (``"unpaired"`` when none): a city-level unit before a county-level one before a township
+    team, then the earliest pairing, then the unit id — the rule the package's survival analysis
+    documents (``problem_durations``), written out here so that the world stays a function of the
+    seed and this package alone."""
+    rank = {"city": 0, "county": 1, "township": 2}
+    lv = dict(zip(units["unit_id"], units["level"].map(rank).fillna(3), strict=True))
+    sector = dict(zip(units["unit_id"], units["sector"], strict=True))
+    left = pd.DataFrame({"row": np.arange(len(problems)),
+                         "institution_id": problems["institution_id"].to_numpy(),
+                         "found": problems["found_date"].to_numpy()})
+    m = left.merge(pairings.loc[:, ["institution_id", "unit_id", "start_date", "end_date"]],
+                   on="institution_id", how="inner")
+    m = m[(m["start_date"] <= m["found"]) & (m["end_date"].isna() | (m["end_date"] >= m["found"]))]
+    m = m.assign(_lv=m["unit_id"].map(lv)).sort_values(["row", "_lv", "start_date", "unit_id"])
+    m = m.drop_duplicates("row")
+    out = np.full(len(problems), "unpaired", dtype=object)
+    out[m["row"].to_numpy()] = m["unit_id"].map(sector).to_numpy()
+    return out
+
+
+def draw_problems(rng: np.random.Generator, inst: pd.DataFrame, pairings: pd.DataFrame,
+                  units: pd.DataFrame) -> pd.DataFrame:
+    """Problems 2021–2024 with the planted resolution effect
+    (:data:`~analysis.synth.design.RESOLUTION_EFFECT`)."""
     ids = inst["institution_id"].to_numpy()
     propensity = rng.lognormal(0.0, 0.4, size=len(ids)) * np.sqrt(
         inst["beds"].to_numpy(dtype=float)
@@ -174,23 +233,31 @@ def draw_problems(rng: np.random.Generator, inst: pd.DataFrame, pairings: pd.Dat
         while True:
             inst_k = rng.choice(len(ids), size=n, p=propensity)
             found = PROGRAMME_START + pd.to_timedelta(rng.integers(0, days_total, size=n), unit="D")
-            dur = np.floor(rng.exponential(mean_days, size=n)).astype(int)
+            latent = rng.exponential(mean_days, size=n)
+            dur = np.floor(latent).astype(int)
             resolved = found + pd.to_timedelta(dur, unit="D")
             solved = (resolved <= CALIBRATION_END).sum()
             if figure is None or PUBLISHED[figure].holds(solved):
                 break
-        resolved = resolved.where(resolved <= WINDOW_END)
         frames.append(
             pd.DataFrame(
                 {
                     "institution_id": ids[inst_k],
                     "category": cat,
                     "found_date": found,
-                    "resolved_date": resolved,
+                    "latent_days": latent,
                 }
             )
         )
     df = pd.concat(frames, ignore_index=True)
+    # the planted resolution effect: the exponential time of a problem found while a unit of the
+    # planted sector was the institution's paired department is divided by the hazard ratio (a
+    # deterministic rescaling: no draw is added, so the rest of the world is unchanged)
+    faster = found_day_sector(df, pairings, units) == RESOLUTION_EFFECT["sector"]
+    latent = df.pop("latent_days").to_numpy()
+    latent = np.where(faster, latent / RESOLUTION_EFFECT["hazard_ratio"], latent)
+    resolved = df["found_date"] + pd.to_timedelta(np.floor(latent).astype(int), unit="D")
+    df["resolved_date"] = resolved.where(resolved <= WINDOW_END)
     # the solving unit: a unit paired with the institution on the resolution day, for ~3 in 4
     unit = np.full(len(df), None, dtype=object)
     draw = rng.random(len(df))

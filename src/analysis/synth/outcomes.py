@@ -92,19 +92,41 @@ class OutcomeDraws:
     score_clip_hits: int
 
 
-def draw_assessments(
-    rng: np.random.Generator,
-    tables: dict[str, pd.DataFrame],
-) -> tuple[pd.DataFrame, OutcomeDraws]:
-    """The quarterly assessments 2019Q1–2024Q4 (MCAR gaps) under the planted outcome model, and
-    what the truth reports of the draws."""
+@dataclass(frozen=True)
+class OutcomeParts:
+    """Every draw of the outcome model except the dose term and the Poisson draw of
+    ``safety_hazards``: per outcome the mean without the dose (``base + alpha_i + trend_t +
+    shock_ct``, then ``att``, ``repair`` and the unit term, kept apart so that the sum is formed
+    in one fixed order) and the scores' noise; plus residents, the assessment mask, the quarter
+    indices and each institution's county row."""
+
+    ts: np.ndarray
+    ids: np.ndarray
+    c_idx: np.ndarray
+    residents: np.ndarray
+    observed: np.ndarray
+    head: dict[str, np.ndarray]
+    tail: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    noise: dict[str, np.ndarray]
+    unit_effects: dict[str, dict[str, float]]
+
+    def mean(self, y: str, dose_term: np.ndarray) -> np.ndarray:
+        """The planted mean of ``y`` given its dose term (the sum in the generator's order)."""
+        att, repair, unit = self.tail[y]
+        return self.head[y] + dose_term + att + repair + unit
+
+
+def draw_outcome_parts(rng: np.random.Generator, tables: dict[str, pd.DataFrame]) -> OutcomeParts:
+    """Draw the outcome model's components (all but the dose term and the safety counts), in the
+    generator's fixed order."""
+    if OUTCOMES[-1] != "safety_hazards":  # its Poisson draw must be the last one of the stream
+        raise ValueError("the demo world draws safety_hazards last")
     inst = tables["institutions"]
     ids = inst["institution_id"].to_numpy()
     t0, t1 = period_to_t(FIRST_PERIOD), period_to_t(LAST_PERIOD)
     ts = np.arange(t0, t1 + 1)
     n_i, n_t = len(ids), len(ts)
     exp = exposure(tables, ts)
-    dose_x = np.log1p(exp.activities_lag1)
     eligible, adopt, repair = exp.eligible, exp.adoption_t, exp.repair_t
     event = ts[None, :] - adopt[:, None]  # NaN where never adopted
     reform_on = eligible[:, None] & (event >= 0)
@@ -141,14 +163,10 @@ def draw_assessments(
     residents = rng.binomial(beds.astype(int)[:, None].repeat(n_t, 1), occupancy[:, None])
     observed = rng.random((n_i, n_t)) >= MISSING_RATE
 
-    out = {
-        "institution_id": np.repeat(ids, n_t),
-        "period": np.tile([t_to_period(t) for t in ts], n_i),
-        "residents": residents.reshape(-1),
-    }
     realized: dict[str, dict[str, float]] = {}
-    floor_hits = 0
-    clip_hits = 0
+    head: dict[str, np.ndarray] = {}
+    tail: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    noise: dict[str, np.ndarray] = {}
     for y in OUTCOMES:
         par = OUTCOME_MODEL[y]
         alpha = rng.normal(0.0, par["alpha_sd"], size=n_i)
@@ -165,26 +183,74 @@ def draw_assessments(
         unit_sum = member.astype(float) @ u_eff
         unit_term = np.divide(unit_sum, n_cover, out=np.zeros_like(unit_sum), where=n_cover > 0)
         att = np.array([par["att"][str(e)] for e in range(MAX_EVENT_TIME + 1)])
-        mean = (
-            par["base"]
-            + alpha[:, None]
-            + trend[None, :]
-            + shock[c_idx, :]
-            + par["dose"] * dose_x
-            + np.where(reform_on, att[event_idx], 0.0)
-            + par["repair"] * repair_on
-            + unit_term
-        )
+        head[y] = par["base"] + alpha[:, None] + trend[None, :] + shock[c_idx, :]
+        tail[y] = (np.where(reform_on, att[event_idx], 0.0), par["repair"] * repair_on, unit_term)
+        if y != "safety_hazards":
+            noise[y] = rng.normal(0.0, par["noise_sd"], size=(n_i, n_t))
+    return OutcomeParts(ts=ts, ids=ids, c_idx=c_idx, residents=residents, observed=observed,
+                        head=head, tail=tail, noise=noise, unit_effects=realized)
+
+
+def dose_coef(y: str, effect_scale: float = 1.0) -> float:
+    """The planted dose effect of ``y`` times ``effect_scale`` (exactly the design's at 1)."""
+    return OUTCOME_MODEL[y]["dose"] if effect_scale == 1.0 else effect_scale * OUTCOME_MODEL[y]["dose"]
+
+
+def score_value(raw: np.ndarray) -> np.ndarray:
+    """A score as assessed: clipped to 0–100 and rounded to one decimal."""
+    return np.round(np.clip(raw, 0.0, 100.0), 1)
+
+
+def compose_assessments(
+    parts: OutcomeParts,
+    dose_x: np.ndarray,
+    *,
+    effect_scale: float = 1.0,
+    rng: np.random.Generator | None = None,
+    safety: np.ndarray | None = None,
+) -> tuple[pd.DataFrame, OutcomeDraws]:
+    """The assessments from the drawn parts and the dose regressor ``log1p(activities_lag1)``.
+
+    The dose effects are ``effect_scale`` times the planted ones. ``safety_hazards`` is drawn
+    from ``rng`` (the world's stream: its last draw) unless its values are given (``safety``).
+    """
+    n_i, n_t = len(parts.ids), len(parts.ts)
+    out = {
+        "institution_id": np.repeat(parts.ids, n_t),
+        "period": np.tile([t_to_period(t) for t in parts.ts], n_i),
+        "residents": parts.residents.reshape(-1),
+    }
+    floor_hits = 0
+    clip_hits = 0
+    for y in OUTCOMES:
+        dose = dose_coef(y, effect_scale)
+        mean = parts.mean(y, dose * dose_x)
         if y == "safety_hazards":
             floor_hits += int((mean < SAFETY_MEAN_FLOOR).sum())
-            value = rng.poisson(np.maximum(mean, SAFETY_MEAN_FLOOR)).astype(float)
+            if safety is None:
+                if rng is None:
+                    raise ValueError("compose_assessments needs rng or safety")
+                value = rng.poisson(np.maximum(mean, SAFETY_MEAN_FLOOR)).astype(float)
+            else:
+                value = np.asarray(safety, dtype=float)
         else:
-            raw = mean + rng.normal(0.0, par["noise_sd"], size=mean.shape)
+            raw = mean + parts.noise[y]
             clip_hits += int(((raw < 0) | (raw > 100)).sum())
-            value = np.round(np.clip(raw, 0.0, 100.0), 1)
+            value = score_value(raw)
         out[y] = value.reshape(-1)
-    df = pd.DataFrame(out)[observed.reshape(-1)].reset_index(drop=True)
+    df = pd.DataFrame(out)[parts.observed.reshape(-1)].reset_index(drop=True)
     df["residents"] = df["residents"].astype("Int64")
     df["safety_hazards"] = df["safety_hazards"].astype("Int64")
-    return df, OutcomeDraws(unit_effects=realized, safety_floor_hits=floor_hits,
+    return df, OutcomeDraws(unit_effects=parts.unit_effects, safety_floor_hits=floor_hits,
                             score_clip_hits=clip_hits)
+
+
+def draw_assessments(
+    rng: np.random.Generator,
+    tables: dict[str, pd.DataFrame],
+) -> tuple[pd.DataFrame, OutcomeDraws]:
+    """The quarterly assessments 2019Q1–2024Q4 (MCAR gaps) under the planted outcome model, and
+    what the truth reports of the draws."""
+    parts = draw_outcome_parts(rng, tables)
+    lag = exposure(tables, parts.ts).activities_lag1
+    return compose_assessments(parts, np.log1p(lag), rng=rng)

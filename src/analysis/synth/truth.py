@@ -38,8 +38,9 @@ from .design import (
     MISSING_RATE,
     OUTCOME_MODEL,
     PROGRAMME_START,
+    RESOLUTION_EFFECT,
 )
-from .outcomes import OutcomeDraws
+from .outcomes import OutcomeDraws, dose_coef
 
 
 def calibration_figures(tables: dict[str, pd.DataFrame]) -> dict[str, float | int]:
@@ -117,7 +118,8 @@ def _calendar_att(par_att: dict[str, float], cohorts: dict[str, int]) -> dict[st
     return {k: round(float(v), 6) for k, v in out.items()}
 
 
-def build_truth(seed: int, tables: dict[str, pd.DataFrame], draws: OutcomeDraws) -> dict[str, Any]:
+def build_truth(seed: int, tables: dict[str, pd.DataFrame], draws: OutcomeDraws, *,
+                effect_scale: float = 1.0) -> dict[str, Any]:
     """The content of ``TRUTH.json``: planted effects, cohorts and the planted aggregates, the
     outcome model, and the published figures beside the achieved ones."""
     counties = tables["counties"]
@@ -139,7 +141,7 @@ def build_truth(seed: int, tables: dict[str, pd.DataFrame], draws: OutcomeDraws)
         "dose_response": {
             "intensity": "activities_lag1",
             "transform": "log1p",
-            "effects": {y: OUTCOME_MODEL[y]["dose"] for y in outcomes},
+            "effects": {y: dose_coef(y, effect_scale) for y in outcomes},
             "lead_effect": 0.0,
             "description": (
                 "Each outcome's mean shifts by effects[y] * log1p(activities_lag1), where "
@@ -183,6 +185,21 @@ def build_truth(seed: int, tables: dict[str, pd.DataFrame], draws: OutcomeDraws)
                 "institutions are chosen at random and the new unit's random effect is an "
                 "independent draw, so besides this shift re-pairing changes outcomes only through "
                 "activity intensity (dose) and the unit effect (mean zero)."
+            ),
+        },
+        "resolution": {
+            "sector": RESOLUTION_EFFECT["sector"],
+            "hazard_ratio": RESOLUTION_EFFECT["hazard_ratio"],
+            "cox_covariate": f"sector_{RESOLUTION_EFFECT['sector']}",
+            "description": (
+                "Each problem's time to resolution is exponential with its category's mean "
+                "(floored to whole days, censored at 2024-12-31); when the unit paired with the "
+                "institution on the day the problem was found (a city department before a county "
+                "one before the township team, then the earliest pairing: the survival analysis' "
+                "sector) belongs to the sector named here, the exponential time is divided by "
+                "hazard_ratio. Against every other sector of the same category the hazard ratio "
+                "is hazard_ratio (before the flooring to days); no other covariate changes the "
+                "hazard."
             ),
         },
         "units": {

@@ -17,8 +17,9 @@ from ..contract import TABLE_NAMES
 from ..errors import SpecificationError
 from .design import DEFAULT_SEED, check_design
 from .events import draw_activities, draw_problems
-from .outcomes import draw_assessments
+from .outcomes import compose_assessments, draw_outcome_parts, exposure
 from .population import draw_counties, draw_institutions, draw_pairings, draw_units
+from .targeting import retarget, truth_entry
 from .truth import build_truth
 from .writer import contract_columns, parsed_types, write_tables
 
@@ -28,13 +29,36 @@ def _check_seed(seed: object) -> None:
         raise SpecificationError(f"seed={seed!r}: use an integer (the demo uses {DEFAULT_SEED}).")
 
 
-def generate(seed: int = DEFAULT_SEED) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """Generate the demo world.
+def _check_world(targeting: object, supply_sd: object, effect_scale: object) -> None:
+    for name, v, low in (("targeting", targeting, None), ("supply_sd", supply_sd, 0.0),
+                         ("effect_scale", effect_scale, None)):
+        if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+            raise SpecificationError(f"{name}={v!r}: use a finite number.")
+        if low is not None and v < low:
+            raise SpecificationError(f"{name}={v!r} must be at least {low}.")
+
+
+def generate(
+    seed: int = DEFAULT_SEED,
+    *,
+    targeting: float = 0.0,
+    supply_sd: float = 0.0,
+    effect_scale: float = 1.0,
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Generate the demo world, or a targeting world.
 
     Parameters
     ----------
     seed : int
         Seed of the single ``numpy.random.default_rng`` every draw comes from.
+    targeting : float
+        Strength with which help responds to the previous quarter's outcomes (log change of the
+        expected activities per SD of need; :mod:`analysis.synth.targeting`). 0 (with
+        ``supply_sd`` 0): the demo world, byte for byte.
+    supply_sd : float
+        SD of the units' quarterly supply shocks (log scale) in a re-allocated world.
+    effect_scale : float
+        Multiplies the planted dose-response effects (0: help has no effect at all).
 
     Returns
     -------
@@ -46,14 +70,15 @@ def generate(seed: int = DEFAULT_SEED) -> tuple[dict[str, pd.DataFrame], dict[st
         The planted effects, outcome model and calibration (written as ``TRUTH.json``).
     """
     _check_seed(seed)
+    _check_world(targeting, supply_sd, effect_scale)
     check_design()
     rng = np.random.default_rng(seed)
     counties = draw_counties(rng)
     inst = draw_institutions(rng)
     units, home = draw_units(rng)
     pairings = draw_pairings(rng, inst, units, home)
-    activities, _levels = draw_activities(rng, inst, units, pairings)
-    problems = draw_problems(rng, inst, pairings)
+    activities, sources = draw_activities(rng, inst, units, pairings)
+    problems = draw_problems(rng, inst, pairings, units)
     tables = {
         "counties": counties,
         "institutions": inst,
@@ -62,19 +87,44 @@ def generate(seed: int = DEFAULT_SEED) -> tuple[dict[str, pd.DataFrame], dict[st
         "activities": activities,
         "problems": problems,
     }
-    assessments, draws = draw_assessments(rng, tables)
+    retargeted = targeting != 0 or supply_sd != 0
+    if retargeted:
+        parts = draw_outcome_parts(rng, tables)
+        activities, counts, safety = retarget(seed, activities, sources, parts,
+                                              targeting=float(targeting),
+                                              supply_sd=float(supply_sd),
+                                              effect_scale=float(effect_scale))
+        tables["activities"] = activities
+        lag = np.zeros_like(counts)
+        lag[:, 1:] = counts[:, :-1]
+        assessments, draws = compose_assessments(parts, np.log1p(lag), effect_scale=effect_scale,
+                                                 safety=safety)
+    else:
+        parts = draw_outcome_parts(rng, tables)
+        lag = exposure(tables, parts.ts).activities_lag1
+        assessments, draws = compose_assessments(parts, np.log1p(lag), effect_scale=effect_scale,
+                                                 rng=rng)
     tables["assessments"] = assessments
     ordered = {name: tables[name] for name in TABLE_NAMES}
     tables = {name: parsed_types(name, df.loc[:, contract_columns(name, df.columns)])
               for name, df in ordered.items()}
-    return tables, build_truth(seed, tables, draws)
+    truth = build_truth(seed, tables, draws, effect_scale=effect_scale)
+    if retargeted:
+        truth["targeting"] = truth_entry(targeting, supply_sd, effect_scale)
+        truth["dose_response"]["description"] = truth["dose_response"]["description"].replace(
+            "independent of outcome noise.",
+            "and here also from the previous quarter's outcomes and unit supply shocks (see "
+            "targeting): it is NOT independent of outcome noise.")
+    return tables, truth
 
 
-def write_demo(out: Path, *, seed: int = DEFAULT_SEED) -> list[Path]:
-    """Generate the demo world and write it into ``out``.
+def write_demo(out: Path, *, seed: int = DEFAULT_SEED, targeting: float = 0.0,
+               supply_sd: float = 0.0, effect_scale: float = 1.0) -> list[Path]:
+    """Generate the demo world (or a targeting world: the options of :func:`generate`) and write
+    it into ``out``.
 
     Writes ``<table>.csv`` for the seven tables, ``TRUTH.json`` and ``README.md``; the bytes are a
-    function of ``seed`` alone.
+    function of ``seed`` and the options alone.
 
     Returns
     -------
@@ -82,6 +132,7 @@ def write_demo(out: Path, *, seed: int = DEFAULT_SEED) -> list[Path]:
         The files written.
     """
     out = Path(out)
-    tables, truth = generate(seed)
+    tables, truth = generate(seed, targeting=targeting, supply_sd=supply_sd,
+                             effect_scale=effect_scale)
     out.mkdir(parents=True, exist_ok=True)
     return write_tables(out, tables, truth, seed)
