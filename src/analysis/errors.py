@@ -2,6 +2,11 @@
 
 Every error a user can trigger with their data or their options is an ``AnalysisError``; the CLI
 turns these into a readable message and a non-zero exit code, never a traceback.
+
+The texts are messages of :mod:`analysis.messages` (:class:`~analysis.messages.Msg`: English as a
+string, Chinese on :meth:`~analysis.messages.Msg.render`), so that one error object — its problems
+with their structured fields: file, sheet, row, column as the user wrote it, value, expected, fix —
+renders in either language: ``render(language=...)``, ``summary(language=...)``.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+
+from .messages import Msg, say
 
 
 class AnalysisError(Exception):
@@ -45,23 +52,29 @@ class Problem:
         (:func:`rule_from_expected`), so that problems of one kind group together."""
         return self.rule or rule_from_expected(self.expected)
 
-    def where(self) -> str:
+    def where(self, language: str = "en") -> str:
         """The file, and the sheet of a workbook."""
-        return self.file + (f", sheet {self.sheet}" if self.sheet else "")
+        if not self.sheet:
+            return self.file
+        return Msg("loc.where_sheet", file=self.file, sheet=self.sheet).render(language)
 
-    def location(self) -> str:
-        parts = [self.file]
+    def location(self, language: str = "en") -> str:
+        """File, sheet, row and column (as the user headed it), in ``language``."""
+        parts = [Msg("loc.file", file=self.file)]
         if self.sheet:
-            parts.append(f"sheet {self.sheet}")
+            parts.append(Msg("loc.sheet", sheet=self.sheet))
         if self.row is not None:
-            parts.append(f"row {self.row}")
+            parts.append(Msg("loc.row", row=self.row))
         if self.column:
-            parts.append(f"column {self.column}")
-        return ", ".join(parts)
+            parts.append(Msg("loc.column", column=self.column))
+        return ("，" if language == "zh" else ", ").join(p.render(language) for p in parts)
 
-    def render(self) -> str:
-        value = "" if self.value is None else f" value {self.value!r}:"
-        return f"{self.location()}:{value} expected {self.expected}. Fix: {self.fix}"
+    def render(self, language: str = "en") -> str:
+        """The problem as one line of advice in ``language`` (``zh`` or ``en``): where, the
+        value found, what was expected and how to fix it."""
+        value = "" if self.value is None else Msg("problem.value", value=repr(self.value))
+        return Msg("problem.line", location=self.location(language), value=value,
+                   expected=self.expected, fix=self.fix).render(language)
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -117,7 +130,7 @@ class DataContractError(AnalysisError):
 
     def __init__(self, problems: Iterable[Problem], *, header: str | None = None) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
-        self.header = header or f"{len(self.problems)} problem(s) found in the raw data"
+        self.header: str = header or Msg("errors.header", n=len(self.problems))
         super().__init__(self.header)
 
     def __str__(self) -> str:
@@ -126,13 +139,16 @@ class DataContractError(AnalysisError):
     def __reduce__(self) -> tuple:  # the default would rebuild from the header text alone
         return (_contract_error, (type(self), self.problems, self.header))
 
-    def render(self, limit: int | None = None) -> str:
-        """Every problem, one per line (the first ``limit`` when given)."""
+    def _header(self, language: str) -> str:
+        return say(self.header, language) + ("：" if language == "zh" else ":")
+
+    def render(self, limit: int | None = None, *, language: str = "en") -> str:
+        """Every problem, one per line (the first ``limit`` when given), in ``language``."""
         shown: Sequence[Problem] = self.problems if limit is None else self.problems[:limit]
-        lines = [self.header + ":"]
-        lines += [f"  {i}. {p.render()}" for i, p in enumerate(shown, 1)]
+        lines = [self._header(language)]
+        lines += [f"  {i}. {p.render(language)}" for i, p in enumerate(shown, 1)]
         if limit is not None and len(self.problems) > limit:
-            lines.append(f"  … and {len(self.problems) - limit} more")
+            lines.append(Msg("errors.more", n=len(self.problems) - limit).render(language))
         return "\n".join(lines)
 
     def groups(self) -> list[ProblemGroup]:
@@ -154,36 +170,35 @@ class DataContractError(AnalysisError):
                              rows=tuple(rows)) for k, (n, ex, rows) in acc.items()]
 
     def summary(self, *, hint: str | None = None, show_all: int = SHOW_ALL,
-                show_groups: int = SHOW_GROUPS) -> str:
+                show_groups: int = SHOW_GROUPS, language: str = "en") -> str:
         """What a person reads: up to ``show_all`` problems listed one by one; more are counted
         by table, column and rule, each group with its first rows and its first problem in full,
         the largest ``show_groups`` groups shown. ``hint`` is the closing line (default, when
-        problems are grouped: how to write the full list to a file)."""
+        problems are grouped: how to write the full list to a file). ``language``: ``zh`` or
+        ``en`` (rule names and the user's own names stay as they are)."""
         n = len(self.problems)
         if n <= show_all:
-            return self.render() + (f"\n{hint}" if hint else "")
+            return self.render(language=language) + (f"\n{say(hint, language)}" if hint else "")
         groups = self.groups()
         shown = sorted(groups, key=lambda g: -g.count)[:show_groups]
         order = {id(g): i for i, g in enumerate(groups)}
         shown.sort(key=lambda g: order[id(g)])
-        lines = [self.header + ":",
-                 f"{n:,} problems in {len(groups):,} group(s) by table, column and rule "
-                 f"(count, first rows, first example):"]
+        lines = [self._header(language),
+                 Msg("errors.groups", n=n, g=len(groups)).render(language)]
         for g in shown:
-            col = f" · {g.column}" if g.column else ""
+            col = f" · {say(g.column, language)}" if g.column else ""
             rows = ""
             if g.rows:
                 more = " …" if g.count > len(g.rows) else ""
-                rows = f" — row{'s' if len(g.rows) > 1 else ''} {', '.join(map(str, g.rows))}{more}"
+                rows = Msg("errors.rows", s="s" if len(g.rows) > 1 else "",
+                           rows=", ".join(map(str, g.rows)), more=more).render(language)
             lines.append(f"  {g.count:>9,} × {g.table}{col} · {g.rule}{rows}")
-            lines.append(f"              e.g. {g.examples[0].render()}")
+            lines.append(Msg("errors.example", text=g.examples[0].render(language)).render(language))
         hidden = [g for g in groups if all(g is not s for s in shown)]
         if hidden:
-            lines.append(f"  … and {len(hidden):,} more group(s) with "
-                         f"{sum(g.count for g in hidden):,} problem(s)")
-        lines.append(hint if hint is not None else
-                     "Every problem, one per row: `pairing-eval validate FOLDER --output "
-                     "problems.csv` (opens in Excel).")
+            lines.append(Msg("errors.hidden", g=len(hidden),
+                             n=sum(g.count for g in hidden)).render(language))
+        lines.append(say(hint if hint is not None else Msg("errors.hint"), language))
         return "\n".join(lines)
 
 

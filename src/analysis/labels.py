@@ -224,9 +224,9 @@ LABELS: dict[str, Label] = catalogue({
     "rf_what_headline": ("主要动态效应", "the headline dynamic effect"),
     "rf_headline": ("主要结果：改革后{e}个季度内的平均效应（平衡窗口）", "Headline: mean effect over the first {e} quarters after the move (balanced window)"),
     "rf_headline_note": (
-        "平衡窗口只用改革后至少观察了{e}个季度的批次，事件时间0至{e_1}，每个事件时间至少有3个对照县区；下表为全部事件时间的完整结果，远期的估计只依赖少数批次和对照县区。",
+        "平衡窗口只用改革后至少观察了{e}个季度的批次，事件时间0至{e_1}，每个事件时间合计至少有3个对照县区；下表为全部事件时间的完整结果，远期的估计只依赖少数批次和对照县区。",
         "The balanced window uses the cohorts observed for at least {e} quarters after the move, "
-        "event times 0 to {e_1}, each with at least 3 comparison counties; the full table of every "
+        "event times 0 to {e_1}, each with at least 3 comparison counties in all; the full table of every "
         "event time follows, its later event times resting on few cohorts and comparison counties.",
     ),
     "rf_dynamic_full": ("全部事件时间的动态效应", "Dynamic effect at every event time"),

@@ -31,6 +31,7 @@ from .contract import DATE_MAX, DATE_MIN, EXAMPLE_MARK, TABLES, Column, Kind, Ta
 from .errors import DataContractError, Problem
 from .io import enum_display, read_raw
 from .io.inert import put_cell
+from .messages import Msg
 
 LISTS_SHEET = "lists"
 INSTRUCTIONS_SHEET = "说明"
@@ -163,9 +164,10 @@ def write_template(path: Path | str, data_dir: Path | str | None = None) -> Path
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise DataContractError([Problem(file=path.name, row=None, column=None, value=path.suffix,
-                                         expected="a file name ending in .xlsx",
-                                         fix=f"write to {path.with_suffix('.xlsx').name}")],
-                                header="The template must be an .xlsx workbook")
+                                         expected=Msg("template.suffix.expected"),
+                                         fix=Msg("template.suffix.fix",
+                                                 name=path.with_suffix(".xlsx").name))],
+                                header=Msg("template.suffix.header"))
     if data_dir is not None:
         raw = read_raw(data_dir)
         validate(raw)

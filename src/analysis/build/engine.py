@@ -55,6 +55,7 @@ from ..errors import AnalysisError, DataContractError, Problem, SpecificationErr
 from ..hashing import code_hash, data_hash, sha256_file
 from ..io import RawData, read_raw, table_files
 from ..io.inert import write_csv
+from ..messages import Msg, say
 from ..panel import derive_panel
 from ..paths import project_root
 from .steps import BuildOptions, Step, order_steps
@@ -81,22 +82,24 @@ class ValidationReport:
     locations: dict[str, str]
     notes: tuple[str, ...] = ()
 
-    def render(self) -> str:
-        kind = "CSV files" if self.format == "csv" else "one Excel workbook"
-        lines = [f"Raw data in {self.raw_dir} is valid ({kind}, {len(self.rows)} tables):"]
+    def render(self, language: str = "en") -> str:
+        """The report in ``language`` (``zh`` or ``en``)."""
+        kind = Msg("build.kind.csv" if self.format == "csv" else "build.kind.xlsx")
+        lines = [Msg("build.valid", root=self.raw_dir, kind=kind, n=len(self.rows))]
         width = max(map(len, self.rows), default=0)
         for t, n in self.rows.items():
-            lines.append(f"  {t:<{width}}  {n:>8,} rows   {self.locations.get(t, '')}")
+            lines.append(Msg("build.table_line", table=t, width=width, n=n,
+                             where=self.locations.get(t, "")))
         if self.notes:
-            lines.append(f"Notes ({len(self.notes)}; they do not stop the build):")
-            lines += [f"  - {n}" for n in self.notes]
-        return "\n".join(lines)
+            lines.append(Msg("build.notes", n=len(self.notes)))
+            lines += [f"  - {say(n, language)}" for n in self.notes]
+        return "\n".join(say(line, language) for line in lines)
 
 
 def _location(raw: RawData, table: str) -> str:
     src = raw.sources[table]
     if src.sheet:
-        return f"{src.file}, sheet {src.sheet}"
+        return Msg("loc.where_sheet", file=src.file, sheet=src.sheet)
     return f"{src.file} ({src.encoding})" if src.encoding else src.file
 
 
@@ -137,23 +140,18 @@ def check_problems_output(path: Path | str, raw_dir: Path | str) -> Path:
     """
     path = Path(path)
     if path.suffix.lower() != ".csv":
-        raise SpecificationError(
-            f"--output {path}: the problems file is a CSV file; give a name ending in .csv, "
-            f"e.g. {path.with_suffix('.csv').name}.")
+        raise SpecificationError(Msg("build.output.suffix", path=path,
+                                     name=path.with_suffix(".csv").name))
     if path.is_dir():
-        raise SpecificationError(f"--output {path} is a folder; give a file name such as "
-                                 f"{path / 'problems.csv'}.")
+        raise SpecificationError(Msg("build.output.folder", path=path, name=path / "problems.csv"))
     parent = path.resolve().parent
     if parent.is_dir() and not os.access(parent, os.W_OK):
-        raise SpecificationError(f"--output {path}: the folder {path.parent} is read-only for "
-                                 "you; write the problems file somewhere else.")
+        raise SpecificationError(Msg("build.output.readonly", path=path, folder=path.parent))
     raw = Path(raw_dir).resolve()
     where = path.resolve()
     if where == raw or raw in where.parents:
-        raise SpecificationError(
-            f"--output {path} is inside the raw folder {raw_dir}, whose files are the data being "
-            "checked (and a problems.csv there would be read as the problems table); nothing "
-            f"was written. Write it outside, e.g. --output {raw.parent / 'problems.csv'}.")
+        raise SpecificationError(Msg("build.output.inside", path=path, raw=raw_dir,
+                                     suggest=raw.parent / "problems.csv"))
     return path
 
 
@@ -181,17 +179,17 @@ class BuildOutcome:
     seconds: float = 0.0
     notes: int = 0
 
-    def render(self) -> str:
+    def render(self, language: str = "en") -> str:
+        """The outcome in ``language`` (``zh`` or ``en``)."""
         if self.up_to_date:
-            return (f"{self.path} is up to date (inputs, package version and code unchanged); "
-                    "nothing to do. Use --force to rebuild.")
-        lines = [f"Built {self.path} in {self.seconds:.1f} s: "
-                 + ", ".join(f"{t} {n:,}" for t, n in self.rows.items()) + " rows."]
+            return Msg("build.up_to_date", path=self.path).render(language)
+        lines = [Msg("build.built", path=self.path, seconds=self.seconds,
+                     rows=", ".join(f"{t} {n:,}" for t, n in self.rows.items()))]
         if self.results:
-            lines.append("Results: " + ", ".join(self.results))
+            lines.append(Msg("build.results", files=", ".join(self.results)))
         if self.notes:
-            lines.append(f"{self.notes} data note(s); `pairing-eval validate` lists them.")
-        return "\n".join(lines)
+            lines.append(Msg("build.data_notes", n=self.notes))
+        return "\n".join(m.render(language) for m in lines)
 
 
 def default_out_root(raw_dir: Path) -> Path:
@@ -220,7 +218,7 @@ def _recover(root: Path, dataset: str, echo: Callable[[str], Any]) -> None:
     previous = sorted(root.glob(f".{dataset}.previous-*"), key=lambda p: p.stat().st_mtime)
     if previous and not target.exists():
         os.rename(previous[-1], target)
-        echo(f"Restored {target}, left half-swapped by an interrupted build.")
+        echo(Msg("build.restored", target=target))
         previous = previous[:-1]
     for p in previous:
         shutil.rmtree(p, ignore_errors=True)
@@ -241,9 +239,8 @@ def _read_truth(raw_dir: Path) -> tuple[bool, int | None]:
     except (ValueError, AttributeError) as err:
         raise DataContractError([Problem(
             file="TRUTH.json", row=None, column=None, value=None,
-            expected="a JSON object with 'synthetic' and 'seed'",
-            fix=f"the file cannot be read ({err}); regenerate it with `pairing-eval synth`")],
-            header=f"{raw_dir}/TRUTH.json is broken") from None
+            expected=Msg("build.truth.expected"), fix=Msg("build.truth.fix", err=err))],
+            header=Msg("build.truth.header", path=f"{raw_dir}/TRUTH.json")) from None
 
 
 def _existing_manifest(target: Path, dataset: str, echo: Callable[[str], Any]
@@ -254,10 +251,10 @@ def _existing_manifest(target: Path, dataset: str, echo: Callable[[str], Any]
     try:
         manifest = read_manifest(target, dataset)
         if not check_files(target, manifest, dataset):
-            echo(f"{target}: its manifest records no file hashes (an older build); rebuilding.")
+            echo(Msg("build.no_hashes", target=target))
             return None
     except DamagedDataError as err:
-        echo(f"{target} is damaged ({'; '.join(err.problems)}); rebuilding.")
+        echo(Msg("build.damaged", target=target, why="; ".join(err.problems)))
         return None
     return manifest
 
@@ -330,15 +327,15 @@ def build(raw_dir: Path | str, *, steps: Sequence[Step] = (), options: BuildOpti
             and old.get("package_version") == __version__ and old.get("code_hash") == chash
             and old.get("build_options") == options.as_dict()
             and old.get("steps") == [st.name for st in ordered]):
-        echo(f"{target}: inputs unchanged since {old.get('generated_at', '?')}.")
+        echo(Msg("build.unchanged", target=target, when=old.get("generated_at", "?")))
         return BuildOutcome(dataset=dataset, path=target, up_to_date=True)
 
     synthetic, seed = _read_truth(raw_dir)
-    echo(f"Reading and validating {raw_dir} ({len(inputs)} file(s))…")
+    echo(Msg("build.reading", raw=raw_dir, n=len(inputs)))
     raw, notes = _read_and_validate(raw_dir)
     tables = {t: raw.tables[t] for t in TABLE_NAMES}
     rows = {t: len(df) for t, df in tables.items()}
-    echo("Valid: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()) + " rows.")
+    echo(Msg("build.valid_rows", rows=", ".join(f"{t} {n:,}" for t, n in rows.items())))
     _check_parsed(tables)
 
     root.mkdir(parents=True, exist_ok=True)
@@ -351,7 +348,7 @@ def build(raw_dir: Path | str, *, steps: Sequence[Step] = (), options: BuildOpti
             provenance["note"] = "SYNTHETIC DATA: generated, not real ledgers"
         for t, df in tables.items():
             write_parquet(df, tmp / f"{t}.parquet", provenance)
-        echo("Deriving the institution-quarter panel…")
+        echo(Msg("build.panel"))
         try:
             panel = derive_panel({t: df.copy() for t, df in tables.items()})
         except AnalysisError:
@@ -391,7 +388,7 @@ def build(raw_dir: Path | str, *, steps: Sequence[Step] = (), options: BuildOpti
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    echo(f"Wrote {target}.")
+    echo(Msg("build.wrote", target=target))
     return BuildOutcome(dataset=dataset, path=target, up_to_date=False, rows=rows_all,
                         results=tuple(results),
                         seconds=time.perf_counter() - t0, notes=len(notes))
@@ -446,7 +443,8 @@ def _run_steps(steps: Sequence[Step], options: BuildOptions, processed: Processe
                                  f"parquet: {type(err).__name__}: {err}. Nothing was replaced."
                                  ) from err
             written.append(fname)
-        echo(f"  {step.name}: {', '.join(res) or 'no tables'} ({time.perf_counter() - t0:.1f} s)")
+        echo(Msg("build.step", step=step.name, files=", ".join(res) or Msg("build.no_tables"),
+                 seconds=time.perf_counter() - t0))
     return written
 
 

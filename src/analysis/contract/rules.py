@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, Problem
+from ..messages import Label, Msg, joined
 from .spec import EXAMPLE_MARK, TABLES
 
 #: characters no cell of a raw file may hold: the C0 controls except tab, line feed and carriage
@@ -75,31 +76,24 @@ def character_name(ch: str) -> str:
 def control_character(text: str) -> tuple[str, str, str] | None:
     """The contract's rule on control characters for one cell's text: ``None`` when ``text``
     holds none of :data:`CONTROL_CHARACTERS`, else ``(excerpt, expected, fix)`` — the text around
-    the first one (shown escaped in the message), what was expected and how to remove it, naming
-    the character by code point and name."""
+    the first one (shown escaped in the message), what was expected and how to remove it (messages
+    of :mod:`analysis.messages`), naming the character by code point and name."""
     m = CONTROL_CHARACTERS.search(text)
     if m is None:
         return None
     i = m.start()
     ch = text[i]
-    where = f"character {i + 1} of the cell"
+    where = Msg("rules.where_char", i=i + 1)
     lo = max(0, i - _EXCERPT // 2)
     excerpt = ("…" if lo else "") + text[lo:lo + _EXCERPT] + ("…" if lo + _EXCERPT < len(text) else "")
-    expected = "text without control characters"
+    expected = Msg("rules.control.expected")
     if ch == "\x00":
-        fix = (f"{where} is {character_name(ch)}, a byte text never holds (a damaged file, or "
-               "binary data pasted in); delete it: retype the cell in Excel/WPS and save the file "
-               "again (CSV UTF-8 or .xlsx)")
+        kind = "nul"
     elif ch in "\u061c\u200e\u200f" or "\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069":
-        fix = (f"{where} is {character_name(ch)}, an invisible character that changes the order "
-               "in which text is displayed (usually pasted from a web page or a chat app); "
-               "retype the cell by hand, or delete the character with an editor that shows "
-               "invisible characters")
+        kind = "bidi"
     else:
-        fix = (f"{where} is {character_name(ch)}, an invisible control character (usually "
-               "pasted from another program); retype the cell by hand, or delete the character "
-               "with an editor that shows invisible characters")
-    return excerpt, expected, fix
+        kind = "other"
+    return excerpt, expected, Msg(f"rules.control.{kind}", where=where, char=character_name(ch))
 
 
 def strip_control_characters(text: str) -> str:
@@ -168,13 +162,12 @@ def _non_empty(raw: RawTables, present: list[str], out: Findings) -> None:
             continue
         src = raw.sources[name]
         if spec.may_be_empty:
-            out.notes.append(f"{src.where()} has a header but no data rows: no {name} recorded.")
+            out.notes.append(Msg("rules.empty.note", where=src.where(), name=name))
         else:
             out.problems.append(Problem(
                 file=src.file, sheet=src.sheet, row=None, column=None, value=None, table=name,
-                expected=f"at least one data row of {name} ({spec.zh}) under the header",
-                fix=f"fill in the {name} rows (row 2 onwards); an empty {name} table cannot be "
-                    "analysed"))
+                expected=Msg("rules.empty.expected", name=name, zh=spec.zh),
+                fix=Msg("rules.empty.fix", name=name)))
 
 
 def _example_rows(raw: RawTables, present: list[str], out: Findings) -> None:
@@ -191,9 +184,8 @@ def _example_rows(raw: RawTables, present: list[str], out: Findings) -> None:
         for pos in np.flatnonzero(marked):
             col = next(c for c in cols if str(df[c].iat[pos]).startswith(EXAMPLE_MARK))
             out.problems.append(make(pos, col, df[col].iat[pos],
-                                     "real data, not one of the template's example rows",
-                                     f"delete the grey example rows (marked {EXAMPLE_MARK}) before "
-                                     "sending the file"))
+                                     Msg("rules.example.expected"),
+                                     Msg("rules.example.fix", mark=EXAMPLE_MARK)))
 
 
 def _unique_keys(raw: RawTables, present: list[str], out: Findings) -> None:
@@ -219,11 +211,11 @@ def _unique_keys(raw: RawTables, present: list[str], out: Findings) -> None:
                 continue
             first_row = int(raw.rows[name][first_of[k]])
             shown = k[0] if len(k) == 1 else " + ".join(map(str, k))
-            what = " and ".join(key)
+            what = Label("和".join(key), " and ".join(key))
             out.problems.append(make(
                 pos, key[-1] if len(key) > 1 else key[0], shown,
-                f"a unique {what} (each appears on one row only)",
-                f"row {first_row} has the same {what}; delete the repeated row or correct its {what}"))
+                Msg("rules.unique.expected", what=what),
+                Msg("rules.unique.fix", first=first_row, what=what)))
 
 
 def _foreign_keys(raw: RawTables, present: list[str], out: Findings) -> None:
@@ -243,16 +235,17 @@ def _foreign_keys(raw: RawTables, present: list[str], out: Findings) -> None:
             make = _locator(raw, name)
             psrc = raw.sources[parent]
             cand = sorted(map(str, known))
-            hint_cache: dict[str, str] = {}
+            hint_cache: dict[str, Msg | str] = {}
+            expected = Msg("rules.foreign.expected", pcol=pcol, where=psrc.where())
             for pos in np.flatnonzero(bad.to_numpy()):
                 v = vals.iat[pos]
                 if v not in hint_cache:
                     close = difflib.get_close_matches(str(v), cand, n=1, cutoff=0.8)
-                    hint_cache[v] = f" (did you mean {close[0]!r}?)" if close else ""
+                    hint_cache[v] = Msg("rules.foreign.hint", close=close[0]) if close else ""
                 out.problems.append(make(
-                    pos, col.name, v,
-                    f"a {pcol} listed in {psrc.where()}",
-                    f"correct the id{hint_cache[v]} or add {pcol} {v!r} to {psrc.where()}"))
+                    pos, col.name, v, expected,
+                    Msg("rules.foreign.fix", hint=hint_cache[v], pcol=pcol, value=v,
+                        where=psrc.where())))
 
 
 def _date_order(raw: RawTables, present: list[str], out: Findings) -> None:
@@ -266,9 +259,9 @@ def _date_order(raw: RawTables, present: list[str], out: Findings) -> None:
                 s, e = df[start].iat[pos], df[end].iat[pos]
                 out.problems.append(make(
                     pos, end, _fmt(e),
-                    f"a date on or after {start} ({_fmt(s)}): a record cannot {rule.verb} before "
-                    "it starts",
-                    f"correct {end} or {start} (were they swapped?)"))
+                    Msg("rules.order.expected", start=start, first=_fmt(s),
+                        verb=Msg(f"verb.{rule.verb}")),
+                    Msg("rules.order.fix", end=end, start=start)))
 
 
 def _residents_within_beds(raw: RawTables, present: list[str], out: Findings) -> None:
@@ -284,9 +277,7 @@ def _residents_within_beds(raw: RawTables, present: list[str], out: Findings) ->
     for pos in np.flatnonzero(over.to_numpy()):
         out.problems.append(make(
             pos, "residents", _fmt(a["residents"].iat[pos]),
-            f"at most the institution's {int(beds.iat[pos])} beds (institutions, beds)",
-            "correct residents or beds; if the institution really housed more people than beds, "
-            "put 是 (yes) in the optional column over_capacity_flag (超员标记)"))
+            Msg("rules.beds.expected", beds=int(beds.iat[pos])), Msg("rules.beds.fix")))
 
 
 #: activities matched against the pairings at a time (the match, a merge, is held for one chunk)
@@ -326,18 +317,13 @@ def _activities_outside_pairings(raw: RawTables, present: list[str], out: Findin
     found = activities_outside_pairings(raw.tables)
     src = raw.sources["activities"]
     rows = raw.rows["activities"]
-    for never, text in (
-        (True, "by a unit never paired with that institution"),
-        (False, "on a date outside every pairing of that unit with that institution"),
-    ):
+    for never, what in ((True, Msg("rules.outside.never")), (False, Msg("rules.outside.date"))):
         pos = found.loc[found["never"] == never, "pos"].to_numpy()
         if len(pos) == 0:
             continue
         shown = ", ".join(str(int(rows[p])) for p in pos[:10]) + (" …" if len(pos) > 10 else "")
-        out.notes.append(
-            f"{src.where()}: {len(pos)} activit{'y' if len(pos) == 1 else 'ies'} {text} "
-            f"(rows {shown}). They are kept and count towards the institution's activities; check "
-            f"unit_id, institution_id and date if they are slips.")
+        out.notes.append(Msg("rules.outside.note", where=src.where(), n=len(pos),
+                             ies="y" if len(pos) == 1 else "ies", what=what, rows=shown))
 
 
 #: the rules in the order they run (problems of one row keep this order in the report)
@@ -385,15 +371,15 @@ def validate(raw: RawTables) -> list[str]:
     found = check(raw)
     problems = sorted(list(raw.problems) + found.problems, key=_sort_key)
     if problems:
-        per_file: dict[str, int] = {}
+        per_file: dict[tuple[str, str | None], int] = {}
         for p in problems:
-            where = p.file + (f" sheet {p.sheet}" if p.sheet else "")
-            per_file[where] = per_file.get(where, 0) + 1
-        files = ", ".join(f"{k}: {v}" for k, v in per_file.items())
+            per_file[p.file, p.sheet] = per_file.get((p.file, p.sheet), 0) + 1
+        counts = [Msg("rules.validate.file_count", n=v,
+                      file=Msg("loc.source", file=f, sheet=sh) if sh else f)
+                  for (f, sh), v in per_file.items()]
+        files = Label(joined(counts, "zh"), joined(counts, "en"))
         raise DataContractError(
             problems,
-            header=(f"The raw data in {raw.root_name} does not meet the data contract: "
-                    f"{len(problems)} problem(s) ({files}). Rows are numbered as in your file "
-                    "(header = row 1). Nothing was built or changed"),
+            header=Msg("rules.validate.header", root=raw.root_name, n=len(problems), files=files),
         )
     return list(raw.notes) + found.notes

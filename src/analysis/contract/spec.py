@@ -18,6 +18,7 @@ from typing import Literal, get_args
 import pandas as pd
 
 from ..errors import check_option
+from ..messages import Msg
 
 CONTRACT_VERSION = 1
 
@@ -97,6 +98,12 @@ class Column:
             elif self.max is not None:
                 rng = f"≤ {_num(self.max)}"
         return KIND_TEXT[self.kind] + (f" ({rng})" if rng else "")
+
+    def type_msg(self) -> Msg:
+        """:meth:`type_text` as a message of :mod:`analysis.messages` (Chinese on ``render``)."""
+        rng = self.type_text()[len(KIND_TEXT[self.kind]):].strip()[1:-1]
+        kind = Msg(f"kind.{self.kind}")
+        return Msg("kind.range", kind=kind, range=rng) if rng else kind
 
 
 def _num(x: float) -> str:

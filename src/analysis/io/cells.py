@@ -36,11 +36,10 @@ import pandas as pd
 from ..contract import (
     DATE_MAX,
     DATE_MIN,
-    DATE_SPELLINGS,
-    PERIOD_SPELLINGS,
     Column,
     levels_text,
 )
+from ..messages import Msg
 from .text import lookup, match_key, norm
 
 #: cell texts read as empty (after :func:`~analysis.io.text.norm`)
@@ -51,8 +50,11 @@ MAX_SERIAL = 2958465
 #: which the panel's sums and means use; a longer one is a slip, e.g. a pasted identifier)
 MAX_INT = 10**15 - 1
 
-#: a problem with a cell: (what was expected, how to fix it)
-Err = tuple[str, str]
+#: a problem with a cell: (what was expected, how to fix it), messages of :mod:`analysis.messages`
+Err = tuple[Msg, Msg]
+#: the spellings of dates and quarters the reader accepts, as messages name them
+_DATES = Msg("spell.date")
+_PERIODS = Msg("spell.period")
 
 
 def is_empty(v: object) -> bool:
@@ -82,9 +84,7 @@ def _number_text(v: object) -> str | None:
 
 def _whole(x: int) -> tuple[Any, Err | None]:
     if abs(x) > MAX_INT:
-        return None, ("a whole number of at most 15 digits",
-                      "the number is far too large for this column; check the cell (a pasted "
-                      "identifier or phone number?)")
+        return None, (Msg("cell.int.big.expected"), Msg("cell.int.big.fix"))
     return x, None
 
 
@@ -92,13 +92,13 @@ def parse_int(v: object) -> tuple[Any, Err | None]:
     if isinstance(v, (float, np.floating)):
         if float(v).is_integer():
             return _whole(int(v))
-        return None, ("a whole number", "remove the decimals: counts are whole numbers")
+        return None, (Msg("cell.int.expected"), Msg("cell.int.decimals"))
     t = _number_text(v)
     if t is not None and re.fullmatch(r"[+-]?\d+(\.0*)?", t):
         return _whole(int(t.split(".")[0]))
     if t is not None and re.fullmatch(r"[+-]?\d*\.\d+", t):
-        return None, ("a whole number", "remove the decimals: counts are whole numbers")
-    return None, ("a whole number", "write digits only, e.g. 12 (no words or units)")
+        return None, (Msg("cell.int.expected"), Msg("cell.int.decimals"))
+    return None, (Msg("cell.int.expected"), Msg("cell.int.digits"))
 
 
 def parse_float(v: object) -> tuple[Any, Err | None]:
@@ -110,34 +110,32 @@ def parse_float(v: object) -> tuple[Any, Err | None]:
                 return x, None
         except ValueError:
             pass
-    return None, ("a number", "write digits only, e.g. 1200 or 1200.5 (no words or units)")
+    return None, (Msg("cell.float.expected"), Msg("cell.float.fix"))
 
 
 def parse_share(v: object) -> tuple[Any, Err | None]:
     if isinstance(v, str) and v.strip().endswith(("%", "％")):
         x, err = parse_float(v.strip()[:-1])
-        return (None, ("a share such as 0.235 or 23.5%", "write the share as a number")) if err else (x / 100, None)
+        return (None, (Msg("cell.share.pct.expected"), Msg("cell.share.fix"))) if err else (x / 100, None)
     x, err = parse_float(v)
     if err:
-        return None, ("a share between 0 and 1, e.g. 0.235 (or 23.5%)", "write the share as a number")
+        return None, (Msg("cell.share.number.expected"), Msg("cell.share.fix"))
     if 1 < x <= 100:
-        return None, ("a share between 0 and 1", f"write shares as fractions: {x / 100:g} (or {x:g}%) rather than {x:g}")
+        return None, (Msg("cell.share.range.expected"), Msg("cell.share.range.fix", frac=x / 100, pct=x))
     return x, None
 
 
 def _date_from_parts(y: int, m: int, d: int, raw: str) -> tuple[Any, Err | None]:
     if not 1 <= y <= 9999:
-        return None, (f"a date between {DATE_MIN:%Y-%m-%d} and {DATE_MAX:%Y-%m-%d}",
-                      f"year {y} is implausible: check the year")
+        return None, (Msg("cell.date.range.expected", lo=f"{DATE_MIN:%Y-%m-%d}",
+                          hi=f"{DATE_MAX:%Y-%m-%d}"), Msg("cell.date.year.fix", y=y))
     if not 1 <= m <= 12:
-        fix = (f"month {m} does not exist; write the year first, then month, then day "
-               "(YYYY-MM-DD); were day and month swapped?")
-        return None, (f"a real calendar date ({DATE_SPELLINGS})", fix)
+        return None, (Msg("cell.date.real.expected", spellings=_DATES), Msg("cell.date.month.fix", m=m))
     n = calendar.monthrange(y, m)[1]
     if not 1 <= d <= n:
-        month = dt.date(2000, m, 1).strftime("%B")
-        return None, (f"a real calendar date ({DATE_SPELLINGS})",
-                      f"correct the day; {month} {y} has {n} days")
+        month = calendar.month_name[m]  # English month names (the C locale's), as before
+        return None, (Msg("cell.date.real.expected", spellings=_DATES),
+                      Msg("cell.date.day.fix", month=month, m=m, y=y, n=n))
     return pd.Timestamp(y, m, d), None
 
 
@@ -166,15 +164,14 @@ def parse_date(v: object) -> tuple[Any, Err | None]:
         return _serial(float(s), s)
     m = re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})", s)
     if m:
-        return None, (f"a date written year first ({DATE_SPELLINGS})",
-                      f"write it as {m[3]}-MM-DD; {s!r} leaves open which number is the month")
-    return None, (f"a date ({DATE_SPELLINGS})", "write the date as YYYY-MM-DD, e.g. 2021-03-05")
+        return None, (Msg("cell.date.yearfirst.expected", spellings=_DATES),
+                      Msg("cell.date.yearfirst.fix", y=m[3], s=s))
+    return None, (Msg("cell.date.expected", spellings=_DATES), Msg("cell.date.fix"))
 
 
 def _serial(x: float, raw: str) -> tuple[Any, Err | None]:
     if not 1 <= x <= MAX_SERIAL:
-        return None, (f"a date ({DATE_SPELLINGS})",
-                      "the number is not an Excel date; write the date as YYYY-MM-DD")
+        return None, (Msg("cell.date.expected", spellings=_DATES), Msg("cell.date.serial.fix"))
     # Excel's 1900 system counts a fictitious 1900-02-29 (serial 60): before it, day 1 = 1900-01-01
     epoch = dt.date(1899, 12, 30) if x >= 61 else dt.date(1899, 12, 31)
     return pd.Timestamp(epoch + dt.timedelta(days=int(x))), None
@@ -189,12 +186,13 @@ def parse_period(v: object) -> tuple[Any, Err | None]:
     if m:
         q = _ZH_Q.get(m[2])
         if q is None:
-            return None, (f"a quarter ({PERIOD_SPELLINGS})", f"quarter {m[2]} does not exist; use 1–4")
+            return None, (Msg("cell.period.expected", spellings=_PERIODS),
+                          Msg("cell.period.q.fix", q=m[2]))
         if not DATE_MIN.year <= int(m[1]) <= DATE_MAX.year:
-            return None, (f"a quarter between {DATE_MIN.year}Q1 and {DATE_MAX.year}Q4",
-                          f"{m[1]}Q{q} is implausible: check the year")
+            return None, (Msg("cell.period.range.expected", lo=DATE_MIN.year, hi=DATE_MAX.year),
+                          Msg("cell.period.year.fix", y=m[1], q=q))
         return f"{m[1]}Q{q}", None
-    return None, (f"a quarter ({PERIOD_SPELLINGS})", "write the quarter like 2021Q1")
+    return None, (Msg("cell.period.expected", spellings=_PERIODS), Msg("cell.period.fix"))
 
 
 def parse_bool(v: object) -> tuple[Any, Err | None]:
@@ -205,7 +203,7 @@ def parse_bool(v: object) -> tuple[Any, Err | None]:
         return True, None
     if k in {"0", "0.0", "false", "no", "n", "否", "f"}:
         return False, None
-    return None, ("yes or no (是/否, true/false, 1/0)", "write 是 or 否 (or leave it empty for no)")
+    return None, (Msg("cell.bool.expected"), Msg("cell.bool.fix"))
 
 
 def parse_id(v: object) -> tuple[Any, Err | None]:
@@ -221,8 +219,7 @@ def parse_code6(v: object) -> tuple[Any, Err | None]:
     s = re.sub(r"^(\d{6})\.0+$", r"\1", s)
     if re.fullmatch(r"\d{6}", s):
         return s, None
-    return None, ("a 6-digit administrative code (GB/T 2260), e.g. 511102",
-                  "write the county's 6-digit code as text (the code of 市中区 is 511102)")
+    return None, (Msg("cell.code6.expected"), Msg("cell.code6.fix"))
 
 
 def parse_text(v: object) -> tuple[Any, Err | None]:
@@ -251,16 +248,15 @@ def enum_display(col: Column) -> list[str]:
 def _enum_parser(col: Column) -> Callable[[object], tuple[Any, Err | None]]:
     tbl = enum_table(col)
     choices = sorted(tbl)
-    expected = f"one of {levels_text(col)}"
+    expected = Msg("cell.enum.expected", levels=levels_text(col))
 
     def parse(v: object) -> tuple[Any, Err | None]:
         code = lookup(v, tbl)
         if code is not None:
             return code, None
         close = difflib.get_close_matches(match_key(str(v)), choices, n=1, cutoff=0.6)
-        fix = (f"did you mean {tbl[close[0]]!r} ({close[0]})? " if close else "") + \
-            "use one of the listed codes or Chinese labels (the template has a dropdown)"
-        return None, (expected, fix)
+        hint = Msg("cell.enum.hint", code=tbl[close[0]], spelling=close[0]) if close else ""
+        return None, (expected, Msg("cell.enum.fix", hint=hint))
 
     return parse
 
@@ -268,23 +264,23 @@ def _enum_parser(col: Column) -> Callable[[object], tuple[Any, Err | None]]:
 def _range_check(col: Column, x: Any) -> Err | None:
     if col.kind == "date":
         if x < DATE_MIN or x > DATE_MAX:
-            return (f"a date between {DATE_MIN:%Y-%m-%d} and {DATE_MAX:%Y-%m-%d}",
-                    f"{x.date().isoformat()} is implausible: check the year, or whether the cell holds a number "
-                    "that Excel read as a date")
+            return (Msg("cell.date.range.expected", lo=f"{DATE_MIN:%Y-%m-%d}", hi=f"{DATE_MAX:%Y-%m-%d}"),
+                    Msg("cell.date.implausible.fix", d=x.date().isoformat()))
         return None
     lo, hi = col.min, col.max
     if (lo is not None and x < lo) or (hi is not None and x > hi):
         if col.kind == "share":
-            return None if 0 <= x <= 1 else ("a share between 0 and 1", "correct the share")
+            return None if 0 <= x <= 1 else (Msg("cell.share.range.expected"), Msg("cell.share.correct"))
         if lo is not None and hi is not None:
-            exp = f"a value between {lo:g} and {hi:g}"
+            exp = Msg("cell.range.expected", lo=lo, hi=hi)
             if col.name.endswith("_score"):
-                return exp, "scores are on a 0–100 scale; correct the score"
-            return exp, "correct the value"
+                return exp, Msg("cell.range.score.fix")
+            return exp, Msg("cell.range.fix")
         if lo == 0 and x < 0:
-            noun = "amounts of money" if col.name == "value_rmb" else ("distances" if "distance" in col.name else "counts")
-            return "a value ≥ 0", f"{noun} cannot be negative; correct the sign or the value"
-        return (f"a value ≥ {lo:g}" if lo is not None else f"a value ≤ {hi:g}"), "correct the value"
+            noun = "money" if col.name == "value_rmb" else ("distance" if "distance" in col.name else "count")
+            return Msg("cell.range.min0.expected"), Msg("cell.range.negative.fix", noun=Msg(f"noun.{noun}"))
+        return (Msg("cell.range.min.expected", lo=lo) if lo is not None
+                else Msg("cell.range.max.expected", hi=hi)), Msg("cell.range.fix")
     return None
 
 

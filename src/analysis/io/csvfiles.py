@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import DataContractError, Problem
+from ..messages import Msg
 from .grid import FileProblem, Sheet
 from .limits import ENV, Limits, size_text
 
@@ -34,7 +35,7 @@ from .limits import ENV, Limits, size_text
 BLOCK = 1 << 20
 #: the start of a file that is checked for NUL bytes (a binary file, or UTF-16 without a BOM)
 SNIFF = 4096
-_SAVE_AS = "save the file from Excel/WPS as CSV UTF-8 (逗号分隔)"
+_SAVE_AS = Msg("csv.save_as")
 #: Python codec → the encoding's name in messages
 _NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16",
           "gb18030": "GB18030/GBK"}
@@ -44,15 +45,13 @@ def _codecs(head: bytes) -> list[str]:
     """The codecs a file starting with ``head`` may be in, in the order they are tried; raises
     :class:`FileProblem` for a workbook renamed to .csv and for binary files."""
     if head.startswith(b"PK\x03\x04"):
-        raise FileProblem("a CSV text file", "this is an Excel workbook renamed to .csv; save it as "
-                           "CSV (UTF-8) or put the workbook (.xlsx) into the folder instead of the CSV files")
+        raise FileProblem(Msg("csv.workbook.expected"), Msg("csv.workbook.fix"))
     if head.startswith(b"\xef\xbb\xbf"):
         return ["utf-8-sig"]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return ["utf-16"]
     if b"\x00" in head[:SNIFF]:
-        raise FileProblem("text in UTF-8 or GB18030/GBK", "the file is binary or UTF-16 without a "
-                           f"byte-order mark; {_SAVE_AS}")
+        raise FileProblem(Msg("csv.text.expected"), Msg("csv.binary.fix", save_as=_SAVE_AS))
     return ["utf-8", "gb18030"]
 
 
@@ -86,18 +85,13 @@ def _undecodable(failures: dict[str, tuple[int, int]]) -> FileProblem:
     codec, (_, row) = max(failures.items(), key=lambda kv: kv[1][0])
     name = _NAMES[codec]
     if codec == "utf-16":
-        return FileProblem("UTF-16 text, as its byte-order mark says",
-                           f"the file starts like UTF-16 but its bytes from row {row} on are not "
-                           f"UTF-16 text (a damaged file, or not a text file at all); {_SAVE_AS}",
-                           row=row)
+        return FileProblem(Msg("csv.utf16.expected"),
+                           Msg("csv.utf16.fix", row=row, save_as=_SAVE_AS), row=row)
     if len(failures) == 1:
-        return FileProblem(f"{name} text, as its byte-order mark says",
-                           f"the file reads as {name} up to row {row}, whose bytes are not {name} "
-                           f"(a damaged file?); correct that row or {_SAVE_AS}", row=row)
-    return FileProblem("text in UTF-8 or GB18030/GBK",
-                       f"the file reads as {name} up to row {row}, whose bytes cannot be read in "
-                       "either encoding (a damaged file, or Big5/Latin-1?); correct that row or "
-                       f"{_SAVE_AS}", row=row)
+        return FileProblem(Msg("csv.bom.expected", name=name),
+                           Msg("csv.bom.fix", name=name, row=row, save_as=_SAVE_AS), row=row)
+    return FileProblem(Msg("csv.text.expected"),
+                       Msg("csv.neither.fix", name=name, row=row, save_as=_SAVE_AS), row=row)
 
 
 class _Undecodable(FileProblem):
@@ -105,7 +99,7 @@ class _Undecodable(FileProblem):
 
 
 def _empty() -> FileProblem:
-    return FileProblem("a header row and data rows", "the file is empty; export the table again")
+    return FileProblem(Msg("table.empty.expected"), Msg("csv.empty.fix"))
 
 
 _BLANK = b" \t\r\n\xef\xbb\xbf"
@@ -151,8 +145,7 @@ class CsvRows:
         except FileProblem as fp:
             raise DataContractError([Problem(
                 file=self.path.name, row=fp.row, column=None, value=fp.value,
-                expected=fp.expected, fix=fp.fix + "; the file changed while it was read: read it "
-                                                   "again when nothing writes to it",
+                expected=fp.expected, fix=Msg("csv.changed.fix", fix=fp.fix),
                 rule="unreadable_file")]) from None
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
@@ -169,9 +162,9 @@ class CsvRows:
         except csv.Error as err:
             raise _csv_problem(err, n + 1, self.cell_size) from None
         except UnicodeDecodeError:
-            raise _Undecodable(f"{_NAMES[self.codec]} text",
-                               f"row {n + 1} does not decode as {_NAMES[self.codec]}; {_SAVE_AS}",
-                               row=n + 1) from None
+            raise _Undecodable(Msg("csv.codec.expected", name=_NAMES[self.codec]),
+                               Msg("csv.codec.fix", row=n + 1, name=_NAMES[self.codec],
+                                   save_as=_SAVE_AS), row=n + 1) from None
         except OSError as err:
             raise _os_problem(err) from None
         finally:
@@ -184,19 +177,15 @@ class CsvRows:
 
 def _csv_problem(err: csv.Error, row: int, cell_size: int) -> FileProblem:
     if "field larger than field limit" in str(err):
-        return FileProblem(
-            f"cells of at most {cell_size:,} characters", "a cell starting in this row runs on "
-            f"for more than {cell_size:,} characters: usually a double quote (\") that opens a "
-            "value and never closes; close or remove it (a text this long belongs in a separate "
-            f"document; {ENV['cell_size']} raises the limit)", row=row)
-    return FileProblem("rows that split into cells",
-                       f"this row cannot be split into cells ({err}); correct it or {_SAVE_AS}",
-                       row=row)
+        return FileProblem(Msg("csv.cell.expected", n=cell_size),
+                           Msg("csv.cell.fix", n=cell_size, env=ENV["cell_size"]), row=row)
+    return FileProblem(Msg("csv.split.expected"),
+                       Msg("csv.split.fix", err=str(err), save_as=_SAVE_AS), row=row)
 
 
 def _os_problem(err: OSError) -> FileProblem:
-    return FileProblem("a readable file", f"the file cannot be read ({type(err).__name__}: "
-                       f"{err.strerror or err}); check that it exists and that you may read it")
+    return FileProblem(Msg("csv.os.expected"),
+                       Msg("csv.os.fix", etype=type(err).__name__, reason=str(err.strerror or err)))
 
 
 def _blocks(path: Path) -> Iterator[bytes]:
@@ -224,12 +213,9 @@ def read_csv_grid(path: Path, lim: Limits | None = None) -> tuple[Sheet, str]:
         size = path.stat().st_size
         if size > lim.csv_size:
             raise FileProblem(
-                f"a CSV file of at most {size_text(lim.csv_size)}",
-                f"the file is {size_text(size)}; reading it would take about "
-                f"{size_text(5 * size)} of memory. Check that it is the right file (a ledger this "
-                f"large has tens of millions of rows); to read it anyway, set {ENV['csv_size']} "
-                f"above its size (e.g. {ENV['csv_size']}={-(-size // 10**9)}GB) on a computer "
-                "with that much free memory", value=size_text(size))
+                Msg("csv.size.expected", limit=size_text(lim.csv_size)),
+                Msg("csv.size.fix", size=size_text(size), memory=size_text(5 * size),
+                    env=ENV["csv_size"], gb=-(-size // 10**9)), value=size_text(size))
         with path.open("rb") as fh:
             head = fh.read(BLOCK)
         if not any(b.strip(_BLANK) for b in _blocks(path)):

@@ -42,6 +42,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..errors import SpecificationError
+from ..messages import Msg
 
 KB, MB, GB = 1000, 1000**2, 1000**3
 _UNITS = {"": 1, "b": 1, "k": KB, "kb": KB, "m": MB, "mb": MB, "g": GB, "gb": GB,
@@ -93,14 +94,12 @@ class Limits:
                 else:
                     values[f.name] = parse_size(text)
             except ValueError:
-                expected = ("a number above 1, e.g. 100" if f.name == "xlsx_ratio"
-                            else "a size such as 2GB, 500MB or a number of bytes")
+                expected = Msg("limits.ratio" if f.name == "xlsx_ratio" else "limits.size")
                 default = getattr(cls, f.name)
                 shown = f"{default:g}" if f.name == "xlsx_ratio" else (
-                    f"{default:,} characters" if f.name == "cell_size" else size_text(default))
-                raise SpecificationError(
-                    f"{var}={text!r} is not {expected}; correct the variable, or unset it for the "
-                    f"default ({shown}).") from None
+                    Msg("limits.chars", n=default) if f.name == "cell_size" else size_text(default))
+                raise SpecificationError(Msg("limits.bad", var=var, text=text, expected=expected,
+                                             default=shown)) from None
         return cls(**values)
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..contract import CONTROL_CHARACTERS, TABLES, character_name
 from ..errors import DataContractError, Problem
+from ..messages import Msg
 from .csvfiles import read_csv_grid
 from .grid import FileProblem, Sheet
 from .table import Source, empty_frame, parse_grid
@@ -105,12 +106,10 @@ def shown_name(name: str) -> str:
     return CONTROL_CHARACTERS.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), name)
 
 
-def _os_problem(err: OSError) -> tuple[str, str]:
+def _os_problem(err: OSError) -> tuple[Msg, Msg]:
     """(expected, fix) of a file the system would not let us read."""
     what = os.strerror(err.errno) if err.errno else type(err).__name__
-    return ("a file that can be read",
-            f"the file cannot be opened ({what}); check that your account may read it and that "
-            "no other program holds it locked, or copy it into the folder again")
+    return Msg("raw.os.expected"), Msg("raw.os.fix", what=what)
 
 
 def read_raw(raw_dir: Path | str) -> RawData:
@@ -120,16 +119,14 @@ def read_raw(raw_dir: Path | str) -> RawData:
     if raw_dir.is_file():
         raise DataContractError([Problem(
             file=str(raw_dir), row=None, column=None, value=None,
-            expected="a folder of raw tables, not a single file",
-            fix=f"put the file into a folder of its own and pass the folder, e.g. "
-                f"`pairing-eval validate {raw_dir.parent}`")],
-            header=f"{raw_dir} is a file")
+            expected=Msg("raw.is_file.expected"),
+            fix=Msg("raw.is_file.fix", parent=raw_dir.parent))],
+            header=Msg("raw.is_file.header", path=raw_dir))
     if not raw_dir.is_dir():
         raise DataContractError([Problem(
             file=str(raw_dir), row=None, column=None, value=None,
-            expected="a folder of raw tables (one CSV per table or one .xlsx workbook)",
-            fix="check the path, e.g. `pairing-eval validate data/raw/demo`")],
-            header=f"No raw data folder at {raw_dir}")
+            expected=Msg("raw.no_dir.expected"), fix=Msg("raw.no_dir.fix"))],
+            header=Msg("raw.no_dir.header", path=raw_dir))
     files = table_files(raw_dir)
     # a name with a control character is neither read nor printed as it is (U+202E can make
     # "xslx.csv" look like "vsc.xlsx", an escape sequence would drive the terminal)
@@ -141,37 +138,34 @@ def read_raw(raw_dir: Path | str) -> RawData:
     raw = RawData(root=raw_dir, format="csv", tables={}, rows={}, sources={}, problems=[], notes=[],
                   failed=set(), files=files)
 
-    def folder_problem(file: str, expected: str, fix: str, table: str | None = None) -> None:
+    def folder_problem(file: str, expected: Msg, fix: Msg, table: str | None = None) -> None:
         raw.problems.append(Problem(file=file, row=None, column=None, value=None, expected=expected,
                                     fix=fix, table=table))
 
     for p in bad_names:
         ch = CONTROL_CHARACTERS.search(p.name)[0]  # type: ignore[index]
-        folder_problem(shown_name(p.name), "a file name without control characters",
-                       f"the name holds {character_name(ch)}, an invisible character; rename the "
-                       "file (type its name anew)")
+        folder_problem(shown_name(p.name), Msg("raw.name.expected"),
+                       Msg("raw.name.fix", char=character_name(ch)))
     for p in links(raw_dir):
         if p.suffix.lower() in DATA_SUFFIXES:
             linked = table_for_name(p.stem)
-            folder_problem(shown_name(p.name), "a file in the raw folder, not a symbolic link",
-                           "links are not followed, so that nothing outside the raw folder is read: "
-                           "copy the file itself into the folder in place of the link", linked)
+            folder_problem(shown_name(p.name), Msg("raw.link.expected"), Msg("raw.link.fix"),
+                           linked)
             if linked is not None:
                 raw.failed.add(linked)  # not also "missing"
         else:
-            raw.notes.append(f"{shown_name(p.name)} is a symbolic link; not followed, ignored.")
+            raw.notes.append(Msg("raw.link.note", name=shown_name(p.name)))
     for p in olds:
-        folder_problem(p.name, "an .xlsx workbook or CSV files",
-                       "old .xls files are not read; open it in Excel/WPS and save as .xlsx")
+        folder_problem(p.name, Msg("raw.xls.expected"), Msg("raw.xls.fix"))
     grids: dict[str, tuple[Sheet, Source]] = {}
     unmatched: list[str] = []  # files or sheets that are not a table: maybe misnamed ones
     unreadable = False  # the workbook could not be read: its sheets are not "missing"
     if books and csvs:
-        folder_problem(raw_dir.name, "either CSV files or one workbook, not both",
-                       f"move {', '.join(p.name for p in books)} or the CSV files out of the folder")
+        folder_problem(raw_dir.name, Msg("raw.both.expected"),
+                       Msg("raw.both.fix", books=", ".join(p.name for p in books)))
     elif len(books) > 1:
-        folder_problem(raw_dir.name, "one workbook with a sheet per table",
-                       f"found {', '.join(p.name for p in books)}; keep one workbook in the folder")
+        folder_problem(raw_dir.name, Msg("raw.books.expected"),
+                       Msg("raw.books.fix", books=", ".join(p.name for p in books)))
     elif books:
         raw.format = "xlsx"
         book = books[0]
@@ -184,38 +178,34 @@ def read_raw(raw_dir: Path | str) -> RawData:
             folder_problem(book.name, *_os_problem(err))
             sheets, unreadable = {}, True
         except MemoryError:  # below the size limits, on a computer with little free memory
-            folder_problem(book.name, "a workbook that fits in this computer's free memory",
-                           "the computer ran out of memory while reading it; close other programs "
-                           "and validate again, use a computer with more memory, or save the "
-                           "sheets as CSV files (read in chunks)")
+            folder_problem(book.name, Msg("raw.book_memory.expected"), Msg("raw.book_memory.fix"))
             sheets, unreadable = {}, True
         except Exception as err:  # noqa: BLE001 - any failure of the workbook reader on these bytes
-            folder_problem(book.name, "an Excel workbook (.xlsx) that can be read",
-                           f"the workbook is damaged ({type(err).__name__} while reading its "
-                           "sheets); open it in Excel/WPS and save it again as .xlsx")
+            folder_problem(book.name, Msg("raw.damaged.expected"),
+                           Msg("raw.damaged.fix", err=type(err).__name__))
             sheets, unreadable = {}, True
         for title, sheet in sheets.items():
             t = table_for_name(title)
             if t is None:
                 if match_key(title) not in TEMPLATE_SHEETS and not is_blank(c for _, cells in sheet.rows for c in cells):
-                    raw.notes.append(f"{book.name}: sheet {title!r} is not one of the tables; ignored.")
+                    raw.notes.append(Msg("raw.sheet_ignored.note", book=book.name, title=title))
                     unmatched.append(title)
                 continue
             if t in grids:
-                folder_problem(book.name, f"one sheet for table {t}",
-                               f"sheets {grids[t][1].sheet!r} and {title!r} both look like {t}; keep one")
+                folder_problem(book.name, Msg("raw.two_sheets.expected", table=t),
+                               Msg("raw.two_sheets.fix", a=grids[t][1].sheet, b=title, table=t))
                 continue
             grids[t] = (sheet, Source(table=t, file=book.name, sheet=title))
     else:
         for p in csvs:
             t = table_for_name(p.stem)
             if t is None:
-                raw.notes.append(f"{p.name} is not one of the tables ({', '.join(TABLES)}); ignored.")
+                raw.notes.append(Msg("raw.file_ignored.note", name=p.name, tables=", ".join(TABLES)))
                 unmatched.append(p.name)
                 continue
             if t in grids:
-                folder_problem(p.name, f"one file for table {t}",
-                               f"{grids[t][1].file} and {p.name} both look like {t}; keep one")
+                folder_problem(p.name, Msg("raw.two_files.expected", table=t),
+                               Msg("raw.two_files.fix", a=grids[t][1].file, b=p.name, table=t))
                 continue
             try:
                 sheet, enc = read_csv_grid(p)
@@ -233,14 +223,15 @@ def read_raw(raw_dir: Path | str) -> RawData:
     for name, spec in TABLES.items():
         if name not in grids:
             if name not in raw.failed and not unreadable:
-                where = "a sheet of the workbook" if raw.format == "xlsx" else "a file"
-                fix = f"add the {name} table (see `pairing-eval template` for its columns)"
-                if raw.format == "xlsx" and unmatched:
-                    fix += f", or rename the sheet that holds it ({', '.join(map(repr, unmatched))})"
-                elif raw.format == "csv" and unmatched:
-                    fix += f", or rename the file that holds it ({', '.join(map(repr, unmatched))})"
+                where = Msg("raw.missing.sheet" if raw.format == "xlsx" else "raw.missing.file")
+                more: Msg | str = ""
+                if unmatched:
+                    more = Msg("raw.missing.rename_sheet" if raw.format == "xlsx"
+                               else "raw.missing.rename_file",
+                               names=", ".join(map(repr, unmatched)))
                 folder_problem(spec.file_name if raw.format == "csv" else (books[0].name if books else raw_dir.name),
-                               f"{where} named {name} (or {spec.zh}) for table {name}", fix)
+                               Msg("raw.missing.expected", where=where, name=name, zh=spec.zh),
+                               Msg("raw.missing.fix", name=name, more=more))
             raw.failed.add(name)
             raw.tables[name] = empty_frame(spec)
             raw.rows[name] = np.array([], dtype=int)

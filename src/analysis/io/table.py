@@ -36,6 +36,7 @@ import pandas as pd
 
 from ..contract import CONTROL_CHARACTERS, Table, control_character, strip_control_characters
 from ..errors import Problem
+from ..messages import Msg
 from .cells import Err, cell_parser, is_empty
 from .grid import Sheet
 from .inert import csv_unguarding
@@ -59,8 +60,9 @@ class Source:
     n_rows: int = 0
 
     def where(self) -> str:
-        """The file, and the sheet of a workbook, as messages name them."""
-        return self.file + (f" sheet {self.sheet}" if self.sheet else "")
+        """The file, and the sheet of a workbook, as messages name them (a
+        :class:`~analysis.messages.Msg`: English as text, any language on ``render``)."""
+        return Msg("loc.source", file=self.file, sheet=self.sheet) if self.sheet else self.file
 
     def display_column(self, column: str) -> str:
         """A column as the user headed it, with the canonical name when that differs."""
@@ -70,7 +72,7 @@ class Source:
         h = " ".join(str(h).split())
         if h == column or column in h.split():
             return h
-        return f"{h} ({column})"
+        return Msg("column.as_written", header=h, name=column)
 
 
 def header_table(spec: Table) -> dict[str, str]:
@@ -162,8 +164,8 @@ class _Reading:
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def problem(self, row: int | None, column: str | None, value: object, expected: str,
-                fix: str, rule: str | None = None) -> None:
+    def problem(self, row: int | None, column: str | None, value: object, expected: Msg,
+                fix: Msg, rule: str | None = None) -> None:
         self.problems.append(Problem(file=self.src.file, sheet=self.src.sheet, row=row,
                                      column=column, value=value, expected=expected, fix=fix,
                                      rule=rule, table=self.spec.name))
@@ -208,9 +210,9 @@ def _map_columns(rd: _Reading, header_row: int, header: list[Any],
             first = next(k for k, v in mapping.items() if v == canon)
             rd.problem(
                 header_row, f"{col_letter(j)} {' '.join(str(h).split())}", h,
-                f"each column once; column {col_letter(first)} "
-                f"({' '.join(str(header[first]).split())}) already holds {canon}",
-                "delete one of the two columns or rename it", rule="duplicate_column")
+                Msg("table.dup.expected", first=col_letter(first),
+                    first_header=" ".join(str(header[first]).split()), canon=canon),
+                Msg("table.dup.fix"), rule="duplicate_column")
             continue
         mapping[j] = canon
         src.headers[canon] = str(h)
@@ -220,11 +222,9 @@ def _map_columns(rd: _Reading, header_row: int, header: list[Any],
     if not mapping and required:
         shown = " | ".join(" ".join(str(h).split())[:30] for h in header if h is not None)
         rd.problem(header_row, None, shown[:120] or None,
-                   f"a header row naming the columns of {spec.name} ({spec.zh}), e.g. "
-                   f"{', '.join(required[:4])}",
-                   f"no cell of row {header_row} is a column name of {spec.name}: add the header "
-                   "row above the data (copy it from `pairing-eval template`), or check that "
-                   f"this file holds the {spec.name} table", rule="missing_header")
+                   Msg("table.header.expected", name=spec.name, zh=spec.zh,
+                       cols=", ".join(required[:4])),
+                   Msg("table.header.fix", row=header_row, name=spec.name), rule="missing_header")
         required = []
     for c in spec.columns:
         if c.name in present or c.name not in required:
@@ -232,13 +232,13 @@ def _map_columns(rd: _Reading, header_row: int, header: list[Any],
         names = [c.name, c.zh, *c.aliases]
         close = difflib.get_close_matches(c.zh, unknown, n=1, cutoff=0.5) or \
             difflib.get_close_matches(c.name, unknown, n=1, cutoff=0.6)
-        fix = (f"rename the header {close[0]!r} to {c.name!r} or {c.zh!r}" if close
-               else f"add a column headed {c.name!r} or {c.zh!r} ({c.description})")
-        rd.problem(header_row, c.name, None, f"a column {c.name} ({' / '.join(names[1:])})", fix,
+        fix = (Msg("table.column.rename", old=close[0], name=c.name, zh=c.zh) if close
+               else Msg("table.column.add", name=c.name, zh=c.zh, description=c.description))
+        rd.problem(header_row, c.name, None,
+                   Msg("table.column.expected", name=c.name, names=" / ".join(names[1:])), fix,
                    rule="missing_column")
     if unknown:
-        rd.notes.append(f"{src.where()}: extra column(s) kept but not checked: "
-                        f"{', '.join(unknown)}.")
+        rd.notes.append(Msg("table.extra.note", where=src.where(), cols=", ".join(unknown)))
     return mapping, extra, unheaded
 
 
@@ -246,8 +246,8 @@ def _unheaded_kept(rd: _Reading, unheaded: dict[int, str], seen: set[int], at: i
     """The columns without a header that hold values (``seen``), each with its note, placed among
     the notes where :func:`_map_columns` met the column (``at``)."""
     kept = {j: name for j, name in unheaded.items() if j in seen}
-    rd.notes[at:at] = [f"{rd.src.where()}: column {col_letter(j)} has values but no header; "
-                       f"kept as 'column {col_letter(j)}'." for j in kept]
+    rd.notes[at:at] = [Msg("table.unheaded.note", where=rd.src.where(), letter=col_letter(j))
+                       for j in kept]
     return kept
 
 
@@ -270,17 +270,15 @@ def _merged_ranges(rd: _Reading, grid: Sheet, ncols: int, header_row: int, first
             continue  # merges in the title or header rows are fine
         if r1 == r2 and (c2 - c1 + 1) >= max(2, ncols // 2):
             merged_rows.add(r1)
-            rd.problem(r1, None, None, "a data row with one value per column",
-                       f"cells {coord} are merged into one (a title or subtotal row?); delete "
-                       "the row or unmerge the cells and fill every column", rule="merged_cells")
+            rd.problem(r1, None, None, Msg("table.merged_row.expected"),
+                       Msg("table.merged_row.fix", coord=coord), rule="merged_cells")
             continue
         col = (mapping.get(c1) or extra.get(c1)
                or (unheaded[c1] if c1 in unheaded and _has_values(grid, header_row, c1) else None)
                or col_letter(c1))
         first_hole = r1 + 1 if r2 > r1 else r1  # the first row that lost its value to the merge
         rd.problem(max(first_hole, first_data), rd.src.display_column(col), None,
-                   "a value in every cell (no merged cells in data rows)",
-                   f"cells {coord} are merged; unmerge them and repeat the value in every row",
+                   Msg("table.merged.expected"), Msg("table.merged.fix", coord=coord),
                    rule="merged_cells")
         merged_cells.update((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
                             if (r, c) != (r1, c1))
@@ -339,9 +337,8 @@ def _parse_rows(rd: _Reading, data_rows: Rows, ncols: int, mapping: dict[int, st
         rownums.append(r)
         if len(cells) > ncols and not is_blank(cells[ncols:]):
             k = next(i for i in range(ncols, len(cells)) if not is_blank([cells[i]]))
-            rd.problem(r, col_letter(k), cells[k], f"{ncols} values, like the header",
-                       "a value contains the delimiter (comma): put that value in double quotes, "
-                       "or delete the values beyond the last header column", rule="row_length")
+            rd.problem(r, col_letter(k), cells[k], Msg("table.length.expected", n=ncols),
+                       Msg("table.length.fix"), rule="row_length")
         for j, canon in mapping.items():
             v = cells[j] if j < len(cells) else None
             col = spec.column(canon)
@@ -353,8 +350,9 @@ def _parse_rows(rd: _Reading, data_rows: Rows, ncols: int, mapping: dict[int, st
                 if (r, j) in merged_cells:
                     continue  # reported once per merged range
                 if not col.nullable and col.required:
-                    rd.problem(r, src.display_column(canon), None, f"a value ({col.type_text()})",
-                               f"fill in {canon} ({col.zh}); it may not be empty", rule="required")
+                    rd.problem(r, src.display_column(canon), None,
+                               Msg("table.required.expected", type=col.type_msg()),
+                               Msg("table.required.fix", name=canon, zh=col.zh), rule="required")
                 continue
             try:
                 ck = (type(v), v)
@@ -365,8 +363,8 @@ def _parse_rows(rd: _Reading, data_rows: Rows, ncols: int, mapping: dict[int, st
                 try:
                     hit = parsers[j](v)
                 except Exception:  # noqa: BLE001 - a cell must never crash the reader
-                    hit = (None, (f"a value of type {col.type_text()}",
-                                  "the value could not be read; retype it"))
+                    hit = (None, (Msg("table.unreadable.expected", type=col.type_msg()),
+                                  Msg("table.unreadable.fix")))
                 if ck is not None:
                     caches[j][ck] = hit
             x, err = hit
@@ -393,8 +391,7 @@ def parse_grid(spec: Table, grid: Sheet,
         (r, cells) for r, cells in grid.rows if not is_blank(cells))
     head = list(islice(nonblank, 10))
     if not head:
-        rd.problem(None, None, None, "a header row and data rows",
-                   "the file or sheet is empty; export the table again with its header",
+        rd.problem(None, None, None, Msg("table.empty.expected"), Msg("table.empty.fix"),
                    rule="empty_table")
         return empty_frame(spec), np.array([], dtype=int), rd.problems, rd.notes
 
@@ -407,8 +404,8 @@ def parse_grid(spec: Table, grid: Sheet,
     header_row, header = head_clean[best]
     src.header_row = header_row
     if best > 0 or header_row > 1:
-        rd.notes.append(f"{src.where()}: rows 1–{header_row - 1} above the header "
-                        f"(row {header_row}) were skipped.")
+        rd.notes.append(Msg("table.skipped.note", where=src.where(), last=header_row - 1,
+                            header=header_row))
     data_rows = chain(head[best + 1:], nonblank)
     first = next(data_rows, None)
     if first is not None:
@@ -434,10 +431,7 @@ def parse_grid(spec: Table, grid: Sheet,
             del chunk, values, extras, nums
     except MemoryError:  # below the size limits, on a computer with little free memory
         table = None
-        rd.problem(None, None, None, "a table that fits in this computer's free memory",
-                   "the computer ran out of memory while reading it (reading takes about five "
-                   "times the file's size); close other programs and validate again, use a "
-                   "computer with more memory, or check that this is the right file",
+        rd.problem(None, None, None, Msg("table.memory.expected"), Msg("table.memory.fix"),
                    rule="out_of_memory")
         return empty_frame(spec), np.array([], dtype=int), rd.problems, rd.notes
     if table.n == 0:  # no data rows: the columns still get their types

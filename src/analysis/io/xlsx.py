@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import SpecificationError
+from ..messages import Label, Msg, joined
 from .grid import FileProblem, Sheet
 from .limits import ENV, RATIO_FLOOR, Limits, size_text
 
@@ -35,12 +36,9 @@ _ATTR = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')
 _SMALL = 10 * 1024 * 1024
 
 
-def _split(lim: Limits) -> str:
+def _split(lim: Limits) -> Msg:
     """How to split a workbook too large to read."""
-    return ("split the workbook into CSV files: save each table's sheet as CSV UTF-8 (逗号分隔), "
-            "named after its table (activities.csv, …), into a folder of their own without the "
-            f"workbook (CSV files are read as a stream, up to {size_text(lim.csv_size)} each); or "
-            "delete unused rows, columns and formatting from the workbook")
+    return Msg("xlsx.split", limit=size_text(lim.csv_size))
 
 
 def _tags(xml: str, tag: str) -> Iterator[dict[str, str]]:
@@ -83,38 +81,36 @@ def check_archive(archive: zipfile.ZipFile, lim: Limits) -> None:
     infos = archive.infolist()
     names: dict[str, str] | None = None
 
-    def part(name: str) -> str:
+    def part(name: str) -> Msg:
         nonlocal names
         if names is None:
             names = sheet_parts(archive)
-        return f"sheet {names[name]!r} ({name})" if name in names else f"part {name}"
+        return (Msg("xlsx.part.sheet", title=names[name], name=name) if name in names
+                else Msg("xlsx.part.other", name=name))
 
     for i in infos:
         ratio = i.file_size / max(i.compress_size, 1)
         if i.file_size > RATIO_FLOOR and ratio > lim.xlsx_ratio:
             raise FileProblem(
-                f"an Excel workbook whose parts are compressed at most {lim.xlsx_ratio:g} to 1 "
-                "(Excel and WPS compress sheets about 10 to 1)",
-                f"its {part(i.filename)} is {size_text(i.compress_size)} that would inflate to "
-                f"{size_text(i.file_size)} ({ratio:,.0f} to 1): a file built to exhaust memory (a "
-                "'zip bomb'), not a workbook saved by Excel or WPS, so it was not opened. Ask for "
-                f"the tables again; if you trust the file, {ENV['xlsx_ratio']} raises the limit")
+                Msg("xlsx.ratio.expected", ratio=lim.xlsx_ratio),
+                Msg("xlsx.ratio.fix", part=part(i.filename), packed=size_text(i.compress_size),
+                    size=size_text(i.file_size), r=ratio, env=ENV["xlsx_ratio"]))
     for i in infos:
         if i.file_size > lim.xlsx_entry:
             raise FileProblem(
-                f"an Excel workbook whose sheets inflate to at most {size_text(lim.xlsx_entry)} "
-                "each", f"its {part(i.filename)} inflates to {size_text(i.file_size)}; {_split(lim)}; "
-                f"or raise the limit with {ENV['xlsx_entry']} (reading takes about three times "
-                "the inflated size in memory)")
+                Msg("xlsx.entry.expected", limit=size_text(lim.xlsx_entry)),
+                Msg("xlsx.entry.fix", part=part(i.filename), size=size_text(i.file_size),
+                    split=_split(lim), env=ENV["xlsx_entry"]))
     total = sum(i.file_size for i in infos)
     if total > lim.xlsx_size:
         largest = sorted(infos, key=lambda i: -i.file_size)[:3]
-        shown = ", ".join(f"{part(i.filename)} {size_text(i.file_size)}" for i in largest)
+        parts = [Msg("xlsx.part_size", part=part(i.filename), size=size_text(i.file_size))
+                 for i in largest]
+        shown = Label(joined(parts, "zh"), joined(parts, "en"))
         raise FileProblem(
-            f"an Excel workbook that inflates to at most {size_text(lim.xlsx_size)}",
-            f"it inflates to {size_text(total)} (largest: {shown}); {_split(lim)}; or raise the "
-            f"limit with {ENV['xlsx_size']} (reading takes about three times the inflated size "
-            "in memory)")
+            Msg("xlsx.total.expected", limit=size_text(lim.xlsx_size)),
+            Msg("xlsx.total.fix", size=size_text(total), shown=shown, split=_split(lim),
+                env=ENV["xlsx_size"]))
 
 
 def _merge_refs(archive: zipfile.ZipFile, name: str) -> list[str]:
@@ -145,15 +141,14 @@ def read_xlsx_grids(path: Path, lim: Limits | None = None) -> dict[str, Sheet]:
     try:
         lim = lim or Limits.from_env()
     except SpecificationError as err:
-        raise FileProblem("limits that are sizes", str(err)) from None
+        raise FileProblem(Msg("xlsx.limits.expected"), err.args[0] if err.args else str(err)) from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             archive = zipfile.ZipFile(path)
         except Exception as err:  # noqa: BLE001 - any failure means "not a readable workbook"
-            raise FileProblem("an Excel workbook (.xlsx)",
-                               f"the file cannot be opened ({type(err).__name__}); open it in Excel/WPS "
-                               "and save it again as .xlsx") from None
+            raise FileProblem(Msg("xlsx.open.expected"),
+                              Msg("xlsx.open.fix", err=type(err).__name__)) from None
         try:
             check_archive(archive, lim)
             # read-only mode is several times faster; merged ranges are then read from the XML
@@ -163,9 +158,8 @@ def read_xlsx_grids(path: Path, lim: Limits | None = None) -> dict[str, Sheet]:
             raise
         except Exception as err:  # noqa: BLE001 - any failure means "not a readable workbook"
             archive.close()
-            raise FileProblem("an Excel workbook (.xlsx)",
-                               f"the file cannot be opened ({type(err).__name__}); open it in Excel/WPS "
-                               "and save it again as .xlsx") from None
+            raise FileProblem(Msg("xlsx.open.expected"),
+                              Msg("xlsx.open.fix", err=type(err).__name__)) from None
     out = {}
     try:
         for ws in wb.worksheets:
