@@ -21,6 +21,10 @@ def test_notebook_runs_on_demo(demo_root: Path, tmp_path: Path):
     assert "SYNTHETIC DATA" in text
     # the aggregate tables carry a row per inference method
     assert "<td>wild_bootstrap</td>" in text and "<td>randomization</td>" in text
+    # what each number rests on: the county counts of every overall estimate, the headline row
+    assert "n_comparison_clusters" in text and ">headline</th>" in text
+    # the sensitivity to parallel-trends violations is shown, with its breakdown value
+    assert "breakdown" in text
     assert "image/png" in json.dumps([c.get("outputs", []) for c in nb["cells"]])
 
 

@@ -47,15 +47,16 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from worlds import DEMO_COHORTS as COHORTS  # noqa: E402
+from worlds import N_T, SCENARIOS, T0  # noqa: E402
+from worlds import world as _world  # noqa: E402
 
 from analysis.did import att_gt  # noqa: E402
 from analysis.did.pretrend import last_leads_min_e, lead_slope_spec  # noqa: E402
 from analysis.inference import aggregate_spec, pretrend_test  # noqa: E402
 
-T0 = 2019 * 4  # 2019Q1
-N_T = 24
-COHORTS = [2020 * 4 + 2] + [2021 * 4] * 2 + [2021 * 4 + 2] * 2 + [2022 * 4] * 2 + \
-    [2022 * 4 + 2] * 2 + [np.nan] * 2
 SLOPES = (0.0, 0.1, 0.25, 0.5)
 METHODS = ("analytic", "wild_bootstrap", "randomization")
 
@@ -84,28 +85,14 @@ def lead_slope_per_kappa() -> float:
 _PER_KAPPA: list[float] = []
 
 
-def world(rng: np.random.Generator, slope: float, n_inst: tuple[int, int] = (5, 6)
-          ) -> pd.DataFrame:
-    """One null world whose counties' untreated trends differ so that the leads of the event study
-    have slope ``slope`` per quarter (see the module docstring)."""
+def world(rng: np.random.Generator, slope: float) -> pd.DataFrame:
+    """One null world of equal-sized counties (the ``equal`` design of ``worlds``) whose
+    untreated trends differ so that the leads of the event study have slope ``slope`` per quarter
+    (see the module docstring)."""
     if not _PER_KAPPA:
         _PER_KAPPA.append(lead_slope_per_kappa())
     kappa = slope / _PER_KAPPA[0]
-    ts = T0 + np.arange(N_T)
-    trend = 0.12 * np.arange(N_T) + rng.normal(0, 0.5, N_T)
-    rows = []
-    for c, g in enumerate(COHORTS):
-        shock = np.empty(N_T)
-        shock[0] = rng.normal(0, 1.1)
-        for j in range(1, N_T):
-            shock[j] = 0.5 * shock[j - 1] + np.sqrt(1 - 0.25) * rng.normal(0, 1.1)
-        drift = kappa * _county_trend(g) * (ts - T0)
-        for i in range(n_inst[c % 2]):
-            y = 70 + rng.normal(0, 4.0) + trend + shock + drift + rng.normal(0, 2.5, N_T)
-            keep = rng.random(N_T) >= 0.04
-            rows.append(pd.DataFrame({"institution_id": f"c{c}i{i}", "county_code": f"C{c:02d}",
-                                      "t": ts[keep], "y": y[keep], "adoption_t": g}))
-    return pd.concat(rows, ignore_index=True)
+    return _world(rng, SCENARIOS["equal"], drift=lambda g: kappa * _county_trend(g))
 
 
 def tests(d: pd.DataFrame, *, n_boot: int, n_perm: int, seed: int,

@@ -45,16 +45,14 @@ import pandas as pd
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import worlds  # noqa: E402
 
 from analysis.did import att_gt  # noqa: E402
 from analysis.inference.multiplier import WildOptions, bootstrap_keys  # noqa: E402
 from analysis.inference.randomization import _Curve, _curves, permutations  # noqa: E402
 
-T0 = 2019 * 4
-N_T = 24
-COHORTS = [2020 * 4 + 2] + [2021 * 4] * 2 + [2021 * 4 + 2] * 2 + [2022 * 4] * 2 + \
-    [2022 * 4 + 2] * 2 + [np.nan] * 2
-TREATED_SIZES = np.round(np.geomspace(2, 14, 9)).astype(int)
 SCENARIOS = ("unequal", "small_never", "large_never", "noisy_never")
 WILD = {
     "wcb twfe cv1": WildOptions("twfe", "cv1", "cluster"),
@@ -68,40 +66,9 @@ AGGREGATES = {"simple": ("simple", {}),
               "dynamic": ("dynamic", {"min_e": 0})}
 
 
-#: the effect multiplier of each cohort in the world with effects
-COHORT_SCALE = {g: 0.5 * (i + 1) for i, g in enumerate(sorted(set(c for c in COHORTS
-                                                                  if np.isfinite(c))))}
-
-
-def planted(g: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """The effect planted in the world with effects, at cohort ``g`` and period ``t``."""
-    e = t - g
-    scale = np.array([COHORT_SCALE.get(float(x), 0.0) for x in np.atleast_1d(g)])
-    return np.where(np.isfinite(g) & (e >= 0), scale * np.minimum(e + 1.0, 3.0), 0.0)
-
-
 def world(rng: np.random.Generator, scenario: str, effects: bool = False) -> pd.DataFrame:
-    """One world of ``scenario`` (null unless ``effects``)."""
-    ts = T0 + np.arange(N_T)
-    trend = 0.12 * np.arange(N_T) + rng.normal(0, 0.5, N_T)
-    sizes = list(rng.permutation(TREATED_SIZES))
-    never = {"small_never": [2, 2], "large_never": [20, 20]}.get(scenario, [5, 6])
-    rows = []
-    for c, g in enumerate(COHORTS):
-        n_inst = sizes.pop() if np.isfinite(g) else never[c - 9]
-        sd = 2.2 if (scenario == "noisy_never" and not np.isfinite(g)) else 1.1
-        shock = np.empty(N_T)
-        shock[0] = rng.normal(0, sd)
-        for j in range(1, N_T):
-            shock[j] = 0.5 * shock[j - 1] + np.sqrt(0.75) * rng.normal(0, sd)
-        for i in range(n_inst):
-            y = 70 + rng.normal(0, 4.0) + trend + shock + rng.normal(0, 2.5, N_T)
-            if effects:
-                y = y + planted(np.full(N_T, g), ts)
-            keep = rng.random(N_T) >= 0.04
-            rows.append(pd.DataFrame({"institution_id": f"c{c}i{i}", "county_code": f"C{c:02d}",
-                                      "t": ts[keep], "y": y[keep], "adoption_t": g}))
-    return pd.concat(rows, ignore_index=True)
+    """One world of ``scenario`` (null unless ``effects``: then the ``heterogeneous`` design)."""
+    return worlds.world(rng, worlds.SCENARIOS["heterogeneous" if effects else scenario])
 
 
 def one(rep: int, seed: int, scenario: str, n_boot: int, n_perm: int) -> list[dict]:
@@ -117,7 +84,7 @@ def one_with_effects(rep: int, seed: int, n_boot: int, n_perm: int) -> list[dict
     d = world(rng, "unequal", effects=True)
     res = att_gt(d, outcome="y", unit="institution_id", time="t", group="adoption_t",
                  cluster="county_code")
-    cells = planted(res.cells.g, res.cells.t)[None]
+    cells = worlds.heterogeneous_effect(res.cells.g, res.cells.t)[None]
     truth = {agg: float(res.point(res.spec(kind, **kw), cells)[1][0])
              for agg, (kind, kw) in AGGREGATES.items()}
     out = _pvalues(d, rep, n_boot, n_perm, "effects (at the truth)", truth)

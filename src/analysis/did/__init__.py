@@ -74,7 +74,13 @@ from .pretrend import (
     pretrend_spec,
     wald_row,
 )
-from .results import MIN_COMPARISON_CLUSTERS, AggregateResult, ATTgtResult, aggregate_table
+from .results import (
+    MIN_COMPARISON_CLUSTERS,
+    AggregateResult,
+    ATTgtResult,
+    aggregate_table,
+    counties_behind,
+)
 
 __all__ = [
     "AggKind",
@@ -98,6 +104,7 @@ __all__ = [
     "analytic_pvalue",
     "att_gt",
     "attgt_core",
+    "counties_behind",
     "cell_weights",
     "cluster_sums",
     "contrast_spec",

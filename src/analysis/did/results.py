@@ -103,6 +103,18 @@ def aggregate_table(spec: AggSpec, est: np.ndarray, se: np.ndarray, lo: np.ndarr
     })
 
 
+#: the columns of an aggregate row that say how many counties it rests on
+REST_COLUMNS = ("n_treated_clusters", "n_comparison_clusters", "min_comparison_clusters",
+                "few_comparison_weight", "comparison_warning")
+
+
+def counties_behind(**aggregates: AggregateResult) -> pd.DataFrame:
+    """One row per named aggregate: how many treated and comparison counties its overall estimate
+    rests on (:meth:`AggregateResult.rests_on`), e.g.
+    ``counties_behind(simple=simple, headline=headline)``."""
+    return pd.DataFrame({name: a.rests_on() for name, a in aggregates.items()}).T
+
+
 @dataclass(frozen=True)
 class AggregateResult(ResultMixin):
     """An aggregation of ATT(g,t): one row per key (and an overall row) per inference method.
@@ -141,6 +153,14 @@ class AggregateResult(ResultMixin):
         """The overall row of one inference method."""
         t = self.table
         return t[(t["is_overall"]) & (t["inference"] == inference)].iloc[0]
+
+    def rests_on(self) -> pd.Series:
+        """What the overall estimate rests on: the number of treated counties, of comparison
+        counties (all, and the fewest any of its cells uses), the weight on cells with fewer than
+        :data:`MIN_COMPARISON_CLUSTERS` comparison counties, and the warning flag. The same for
+        every inference method, so read off the first overall row."""
+        row = self.table[self.table["is_overall"]].iloc[0]
+        return row[list(REST_COLUMNS)]
 
     def plot(self, *, ax: Any = None, inference: str = "analytic", pre_shade: bool = True,
              labels: Any = None, window: tuple[float, float] | None = None) -> Any:
