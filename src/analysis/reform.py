@@ -77,6 +77,7 @@ __all__ = [
     "reform_data",
     "reform_attgt",
     "triple_difference",
+    "triple_difference_panel",
     "twfe",
     "TWFEResult",
     "bacon_decomposition",
@@ -183,12 +184,50 @@ def reform_attgt(
                   base_period=base_period)
 
 
+#: how the triple difference weights counties: by their eligible institutions (the main
+#: estimate's estimand, institution-weighted) or equally (a county-average estimand)
+TripleWeighting = Literal["institutions", "counties"]
+
+
+def triple_difference_panel(panel: pd.DataFrame, *, outcome: str = "environment_score"
+                            ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The county × quarter gap between eligible and ineligible institutions' mean outcomes, on
+    every county-quarter either type has (an outer merge: nothing dropped silently), and the
+    counts of what is missing.
+
+    Returns the panel (``county_code``, ``t``, ``adoption_t``, the two means, ``gap`` — missing
+    where either mean is, an unobserved county-quarter for the estimator —, ``n_eligible``, the
+    county's eligible institutions, constant within county) and the counts ``county_quarters``,
+    ``gap_observed``, ``no_eligible_mean`` and ``no_ineligible_mean`` (county-quarters an inner
+    merge of the observed means would drop), ``counties_without_ineligible``.
+    """
+    d = reform_data(panel, outcome)
+    e = county_panel(d, outcome, sample="eligible")
+    i = county_panel(d, outcome, sample="ineligible")
+    m = e.drop(columns="n_institutions").merge(
+        i[["county_code", "t", outcome, "adoption_t"]], on=["county_code", "t"], how="outer",
+        suffixes=("_eligible", "_ineligible"))
+    m["adoption_t"] = m["adoption_t_eligible"].combine_first(m["adoption_t_ineligible"])
+    m = m.drop(columns=["adoption_t_eligible", "adoption_t_ineligible"])
+    m["gap"] = m[f"{outcome}_eligible"] - m[f"{outcome}_ineligible"]
+    n_elig = d[d["eligible"]].groupby("county_code")["institution_id"].nunique()
+    m["n_eligible"] = m["county_code"].map(n_elig).fillna(0).astype(float)
+    m = m.sort_values(["county_code", "t"]).reset_index(drop=True)
+    has_i = set(i.loc[i[outcome].notna(), "county_code"])
+    counts = {"county_quarters": len(m), "gap_observed": int(m["gap"].notna().sum()),
+              "no_eligible_mean": int(m[f"{outcome}_eligible"].isna().sum()),
+              "no_ineligible_mean": int(m[f"{outcome}_ineligible"].isna().sum()),
+              "counties_without_ineligible": int(len(set(m["county_code"]) - has_i))}
+    return m, counts
+
+
 def triple_difference(
     panel: pd.DataFrame,
     *,
     outcome: str = "environment_score",
     control_group: ControlGroup = "notyettreated",
     anticipation: int = 0,
+    weighting: TripleWeighting = "institutions",
 ) -> ATTgtResult:
     """Triple difference: CS on the county-quarter gap between eligible and ineligible
     institutions' mean outcomes.
@@ -196,18 +235,23 @@ def triple_difference(
     Any county-by-quarter shock that hits both types of institution equally cancels in the gap;
     the identifying assumption becomes parallel trends of the *gap* between adopting and
     not-yet-adopting counties (Olden & Møen 2022).
+
+    ``weighting="institutions"`` (default) weights each county by its number of eligible
+    institutions, so that the aggregates average over eligible institutions as the main
+    institution-level estimate does (the same estimand up to within-county composition);
+    ``"counties"`` weights counties equally (a county-average effect: a different estimand).
+    County-quarters where one type has no assessed institution stay in the panel with a missing
+    gap (unobserved for the estimator); :func:`triple_difference_panel` counts them.
     """
-    d = reform_data(panel, outcome)
-    e = county_panel(d, outcome, sample="eligible")
-    i = county_panel(d, outcome, sample="ineligible")
-    m = e.merge(i[["county_code", "t", outcome]], on=["county_code", "t"],
-                suffixes=("_eligible", "_ineligible"))
-    if m.empty:
+    check_option("weighting", weighting, TripleWeighting)
+    m, _ = triple_difference_panel(panel, outcome=outcome)
+    if m["gap"].notna().sum() == 0:
         raise SpecificationError("No county has both eligible and ineligible institutions; the "
                                  "triple difference needs both in the same county.")
-    m["gap"] = m[f"{outcome}_eligible"] - m[f"{outcome}_ineligible"]
+    m = m[m["n_eligible"] > 0]
     return att_gt(m, outcome="gap", unit="county_code", time="t", group="adoption_t",
-                  cluster="county_code", control_group=control_group, anticipation=anticipation)
+                  cluster="county_code", control_group=control_group, anticipation=anticipation,
+                  weights="n_eligible" if weighting == "institutions" else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,7 +373,7 @@ class BaconResult(ResultMixin):
 
     @property
     def title(self) -> str:
-        return "Goodman-Bacon decomposition of the static TWFE"
+        return "Goodman-Bacon decomposition of the static TWFE (balanced panel)"
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"decomposition": self.table, "by_type": self.by_type()}
@@ -449,10 +493,20 @@ def bacon_decomposition(data: pd.DataFrame, *, outcome: str, unit: str, time: st
     return BaconResult(table=table, twfe_coef=beta, outcome=outcome, _notes=notes)
 
 
+#: what :func:`reform_bacon` decomposes, in words (column ``decomposes`` of its diagnostic rows)
+BACON_DECOMPOSES = ("static TWFE of the county-quarter means of eligible institutions, counties "
+                    "weighted equally, counties observed in every quarter; not the reported "
+                    "institution-level TWFE (twfe_static), whose unbalanced panel the "
+                    "decomposition does not allow")
+
+
 def reform_bacon(panel: pd.DataFrame, *, outcome: str = "environment_score") -> BaconResult:
     """Bacon decomposition of the static TWFE on the balanced county-quarter panel of eligible
-    institutions' mean outcomes (the institution panel is unbalanced, which the decomposition does
-    not allow)."""
+    institutions' mean outcomes: exactly :data:`BACON_DECOMPOSES`. Goodman-Bacon's Theorem 1
+    needs a balanced panel without weights; the reported institution-level TWFE is on an
+    unbalanced panel of institutions, so it is *not* what is decomposed here (the diagnostic rows
+    put it beside the decomposition as ``twfe_institution_not_decomposed``); the 2×2 weights say
+    which comparisons drive a TWFE of this design, not of that coefficient."""
     d = reform_data(panel, outcome)
     c = county_panel(d, outcome, sample="eligible").dropna(subset=[outcome])
     counts = c.groupby("county_code")["t"].nunique()
@@ -583,6 +637,21 @@ def diagnostics(panel: pd.DataFrame, outcome: str, res: ATTgtResult, *, n_boot: 
         parts.append(_diag_rows(outcome, "bacon", pd.DataFrame({
             "term": ["twfe_county_panel"], "estimate": [b.twfe_coef], "weight": [1.0],
             "inference": ["none"], "comparison": ["total"]})))
+        # what the decomposition is *not*: the reported institution-level TWFE, beside it
+        parts.append(_diag_rows(outcome, "bacon", pd.DataFrame({
+            "term": ["twfe_institution_not_decomposed"],
+            "estimate": [float(st.loc[st["inference"] == "analytic", "estimate"].iloc[0])],
+            "weight": [np.nan], "inference": ["none"], "comparison": ["not_decomposed"]})))
+        parts[-1]["decomposes"] = BACON_DECOMPOSES
+        parts[-2]["decomposes"] = BACON_DECOMPOSES
+        parts[-3]["decomposes"] = BACON_DECOMPOSES
+    except SpecificationError:
+        pass
+    try:
+        _, cov = triple_difference_panel(panel, outcome=outcome)
+        parts.append(_diag_rows(outcome, "triple_difference_coverage", pd.DataFrame({
+            "term": list(cov), "estimate": [float(v) for v in cov.values()],
+            "inference": "none"})))
     except SpecificationError:
         pass
     variants = (("triple_difference", lambda: triple_difference(
