@@ -155,6 +155,9 @@ def report(
         "--i-accept-small-counts",
         help="allow a --threshold below the default: the data owner has agreed that counts "
              "that small may be shown; every page then says so")] = False,
+    pdf: Annotated[bool, typer.Option(
+        "--pdf", help="also print every page to an A4 PDF beside it (needs headless Chromium)")
+    ] = False,
 ) -> None:
     """Execute the county report notebook per county, the city summary and index.html."""
     from .paths import DatasetNameError, check_dataset
@@ -176,6 +179,7 @@ def report(
             threshold=threshold,
             echo=typer.echo,
             accept_small_counts=accept_small_counts,
+            pdf=pdf,
         )
     except AnalysisError as err:
         _fail(err)

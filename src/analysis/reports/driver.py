@@ -155,6 +155,7 @@ class Task:
     key: str
     nav: str = ""
     scratch: str = ""  # folder for the task's temporary files (removed by the driver)
+    running: str = ""  # the running header of the page's PDF (county, dataset, data fingerprint)
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,8 @@ def _run_task(task: Task, start: float) -> TaskResult:
             detail = (" | kernel log: " + " / ".join(tail)) if tail else ""
             return _failed(task, executed, start, f"{type(err).__name__}: {err}{detail}", None)
         try:
-            text = page_html.notebook_to_page(nb, language=task.language, key=task.key, nav=task.nav)
+            text = page_html.notebook_to_page(nb, language=task.language, key=task.key, nav=task.nav,
+                                              running=task.running)
         except Exception as err:
             return _failed(task, executed, start, f"HTML export failed: {type(err).__name__}: {err}", None)
         out = Path(task.html)
@@ -273,10 +275,11 @@ class ReportOutcome:
     results: tuple[TaskResult, ...] = field(default_factory=tuple)
     seconds: float = 0.0
     jobs: int = 1
+    pdfs: tuple[TaskResult, ...] = field(default_factory=tuple)
 
     @property
     def ok(self) -> bool:
-        return all(r.status != "failed" for r in self.results)
+        return all(r.status != "failed" for r in self.results + self.pdfs)
 
     @property
     def failures(self) -> tuple[TaskResult, ...]:
@@ -292,6 +295,11 @@ class ReportOutcome:
         ]
         if n["skipped"]:
             lines.append("Up-to-date reports were skipped; use --force to re-run them.")
+        if self.pdfs:
+            k = {s: sum(r.status == s for r in self.pdfs) for s in ("written", "skipped", "failed")}
+            lines.append(f"A4 PDFs: {k['written']} printed, {k['skipped']} up to date, "
+                         f"{k['failed']} failed (beside the pages, <page>.pdf).")
+            lines += [f"FAILED PDF of {r.name}: {r.error}" for r in self.pdfs if r.status == "failed"]
         for r in self.failures:
             cell = f" in cell {r.cell}" if r.cell is not None else ""
             where = f"; partial notebook: {r.failed_notebook}" if r.failed_notebook else ""
@@ -364,6 +372,7 @@ def run_reports(
     city: bool = True,
     progress: bool = True,
     accept_small_counts: bool = False,
+    pdf: bool = False,
 ) -> ReportOutcome:
     """Execute the county report per county, the city summary, and write ``index.html``.
 
@@ -395,6 +404,10 @@ def run_reports(
     accept_small_counts : bool
         Required for a ``threshold`` below the default: the publisher accepts that counts from
         ``threshold`` up are shown; every page then says so.
+    pdf : bool
+        Also print every page (county, city) to an A4 PDF beside it with headless Chromium
+        (:mod:`analysis.reports.pdf`); a PDF not older than its page is kept. Without Chromium
+        the run is refused before anything runs, saying how to install it.
 
     Returns
     -------
@@ -408,6 +421,11 @@ def run_reports(
     check_threshold(threshold)
     threshold = int(threshold)
     check_acknowledged(threshold, accept_small_counts)
+    chromium = None
+    if pdf:
+        from .pdf import require_chromium
+
+        chromium = require_chromium()
     root = (root or project_root()).resolve()
     processed = load_processed(dataset, root=root)
     processed.verify()  # every processed file against the manifest, before any notebook runs
@@ -448,15 +466,18 @@ def run_reports(
     if city:
         tasks.append(Task(CITY, str(city_nb), base, str(out_dir / "city.html"), str(failed_dir),
                           str(root), language, report_key(inputs, city_nb, base),
-                          nav_links(language, threshold, page="city.html")))
+                          nav_links(language, threshold, page="city.html"),
+                          running=running_header(processed, None, language)))
     for code in chosen:
         params = {**base, "county_code": code}
         tasks.append(Task(code, str(county_nb), params, str(out_dir / f"{code}.html"), str(failed_dir),
                           str(root), language, report_key(inputs, county_nb, params),
-                          nav_links(language, threshold, page=f"{code}.html")))
+                          nav_links(language, threshold, page=f"{code}.html"),
+                          running=running_header(processed, code, language)))
 
     start = time.perf_counter()
     results: list[TaskResult] = []
+    pdfs: list[TaskResult] = []
     todo = []
     for t in tasks:
         if not force and page_html.read_key(t.html) == t.key:
@@ -480,11 +501,60 @@ def run_reports(
                 results.sort(key=lambda r: order[r.name])
                 finishing = True
                 results += _finish(processed, out_dir, failed_dir, results, language, threshold)
+                if chromium is not None:
+                    pdfs = print_pdfs(tasks, results, chromium, say)
+                    if any(r.status == "written" for r in pdfs):  # the index links the PDFs
+                        results += _finish(processed, out_dir, failed_dir, results, language,
+                                           threshold)
     except (KeyboardInterrupt, _Terminated) as stop:
         signum = stop.signum if isinstance(stop, _Terminated) else signal.SIGINT
         raise ReportInterrupted(signum, sum(r.status == "written" for r in done),
                                 index_written=finishing) from None
-    return ReportOutcome(dataset, out_dir, tuple(results), time.perf_counter() - start, jobs)
+    return ReportOutcome(dataset, out_dir, tuple(results), time.perf_counter() - start, jobs,
+                         tuple(pdfs))
+
+
+def running_header(processed: Any, county: str | None, language: str) -> str:
+    """The running header of a page's PDF: the county (or the city summary), the dataset and the
+    data fingerprint (:func:`analysis.hashing.fingerprint`), in the page's language."""
+    from ..hashing import fingerprint
+    from ..labels import label
+    from .sections.base import ReportContext
+
+    who = (f"{ReportContext(processed, county, language).county_name()} ({county})" if county
+           else label("index_city", language))
+    return (f"{who} · {label('dataset', language)} {processed.dataset} · "
+            f"{label('data_hash', language)} {fingerprint(processed.manifest)}")
+
+
+def print_pdfs(tasks: Sequence[Task], results: Sequence[TaskResult], chromium: str,
+               say: Callable[[str], Any]) -> list[TaskResult]:
+    """Print the page of every task that did not fail to an A4 PDF beside it (one headless
+    Chromium for all); a PDF not older than its page is kept. A page that cannot be printed is a
+    failed result, the others go on."""
+    from .pdf import Browser, pdf_path, pdf_up_to_date
+
+    failed = {r.name for r in results if r.status == "failed"}
+    todo = [t for t in tasks if t.name not in failed and Path(t.html).exists()]
+    out: list[TaskResult] = []
+    stale = [t for t in todo if not pdf_up_to_date(Path(t.html))]
+    out += [TaskResult(t.name, "skipped") for t in todo if t not in stale]
+    if not stale:
+        return out
+    say(f"Printing {len(stale)} A4 PDF(s) with {chromium} …")
+    try:
+        with Browser(chromium) as browser:
+            for t in stale:
+                start = time.perf_counter()
+                try:
+                    browser.print_pdf(Path(t.html), pdf_path(Path(t.html)))
+                    out.append(TaskResult(t.name, "written", time.perf_counter() - start))
+                except (ReportError, OSError) as err:
+                    out.append(TaskResult(t.name, "failed", time.perf_counter() - start, str(err)))
+    except ReportError as err:  # Chromium did not start
+        done = {r.name for r in out}
+        out += [TaskResult(t.name, "failed", 0.0, str(err)) for t in stale if t.name not in done]
+    return out
 
 
 def _page_estimate(task: Task) -> int:

@@ -5,6 +5,12 @@ nbconvert's ``HTMLExporter`` with the ``basic`` template renders only the cell o
 the report's headings come from the section outputs in the chosen language). The result is wrapped
 in a small page shell of our own with inline CSS, so the file opens offline and the browser loads
 nothing from the network (the ``lab`` template would fetch require.js and MathJax from a CDN).
+
+Layout. On a phone (390 CSS pixels wide) the page needs no horizontal scrolling: every table sits
+in a box of its own that scrolls sideways (``.pe-scroll``), figures shrink to the width, long words
+wrap. In print (the A4 PDFs of :mod:`analysis.reports.pdf`) the navigation is hidden, tables,
+figures and the banner are never cut across pages (``break-inside: avoid``), headings stay with
+what follows them, and the bundled CJK font comes first so that the PDF embeds it.
 """
 
 from __future__ import annotations
@@ -46,6 +52,29 @@ td:first-child, th:first-child { text-align: left; }
 .pe-failed { color: var(--accent); font-weight: bold; }
 nav.pe-nav { font-size: 0.9em; margin-bottom: 8px; }
 a { color: #1f5f99; }
+img { max-width: 100%; height: auto; }
+p, li, dd, .pe-banner { overflow-wrap: break-word; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+.pe-scroll { overflow-x: auto; max-width: 100%; margin: 0.6em 0; -webkit-overflow-scrolling: touch; }
+.pe-scroll > table { margin: 0; }
+@media (max-width: 600px) {
+  main { padding: 12px 12px 48px; }
+  h1 { font-size: 1.35em; }
+  h2 { font-size: 1.15em; }
+  th, td { padding: 4px 6px; }
+}
+@media print {
+  @page { size: A4; }
+  body { font-family: "%(family)s", "Noto Sans CJK SC", sans-serif; font-size: 10pt; }
+  main { max-width: none; padding: 0; }
+  nav.pe-nav { display: none; }
+  .pe-scroll { overflow: visible; }
+  table, tr, img, figure, .pe-figure, .pe-banner, .pe-provenance, .pe-missing { break-inside: avoid; }
+  h1, h2, h3 { break-after: avoid; }
+  th, td { padding: 2px 5px; }
+  td { white-space: normal; }
+  a { color: inherit; text-decoration: none; }
+}
 """.replace("%(family)s", FONT_FAMILY).replace("%(file)s", FONT_FILE)
 
 
@@ -67,26 +96,52 @@ def exporter() -> Any:
 _TITLE = re.compile(r"<h1>(.*?)</h1>", re.S)
 
 
-def page(body: str, *, title: str, language: str, key: str = "", nav: str = "") -> str:
-    """Wrap an HTML fragment into a complete page. ``title`` is escaped here; ``body`` and ``nav``
-    must already be safe HTML."""
+#: the meta tag that carries a page's running header (county, dataset, data fingerprint) for
+#: its PDF (:mod:`analysis.reports.pdf`)
+RUNNING_HEADER = "pairing-eval-running-header"
+_RUNNING = re.compile(rf'<meta name="{RUNNING_HEADER}" content="([^"]*)">')
+
+
+def running_header(page_html: str) -> str:
+    """The running-header text a page carries (empty when it has none)."""
+    m = _RUNNING.search(page_html[:8192])
+    return html.unescape(m.group(1)) if m else ""
+
+
+def page(body: str, *, title: str, language: str, key: str = "", nav: str = "",
+         running: str = "") -> str:
+    """Wrap an HTML fragment into a complete page. ``title`` and ``running`` (the PDF's running
+    header) are escaped here; ``body`` and ``nav`` must already be safe HTML."""
     lang = "zh-CN" if language == "zh" else "en"
     meta_key = f'<meta name="pairing-eval-key" content="{html.escape(key, quote=True)}">' if key else ""
+    meta_run = (f'<meta name="{RUNNING_HEADER}" content="{html.escape(running, quote=True)}">\n'
+                if running else "")
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"{meta_key}\n<title>{html.escape(title)}</title>\n<style>{PAGE_CSS}</style>\n</head>\n"
-        f"<body>\n<main>\n{nav}{body}\n</main>\n</body>\n</html>\n"
+        f"{meta_key}\n{meta_run}<title>{html.escape(title)}</title>\n<style>{PAGE_CSS}</style>\n"
+        f"</head>\n<body>\n<main>\n{nav}{body}\n</main>\n</body>\n</html>\n"
     )
 
 
-def notebook_to_page(nb: Any, *, language: str, key: str, nav: str = "") -> str:
-    """Export an executed notebook to a self-contained report page."""
+_TABLE = re.compile(r"<table\b.*?</table>", re.S)
+
+
+def scroll_tables(body: str) -> str:
+    """Every table in a box of its own that scrolls sideways (``.pe-scroll``): a wide table
+    scrolls inside it on a phone, the page does not (the report's tables are never nested)."""
+    return _TABLE.sub(lambda m: f"<div class='pe-scroll'>{m.group(0)}</div>", body)
+
+
+def notebook_to_page(nb: Any, *, language: str, key: str, nav: str = "", running: str = "") -> str:
+    """Export an executed notebook to a self-contained report page (``running``: the running
+    header of its PDF)."""
     body, _ = exporter().from_notebook_node(nb)
     m = _TITLE.search(body)
     title = html.unescape(re.sub(r"<[^>]+>", "", m.group(1))) if m else "pairing-eval report"
-    return page(body, title=title, language=language, key=key, nav=nav)
+    return page(scroll_tables(body), title=title, language=language, key=key, nav=nav,
+                running=running)
 
 
 def visible_text(page_html: str) -> str:
@@ -109,9 +164,11 @@ def write_font_subset(out_dir: Any) -> Any:
     from ..plots import cjk_font_path
 
     out_dir = Path(out_dir)
-    chars = set("0123456789%.,:;()[]<>-+·—–“”‘’：；，。、（）《》？！")
+    # beyond the pages' text: the PDFs' running headers and page-number footers
+    chars = set("0123456789%.,:;()[]<>-+·—–“”‘’：；，。、（）《》？！/第页共PageofP")
     for f in sorted(out_dir.glob("*.html")):
-        chars |= set(visible_text(f.read_text(encoding="utf-8")))
+        text = f.read_text(encoding="utf-8")
+        chars |= set(visible_text(text)) | set(running_header(text))
     chars = {c for c in chars if not c.isspace()}
     target = out_dir / FONT_FILE
     listing = target.with_suffix(".chars")

@@ -146,6 +146,9 @@ def _report_cell(f: Path, failure: Failure | None, language: str) -> str:
 def _report_cell_here(f: Path, failure: Failure | None, language: str) -> str:
     opened = (f"<a href='{html.escape(f.name, quote=True)}'>"
               f"{html.escape(label('index_open', language))}</a>")
+    pdf = f.with_suffix(".pdf")
+    if f.exists() and pdf.exists():
+        opened += f" · <a href='{html.escape(pdf.name, quote=True)}'>PDF</a>"
     if failure is None:
         return opened if f.exists() else html.escape(label("index_missing", language))
     why = {"date": failure.date or "?", "reason": _short(failure.reason)}
