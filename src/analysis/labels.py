@@ -324,14 +324,15 @@ LABELS: dict[str, Label] = catalogue({
     "inference": ("推断方法", "Inference"),
     "n_obs": ("观测数", "Obs."),
     "eff_intro": (
-        "下表为全市统一估计的帮扶强度效应（机构与季度双向固定效应）；各县区共享同一估计，下方给出本县的帮扶强度以便解读。",
+        "下表为全市统一估计的帮扶强度与结果的关联（机构与季度双向固定效应，非因果效应）；各县区共享同一估计，下方给出本县的帮扶强度以便解读。",
         "The table shows the city-wide dose-response estimates (institution and quarter fixed "
-        "effects); every county shares them. The county's own intensity of help is given below to read them against.",
+        "effects; associations conditional on them, not causal effects); every county shares them. The county's own intensity of help is given below to read them against.",
     ),
     "eff_intro_city": (
-        "下表为全市统一估计的帮扶强度效应（机构与季度双向固定效应），各方法的置信区间和p值并列。",
-        "The city-wide dose-response estimates (institution and quarter fixed effects), with the "
-        "interval and p-value of each inference method side by side.",
+        "下表为全市统一估计的帮扶强度与结果的关联（机构与季度双向固定效应，非因果效应），各方法的置信区间和p值并列；按县区聚类的野自助法区间为主要结果。",
+        "The city-wide dose-response estimates (institution and quarter fixed effects; "
+        "associations conditional on them, not causal effects), with the interval and p-value of "
+        "each inference method side by side; the county wild-bootstrap interval is the headline.",
     ),
     "eff_context": (
         "本县机构平均每季度接受帮扶活动{county:.1f}场（全市{city:.1f}场）；结对季度占比{share_c:.0%}（全市{share_city:.0%}）。",
@@ -482,8 +483,8 @@ METHODS: tuple[Label, ...] = (
         "三升一降 indicators: environment, service quality, happiness (to rise) and safety hazards (to fall) per institution-quarter, aggregated to counties and the city; baseline, latest period, composite index and 'target met' are defined in analysis.indicators, whose results this report only reads.",
     ),
     Label(
-        "帮扶成效：以帮扶强度（滞后一期）解释结果变化的剂量反应面板模型，含机构与季度固定效应，按县区聚类。县区很少，解析聚类标准误偏小，故同时报告野聚类自助法（Webb 权重）的区间和p值。间断时间序列没有对照组，只作描述。",
-        "Pairing effectiveness: dose-response panel models of outcomes on the lagged intensity of help with institution and quarter fixed effects, clustered by county. With few counties analytic clustered errors are too small, so wild cluster bootstrap (Webb weights) intervals and p-values are reported beside them. The interrupted time series has no control group and is descriptive only.",
+        "帮扶成效：以帮扶强度（滞后一期）解释结果变化的剂量反应面板模型，含机构与季度固定效应；结果是控制固定效应后的相关关系，只有在帮扶不随上季度结果调整时才能读作因果效应。主要区间为按县区聚类的野聚类自助法（Webb 权重，县区很少），按机构聚类的解析标准误并列展示。工具变量行（结对单位在其他机构的帮扶量作工具）报告第一阶段F值，按县区聚类。间断时间序列没有对照组，只作描述。",
+        "Pairing effectiveness: dose-response panel models of outcomes on the lagged intensity of help with institution and quarter fixed effects; the estimates are associations conditional on the fixed effects, causal only if help does not follow the previous quarter's outcomes. The headline interval is the wild cluster bootstrap clustered by county (Webb weights; few counties), with the analytic standard error clustered by institution beside it. The instrumental-variable rows (the partner units' activity at their other institutions as instrument) report the first-stage F and cluster by county. The interrupted time series has no control group and is descriptive only.",
     ),
     Label(
         "收归县管改革：Callaway 与 Sant'Anna (2021) 的交错采用双重差分（尚未处理的县区为对照），按批次、事件时间和日历时间汇总；少聚类推断采用野聚类自助法（Webb 2023; Roodman 等 2019）和对采用日期的随机化推断（MacKinnon 与 Webb 2020）。同县未纳入改革的机构提供三重差分对照。",

@@ -44,6 +44,33 @@ EFFECT_MODEL = "dose_response"
 EFFECT_TERM = "log1p(activities_lag1)"
 EFFECT_INFERENCE: InferenceName = "analytic"
 
+#: the row whose interval is the dose-response's headline (few-cluster inference by county)
+HEADLINE_INFERENCE: InferenceName = "wild_bootstrap"
+
+
+def _describe(table: pd.DataFrame, outcome: str, est: float) -> str:
+    """The estimate with its headline county interval and the institution-clustered s.e. beside
+    it, and what the coefficient means."""
+    rows = table[(table["model"] == EFFECT_MODEL) & (table["term"] == EFFECT_TERM)
+                 & (table["outcome"] == outcome)]
+    parts = [f"estimated response: {EFFECT_MODEL} coefficient on {EFFECT_TERM} for {outcome} = "
+             f"{est:.4g}"]
+    if "inference" in rows.columns:
+        wild = rows[rows["inference"] == HEADLINE_INFERENCE]
+        if len(wild) and {"ci_low", "ci_high"} <= set(wild.columns):
+            w = wild.iloc[0]
+            g = w.get("n_clusters", float("nan"))
+            parts.append(f"95% interval [{float(w['ci_low']):.3g}, {float(w['ci_high']):.3g}] by "
+                         f"the wild cluster bootstrap clustered by county ({g:.0f} counties; the "
+                         "headline)")
+        rows = rows[rows["inference"] == EFFECT_INFERENCE]
+    if len(rows) and "std_error" in rows.columns:
+        parts.append(f"s.e. {float(rows['std_error'].iloc[0]):.3g} clustered by institution")
+    return ("; ".join(parts) + "; an association conditional on institution and quarter fixed "
+            "effects, read as the causal response only under strict exogeneity (docs/caveats.md "
+            "E1)")
+
+
 #: where ``beta`` came from
 ResponseSource = Literal["estimated", "default"]
 
@@ -139,7 +166,12 @@ class Response(ResultMixin):
         """The estimated response from ``effectiveness.parquet``.
 
         Uses the row ``model == "dose_response"``, ``term == "log1p(activities_lag1)"``,
-        ``inference == "analytic"`` for ``outcome``. Raises ``SpecificationError`` when the row is
+        ``inference == "analytic"`` for ``outcome`` (every inference row has the same estimate).
+        The description quotes the headline county interval (wild cluster bootstrap by county)
+        and, beside it, the institution-clustered standard error: the optimiser reads the point
+        estimate only, and treats it as causal, which the fixed-effects design supports only
+        under strict exogeneity (``docs/caveats.md`` E1; the instrumented row
+        ``dose_response_iv`` is the check). Raises ``SpecificationError`` when the row is
         missing or the estimate is not positive (the caller decides whether to fall back to the
         default).
         """
@@ -157,13 +189,8 @@ class Response(ResultMixin):
                 f"No {EFFECT_MODEL} estimate of {EFFECT_TERM} for outcome {outcome!r} "
                 f"(inference {EFFECT_INFERENCE!r}) in the effectiveness results.")
         est = float(rows["estimate"].iloc[0])
-        se = float(rows["std_error"].iloc[0]) if "std_error" in rows.columns else float("nan")
-        return cls(
-            beta=est, breakpoints=breakpoints, outcome=outcome, source="estimated",
-            description=(f"estimated response: {EFFECT_MODEL} coefficient on {EFFECT_TERM} for "
-                         f"{outcome} = {est:.4g} (cluster s.e. {se:.3g}) from the effectiveness "
-                         "analysis"),
-        )
+        return cls(beta=est, breakpoints=breakpoints, outcome=outcome, source="estimated",
+                   description=_describe(table, outcome, est))
 
     # -- display ---------------------------------------------------------------------------
     def tables(self) -> dict[str, pd.DataFrame]:

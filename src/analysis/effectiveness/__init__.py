@@ -22,6 +22,14 @@ result protocol (:class:`analysis.results.ResultMixin`):
 * :mod:`.units` — :func:`unit_contributions`: helper-unit effects from a linear mixed model with
   unit random effects (REML, BLUPs), shrunken estimates next to the naive league table.
 
+* :mod:`.iv` — :func:`dose_response_iv`: the dose-response instrumented by the partner units'
+  leave-one-out activity elsewhere (two-stage least squares with the same fixed effects;
+  first-stage F; clustered by county with t(G − 1)), the design that survives help going where
+  problems were.
+
+The dose-response coefficients are associations conditional on the fixed effects; they are
+causal only under strict exogeneity (``docs/caveats.md`` E1).
+
 :mod:`.prepare` holds what they share (intensities, the ``composite`` and ``repaired`` columns);
 :mod:`.step` holds :func:`build_results`, which writes ``effectiveness.parquet`` (and
 ``survival``, ``survival_cox``, ``unit_contributions``, ``dose_response_curve``) during
@@ -50,6 +58,7 @@ from .event_study import (
     repairing_event_study,
 )
 from .its import DESCRIPTIVE, ITSResult, interrupted_time_series
+from .iv import IVResult, dose_response_iv
 from .prepare import DEFAULT_CONTROLS, INTENSITIES, Intensity, with_outcome
 from .step import RESULT_COLUMNS, STEP, build_results
 from .survival import SurvivalBy, SurvivalResult, problem_durations, problem_survival
@@ -68,6 +77,7 @@ __all__ = [
     "EventInference",
     "EventStudyResult",
     "ITSResult",
+    "IVResult",
     "Intensity",
     "MixedEngine",
     "SurvivalBy",
@@ -77,6 +87,7 @@ __all__ = [
     "UnitContributionResult",
     "build_results",
     "dose_response",
+    "dose_response_iv",
     "interrupted_time_series",
     "problem_durations",
     "problem_survival",

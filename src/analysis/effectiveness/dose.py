@@ -17,7 +17,15 @@
   uses a different (centred, penalised-regression) parametrisation; Harrell's keeps the linear
   term as the first coefficient and is linear beyond the outer knots, as ``rms::rcs``.
 * A lead placebo (next quarter's intensity) is available with ``placebo=True``: a future dose
-  cannot cause today's outcome.
+  cannot cause today's outcome. It detects help that follows the outcome of the quarter before
+  it (its power against such targeting: ``validation/targeting_results.md``), not every
+  violation of strict exogeneity.
+* **What the coefficient means**: an association conditional on the fixed effects and controls.
+  It is a causal dose-response only under strict exogeneity (help unrelated to past, present and
+  future outcome shocks given the fixed effects; Wooldridge 2010, §10.5); help that goes where
+  problems were breaks it (``docs/caveats.md``, E1). :mod:`.iv` is the design that survives that.
+  The **headline** interval is the county wild bootstrap's (column ``headline``); the
+  institution-clustered analytic row is shown beside it.
 """
 
 from __future__ import annotations
@@ -206,7 +214,8 @@ def dose_response(
     DoseResponseResult
         ``tidy()`` columns: outcome, model, term, estimate, std_error, ci_low, ci_high, p_value,
         inference, cluster, n_clusters, critical (``"t"`` on analytic rows), df (``G − 1``
-        there), n_obs, intensity, transform, time_effects.
+        there), n_obs, intensity, transform, time_effects, headline (``True`` on the county
+        wild-bootstrap rows, the interval to quote; on the analytic rows when no bootstrap ran).
 
     Raises
     ------
@@ -324,6 +333,9 @@ def dose_response(
     table["intensity"] = intensity
     table["transform"] = transform
     table["time_effects"] = time_effects
+    # the headline interval: the county few-cluster one (wild bootstrap) when it was computed
+    table["headline"] = table["inference"] == ("wild_bootstrap" if "wild_bootstrap" in inference
+                                               else "analytic")
     # curve relative to zero intensity, analytic band from the institution-clustered covariance
     idx = [xcols.index(tn) for tn in terms]
     beta = fit.coef[idx]
@@ -345,7 +357,17 @@ def dose_response(
         f"Fixed effects: institution and {time_effects.replace('_', ' × ')} (within transformation); controls: "
         f"{', '.join(controls) or 'none'}; cluster SEs by institution ({fit.n_clusters} clusters).")
     if placebo:
-        notes.append("Placebo: the lead (next quarter's intensity) should have no effect.")
+        notes.append(
+            "Placebo: the lead (next quarter's intensity) should have no effect. A lead near zero "
+            "does not show that help is exogenous: it detects help that follows the outcome of the "
+            "quarter before it, not help that follows what the outcome does not record "
+            "(validation/targeting_results.md).")
+    notes.append(
+        "Read as an association conditional on the fixed effects and controls, not as a causal "
+        "effect: it needs help to be unrelated to the outcome's shocks (strict exogeneity), which "
+        "fails where help goes to the homes that had a bad quarter (docs/caveats.md, E1). "
+        "Headline interval: the county wild bootstrap; the institution-clustered row is shown "
+        "beside it.")
     return DoseResponseResult(
         outcome=outcome, intensity=intensity, transform=transform, terms=tuple(terms + placebo_terms),
         table=table, curve=curve, x_observed=np.quantile(x, np.linspace(0, 1, 101)),

@@ -7,7 +7,10 @@ Every analysis of :mod:`analysis.effectiveness` starts from the institution-quar
   outcomes, their directions and labels are those of :mod:`analysis.domain`);
 * ``repaired`` — 1 from the quarter of the institution's first *adjusted* pairing (``repair_t``)
   on, else 0: the re-pairing control of the dose-response and mixed models;
-* ``reform_treated`` as a float (the county-management reform control).
+* ``reform_treated`` as a float (the county-management reform control);
+
+and :func:`partner_activity` builds the instrument of :mod:`analysis.effectiveness.iv` (what an
+institution's helper units did at their *other* institutions) from the raw tables.
 
 No estimator lives here, so no paper is cited.
 """
@@ -23,8 +26,8 @@ from ..domain import COMPOSITE, DIRECTION, OutcomeOrComposite, outcome_label
 from ..errors import SpecificationError, check_option
 from ..indicators import composite_index
 
-__all__ = ["DEFAULT_CONTROLS", "INTENSITIES", "Intensity", "axis_label", "tables_of",
-           "with_outcome"]
+__all__ = ["DEFAULT_CONTROLS", "INTENSITIES", "Intensity", "axis_label", "partner_activity",
+           "tables_of", "with_outcome"]
 
 #: the pairing intensities a dose-response can use (each lagged and led one quarter in the panel)
 Intensity = Literal["activities", "visits", "value_per_resident"]
@@ -105,3 +108,64 @@ def axis_label(outcome: str, prefix: str = "") -> str:
     better = "" if direction is None else (
         " (higher is better)" if direction > 0 else " (lower is better)")
     return f"{prefix}{outcome_label(outcome)}{better}"
+
+
+def partner_activity(tables: dict[str, pd.DataFrame], panel: pd.DataFrame) -> pd.DataFrame:
+    """What an institution's helper units did elsewhere: the leave-one-out partner activity.
+
+    For institution *i* and quarter *t*, ``partner_activity`` is the sum over the units paired
+    with *i* in *t* (a pairing covers any day of the quarter) that are paired with at least one
+    other institution in *t* of the unit's activities at those other institutions in *t* divided
+    by their number: ``Σ_u (A_ut − A_uit) / (n_ut − 1)``. Units paired only with *i* add nothing;
+    activities without a unit (county leaders' teams) never count. ``partner_activity_lag1`` is
+    the previous quarter's value in the panel's quarters (0 before any pairing; NaN in the first
+    quarter of the window), the instrument of the lagged intensity.
+
+    Parameters
+    ----------
+    tables : dict of pandas.DataFrame
+        The raw tables (``activities``, ``pairings``).
+    panel : pandas.DataFrame
+        The institution-quarter panel (its ``institution_id``, ``period`` and ``t``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``institution_id``, ``period``, ``partner_activity``, ``partner_activity_lag1``, one row
+        per panel row, in the panel's order.
+    """
+    from ..domain import date_to_t, quarter_bounds, t_to_period
+
+    keys = panel.loc[:, ["institution_id", "period", "t"]].copy()
+    keys["t"] = keys["t"].astype(int)
+    t0, t1 = int(keys["t"].min()), int(keys["t"].max())
+    z = pd.Series(0.0, index=pd.MultiIndex.from_frame(keys[["institution_id", "t"]]))
+    pa, act = tables.get("pairings"), tables.get("activities")
+    if pa is not None and len(pa) and act is not None and len(act):
+        rows = []
+        for t in range(t0, t1 + 1):
+            start, end = quarter_bounds(t_to_period(t))
+            cov = pa[(pa["start_date"] <= end)
+                     & (pa["end_date"].isna() | (pa["end_date"] >= start.normalize()))]
+            cov = cov.loc[:, ["unit_id", "institution_id"]].drop_duplicates()
+            rows.append(cov.assign(t=t))
+        cover = pd.concat(rows, ignore_index=True)
+        a = act.loc[act["unit_id"].notna(), ["unit_id", "institution_id", "date"]]
+        a = a.assign(t=date_to_t(a["date"]).to_numpy())
+        a_uit = a.groupby(["unit_id", "institution_id", "t"]).size().rename("a_uit")
+        a_ut = a.groupby(["unit_id", "t"]).size().rename("a_ut")
+        cover["n_ut"] = cover.groupby(["unit_id", "t"])["institution_id"].transform("size")
+        cover = cover[cover["n_ut"] >= 2]
+        cover = cover.join(a_uit, on=["unit_id", "institution_id", "t"]).join(
+            a_ut, on=["unit_id", "t"])
+        cover = cover.fillna({"a_uit": 0.0, "a_ut": 0.0})
+        cover["loo"] = (cover["a_ut"] - cover["a_uit"]) / (cover["n_ut"] - 1)
+        sums = cover.groupby(["institution_id", "t"])["loo"].sum()
+        z = z.add(sums.reindex(z.index).fillna(0.0), fill_value=0.0)
+    out = keys.assign(partner_activity=z.to_numpy())
+    out = out.sort_values(["institution_id", "t"])
+    prev = out.groupby("institution_id")["partner_activity"].shift(1)
+    gap = out.groupby("institution_id")["t"].diff() != 1
+    out["partner_activity_lag1"] = prev.where(~gap)
+    out = out.loc[keys.index]
+    return out[["institution_id", "period", "partner_activity", "partner_activity_lag1"]]

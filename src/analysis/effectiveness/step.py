@@ -20,6 +20,7 @@ from ..inference.stepdown import family_adjust, holm
 from .dose import dose_response
 from .event_study import EventStudyResult, repairing_event_study
 from .its import interrupted_time_series
+from .iv import dose_response_iv
 from .prepare import tables_of, with_outcome
 from .survival import problem_survival
 from .units import unit_contributions
@@ -105,8 +106,10 @@ def build_results(processed: Any, *, n_boot: int = 999,
     institution) and ``wild_bootstrap`` by county), ``placebo_lead`` (same plus the lead),
     ``dose_response_county_quarter`` / ``placebo_lead_county_quarter`` (county × quarter effects),
     ``dose_response_visits_log1p`` and ``dose_response_value_per_resident_log1p`` (other
-    intensities, analytic inference), ``repairing_event_study`` and ``repairing_pretrend``, and
-    ``its`` (descriptive: no control group).
+    intensities, analytic inference), ``dose_response_iv`` (two-stage least squares with the
+    partner units' leave-one-out activity as instrument, :mod:`.iv`; clustered by county with
+    t(G − 1) — the headline — and by institution; first-stage F), ``repairing_event_study`` and
+    ``repairing_pretrend``, and ``its`` (descriptive: no control group).
 
     Parameters
     ----------
@@ -146,6 +149,16 @@ def build_results(processed: Any, *, n_boot: int = 999,
     eff["note"] = np.where(eff["inference"] == "wild_bootstrap",
                            "restricted wild cluster bootstrap-t, Webb weights, few clusters", "")
     rows = [eff]
+    for outcome in ALL_OUTCOMES:  # the instrumented dose-response (robust to targeting)
+        try:
+            iv = dose_response_iv(panel, tables_of(processed), outcome=outcome).tidy()
+        except SpecificationError:  # no unit serves two institutions: no instrument
+            continue
+        iv["note"] = np.where(iv["weak_instrument"],
+                              "2SLS, partner units' leave-one-out activity; WEAK first stage "
+                              "(F below 23.1): not informative",
+                              "2SLS, partner units' leave-one-out activity as instrument")
+        rows.append(iv)
     has_repair = "repair_t" in panel.columns and panel["repair_t"].notna().any()
     for outcome in ALL_OUTCOMES:
         if has_repair:
