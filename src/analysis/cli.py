@@ -1,6 +1,12 @@
 """The ``pairing-eval`` command. It only parses options and calls into the package; every
 ``AnalysisError`` becomes a readable message and its exit code (2 for bad data or options),
 never a traceback.
+
+Language: every command takes ``--lang zh|en``; without it the locale decides (``LANG`` etc.
+starting with ``zh``: Chinese), else English (:func:`analysis.messages.resolve_language`). The
+language is resolved from the arguments before click parses them, so that ``--help`` too is in
+that language: the help texts come from :data:`analysis.messages.HELP` (key ``help.<command>``
+and ``help.<command>.<parameter>``), set on the commands by :class:`_LocalisedGroup`.
 """
 
 from __future__ import annotations
@@ -11,23 +17,94 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.rich_utils
+from typer.core import TyperGroup
 
 from .domain import DISCLOSURE_THRESHOLD
 from .errors import AnalysisError, DataContractError, SpecificationError
+from .messages import LANGUAGES, Msg, help_text, resolve_language, say
+
+#: the language of this invocation's messages (set from the arguments before they are parsed)
+_STATE = {"language": "en"}
+#: typer's English panel titles and their Chinese
+_PANELS = {"ARGUMENTS_PANEL_TITLE": ("参数", "Arguments"),
+           "OPTIONS_PANEL_TITLE": ("选项", "Options"),
+           "COMMANDS_PANEL_TITLE": ("命令", "Commands")}
+
+
+class _LocalisedGroup(TyperGroup):
+    """The command group: resolves the language from the raw arguments (``--lang`` or the
+    locale) and sets every help text from the catalogue before click parses anything."""
+
+    def make_context(self, info_name, args, parent=None, **extra):  # noqa: ANN001, ANN201
+        language = resolve_language(args)
+        _STATE["language"] = language
+        localise(self, language)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
+def localise(group, language: str) -> None:  # noqa: ANN001 - a click group
+    """Set the help of ``group``, its commands and their parameters in ``language`` from
+    :data:`analysis.messages.HELP`; parameters without an entry keep their help."""
+    group.help = help_text("help.app", language)
+    for name, cmd in group.commands.items():
+        text = help_text(f"help.{name}", language)
+        if text is not None:
+            cmd.help = text
+            cmd.short_help = text.split("\n")[0]
+        for param in cmd.params:
+            key = "help.lang" if param.name == "lang" and name != "report" else f"help.{name}.{param.name}"
+            text = help_text(key, language)
+            if text is not None:
+                param.help = text
+    for param in group.params:
+        if param.name == "lang":
+            param.help = help_text("help.lang", language)
+    for attr, (zh, en) in _PANELS.items():
+        setattr(typer.rich_utils, attr, zh if language == "zh" else en)
+
 
 app = typer.Typer(
+    cls=_LocalisedGroup,
     add_completion=False,
     no_args_is_help=True,
-    help="Evaluate 一老一小 paired-assistance programmes: validate ledgers, build, report.",
+    help=help_text("help.app", "en"),
 )
 
 DEFAULT_RAW = Path("data/raw/demo")
 
+#: ``--lang`` of every command (its value is read before parsing: see :class:`_LocalisedGroup`)
+Lang = Annotated[str | None, typer.Option("--lang", help=help_text("help.lang", "en"))]
 
-def _fail(err: AnalysisError, hint: str | None = None) -> None:
+
+def _language(lang: str | None) -> str:
+    """The language of this command's messages; refuses a ``--lang`` that is neither."""
+    if lang is not None and lang not in LANGUAGES:
+        typer.echo(say(Msg("cli.error", text=Msg("cli.lang.bad", value=lang)), _STATE["language"]),
+                   err=True)
+        raise typer.Exit(code=2)
+    return lang or _STATE["language"]
+
+
+@app.callback()
+def _main(lang: Lang = None) -> None:
+    """``pairing-eval --lang zh|en COMMAND``: the language before the command also counts."""
+    _language(lang)
+
+
+def _echo(language: str):  # noqa: ANN202
+    """``typer.echo`` that renders messages of the catalogue in ``language``."""
+    return lambda line, **kw: typer.echo(say(line, language), **kw)
+
+
+def _fail(err: AnalysisError, hint: str | None = None, language: str | None = None) -> None:
     """Print the error as advice (a data-contract error as its summary) and exit with its code."""
-    text = err.summary(hint=hint) if isinstance(err, DataContractError) else str(err)
-    typer.echo(f"Error: {text}", err=True)
+    language = language or _STATE["language"]
+    if isinstance(err, DataContractError):
+        text = err.summary(hint=hint, language=language)
+    else:
+        text = say(err.args[0], language) if len(err.args) == 1 else str(err)
+    typer.echo(Msg("cli.error", text=text).render(language), err=True)
     raise typer.Exit(code=err.exit_code)
 
 
@@ -39,6 +116,7 @@ def validate(
         help="also write every problem to this CSV file, one per row (table, file, sheet, row, "
              "column, rule, value, expected, fix; UTF-8 with BOM for Excel); not inside the raw "
              "folder")] = None,
+    lang: Lang = None,
 ) -> None:
     """Check a raw data folder against the data contract; exit 0 when valid, 2 when not.
 
@@ -46,6 +124,7 @@ def validate(
     """
     from .build.engine import check_problems_output, validate_raw, write_problems
 
+    language = _language(lang)
     try:
         if output is not None:
             check_problems_output(output, raw_dir)
@@ -55,22 +134,22 @@ def validate(
             if output is None:
                 raise
             try:
-                write_problems(err.problems, output)
-                hint = f"Every problem ({len(err.problems):,}) is listed in {output}."
+                write_problems(err.problems, output, language=language)
+                hint = Msg("cli.listed", n=len(err.problems), path=output)
             except OSError as oe:
-                hint = f"The full list could not be written to {output}: {oe.strerror or oe}."
-            _fail(err, hint=hint)
+                hint = Msg("cli.not_listed", path=output, why=oe.strerror or oe)
+            _fail(err, hint=hint, language=language)
         if output is not None:
-            write_problems([], output)
+            write_problems([], output, language=language)
     except AnalysisError as err:
-        _fail(err)
+        _fail(err, language=language)
     except OSError as oe:
-        typer.echo(f"Error: --output {output} could not be written: {oe.strerror or oe}.",
-                   err=True)
+        typer.echo(Msg("cli.error", text=Msg("cli.output_failed", path=output,
+                                             why=oe.strerror or oe)).render(language), err=True)
         raise typer.Exit(code=2) from None
-    typer.echo(report.render())
+    typer.echo(report.render(language))
     if output is not None:
-        typer.echo(f"No problems: {output} holds the header of an empty list.")
+        typer.echo(Msg("cli.no_problems", path=output).render(language))
 
 
 @app.command()
@@ -83,18 +162,20 @@ def build(
     n_boot: Annotated[int, typer.Option(help="wild-bootstrap draws")] = 999,
     n_perm: Annotated[int, typer.Option(help="randomisation-inference permutations")] = 999,
     seed: Annotated[int, typer.Option(help="root random seed of the resampling methods")] = 20210101,
+    lang: Lang = None,
 ) -> None:
     """Validate, then write data/processed/<dataset>/: tables, panel, manifest and results/."""
     from .build import BuildOptions
     from .pipeline import build as run_build
 
+    language = _language(lang)
     try:
         options = BuildOptions(n_boot=n_boot, n_perm=n_perm, seed=seed)
         outcome = run_build(raw_dir, options=options, force=force, out_root=out_root,
-                            echo=typer.echo)
+                            echo=_echo(language))
     except AnalysisError as err:
-        _fail(err)
-    typer.echo(outcome.render())
+        _fail(err, language=language)
+    typer.echo(outcome.render(language))
 
 
 @app.command()
@@ -107,17 +188,19 @@ def synth(
         help="SD of the units' quarterly supply shocks, log scale (0: the demo)")] = 0.0,
     effect_scale: Annotated[float, typer.Option(
         help="multiplies the planted dose-response effects (0: help has no effect)")] = 1.0,
+    lang: Lang = None,
 ) -> None:
     """Generate the synthetic demo world (deterministic from the seed) with TRUTH.json; with
     --targeting or --supply-sd a targeting world (docs/demo_world.md)."""
     from .synth import write_demo
 
+    language = _language(lang)
     try:
         written = write_demo(out, seed=seed, targeting=targeting, supply_sd=supply_sd,
                              effect_scale=effect_scale)
     except AnalysisError as err:
-        _fail(err)
-    typer.echo(f"Wrote {len(written)} files to {out} (synthetic, seed {seed}).")
+        _fail(err, language=language)
+    typer.echo(Msg("cli.synth_wrote", n=len(written), out=out, seed=seed).render(language))
 
 
 @app.command()
@@ -126,15 +209,17 @@ def template(
     with_data: Annotated[
         Path | None, typer.Option(help="fill the template with the tables of this raw folder")
     ] = None,
+    lang: Lang = None,
 ) -> None:
     """Write the Excel template researchers send to departments (bilingual headers, dropdowns)."""
     from .template import write_template
 
+    language = _language(lang)
     try:
         write_template(out, data_dir=with_data)
     except AnalysisError as err:
-        _fail(err)
-    typer.echo(f"Wrote template {out}")
+        _fail(err, language=language)
+    typer.echo(Msg("cli.template_wrote", out=out).render(language))
 
 
 @app.command()
@@ -166,7 +251,8 @@ def report(
     try:
         check_dataset(dataset)
     except DatasetNameError as err:
-        typer.echo(f"Error: --dataset: {err}", err=True)
+        typer.echo(Msg("cli.error", text=Msg("cli.dataset", err=err)).render(_STATE["language"]),
+                   err=True)
         raise typer.Exit(code=2) from None
     try:
         jobs = _check_jobs(jobs)
@@ -200,12 +286,11 @@ def _check_jobs(jobs: int) -> int:
     """``--jobs``: at least 1; above the CPU count it is capped, with a note (more parallel
     kernels than CPUs only compete for them and for memory)."""
     if jobs < 1:
-        raise SpecificationError(f"--jobs {jobs}: at least 1 report must run at a time; "
-                                 "use --jobs 1 for one after the other.")
+        raise SpecificationError(Msg("cli.jobs.low", jobs=jobs))
     cpus = _cpus()
     if jobs > cpus:
-        typer.echo(f"Note: --jobs {jobs} is more than the {cpus} CPU(s) of this machine; "
-                   f"running {cpus} at a time.")
+        typer.echo(Msg("cli.note", text=Msg("cli.jobs.capped", jobs=jobs, cpus=cpus))
+                   .render(_STATE["language"]))
         return cpus
     return jobs
 

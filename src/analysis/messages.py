@@ -585,10 +585,19 @@ HELP: dict[str, Label] = catalogue({
     "help.build.n_boot": ("野自助法的抽样次数", "wild-bootstrap draws"),
     "help.build.n_perm": ("随机化推断的置换次数", "randomisation-inference permutations"),
     "help.build.seed": ("重抽样方法的根随机种子", "root random seed of the resampling methods"),
-    "help.synth": ("生成合成的演示数据（由种子决定，结果可重复），并写出 TRUTH.json。",
-                   "Generate the synthetic demo world (deterministic from the seed) with TRUTH.json."),
+    "help.synth": ("生成合成的演示数据（由种子决定，结果可重复），并写出 TRUTH.json；"
+                   "给出 --targeting 或 --supply-sd 时生成“帮扶跟着缺口走”的数据（见 docs/demo_world.md）。",
+                   "Generate the synthetic demo world (deterministic from the seed) with TRUTH.json; "
+                   "with --targeting or --supply-sd a targeting world (docs/demo_world.md)."),
     "help.synth.out": ("写入合成原始表格的文件夹", "folder to write the synthetic raw tables into"),
     "help.synth.seed": ("随机种子（自带的演示数据用 20210101）", "random seed (the bundled demo uses 20210101)"),
+    "help.synth.targeting": ("帮扶跟随上一季度缺口的强度（0：演示数据）",
+                             "strength with which help follows the previous quarter's shortfall "
+                             "(0: the demo)"),
+    "help.synth.supply_sd": ("各单位季度供给冲击的标准差，对数尺度（0：演示数据）",
+                             "SD of the units' quarterly supply shocks, log scale (0: the demo)"),
+    "help.synth.effect_scale": ("计划效应（剂量反应）的倍数（0：帮扶没有效果）",
+                                "multiplies the planted dose-response effects (0: help has no effect)"),
     "help.template": ("写出发给各部门填写的 Excel 模板（中英文表头、下拉列表）。",
                       "Write the Excel template researchers send to departments (bilingual headers, dropdowns)."),
     "help.template.out": ("要写出的 .xlsx 模板路径", "path of the .xlsx template to write"),
@@ -611,6 +620,8 @@ HELP: dict[str, Label] = catalogue({
         "允许 --threshold 低于默认值：数据所有者已同意可以显示这么小的人数；每一页都会注明",
         "allow a --threshold below the default: the data owner has agreed that counts that small "
         "may be shown; every page then says so"),
+    "help.report.pdf": ("同时把每一页打印成旁边的 A4 PDF（需要无界面的 Chromium）",
+                        "also print every page to an A4 PDF beside it (needs headless Chromium)"),
 })
 
 
