@@ -491,3 +491,80 @@ def test_any_failure_of_the_workbook_reader_is_one_problem(tmp_path: Path, monke
         validate(raw_module.read_raw(tmp_path / "tiny"))
     (p,) = err.value.problems  # the sheets are not also reported missing
     assert p.file == "ledger.xlsx" and says in p.fix
+
+
+# --------------------------------------------------------------------------------------------
+# the same problems in Chinese
+# --------------------------------------------------------------------------------------------
+#: a sample of the cases, as a Chinese reader sees them: case id -> (location, value, expected,
+#: fix); the location names file (and sheet), row and the column as the file heads it
+ZH_CASES = {
+    "gbk-bad-enum": ("文件 institutions.csv，第3行，“kind”列", "值为 '养老院X'",
+                     "应为以下之一：elderly (养老), children (儿童)",
+                     "如何改正：是否应为 'elderly'（养老院）？请使用列出的代码或中文名称（模板中有下拉列表）。"),
+    "gb18030-impossible-day": ("文件 activities.csv，第4行，“date”列", "值为 '2022-08-32'",
+                               "应为真实存在的日期（YYYY-MM-DD、YYYY/M/D、YYYY年M月D日或 Excel 日期序号）",
+                               "如何改正：请更正日：2022年8月只有31天。"),
+    "utf8-bom-negative-money": ("文件 activities.csv，第3行，“value_rmb”列", "值为 '-5000'",
+                                "应为≥ 0 的数值", "如何改正：金额不能为负数；请更正符号或数值。"),
+    "mixed-headers-bad-value": ("文件 activities.csv，第2行，“日期（date）”列", "值为 '2021-02-29'",
+                                "应为真实存在的日期", "如何改正：请更正日：2021年2月只有28天。"),
+    "duplicate-composite-key": ("文件 assessments.csv，第3行，“period”列", "值为 'I001 + 2020Q4'",
+                                "应为不重复的 institution_id和period（每个值只出现在一行）",
+                                "如何改正：第2行的 institution_id和period 与此相同；请删除重复的行，或更正其 institution_id和period。"),
+    "fk-county": ("文件 institutions.csv，第2行，“county_code”列", "值为 '511199'",
+                  "应为counties.csv 中列出的 county_code", "如何改正：请更正编号"),
+    "score-above-100": ("文件 assessments.csv，第6行，“happiness_score”列", "值为 '101'",
+                        "应为0到100之间的数值", "如何改正：得分采用 0–100 分制；请更正该得分。"),
+    "residents-above-beds": ("文件 assessments.csv，第9行，“residents”列", "值为 11",
+                             "应为不超过该机构的床位数 10（institutions 表的 beds 列）",
+                             "如何改正：请更正在院人数（residents）或床位数（beds）"),
+    "resolved-before-found": ("文件 problems.csv，第2行，“resolved_date”列", "值为 '2021-01-15'",
+                              "记录不能在开始之前解决", "如何改正：请更正 resolved_date 或 found_date（是否填反了？）。"),
+    "xlsx-merged-cells": ("文件 ledger.xlsx，工作表“institutions”，第3行，“county_code”列", "",
+                          "应为每个单元格都有值（数据行中不能有合并单元格）",
+                          "如何改正：单元格 C2:C3 被合并了；请取消合并，并在每一行重复填写该值。"),
+    "undecodable-bytes": ("文件 institutions.csv，第3行", "", "应为UTF-8 或 GB18030/GBK 编码的文本",
+                          "如何改正：文件按 UTF-8 可以读到第3行，但这一行的字节用两种编码都读不出来"),
+    "bidi-override-in-name": ("文件 institutions.csv，第2行，“institution_name”列", "值为 '合成\\u202e院老养'",
+                              "应为不含控制字符的文本",
+                              "如何改正：该单元格的第3个字符是 U+202E RIGHT-TO-LEFT OVERRIDE，这是一个会改变文字显示顺序的不可见字符"),
+    "missing-table": ("文件 pairings.csv", "", "应为名为 pairings（或 结对关系）的一个文件，存放 pairings 表",
+                      "如何改正：请补上 pairings 表（各列见 `pairing-eval template` 生成的模板）。"),
+}
+
+
+@pytest.mark.parametrize("case_id", sorted(ZH_CASES))
+def test_bad_input_in_chinese(tmp_path: Path, case_id: str):
+    case = next(c for c in CASES if c.id == case_id)
+    raw = tmp_path / "data" / "raw" / "tiny"
+    case.make(raw)
+    res = runner.invoke(app, ["validate", str(raw), "--lang", "zh"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert res.output.startswith("错误：")
+    where, value, expected, fix = ZH_CASES[case_id]
+    lines = [ln for ln in res.output.splitlines() if f"{where}：" in ln]
+    assert lines, f"no line starts with {where!r}:\n{res.output}"
+    line = next((ln for ln in lines if expected in ln and fix in ln), None)
+    assert line is not None, f"{expected!r} / {fix!r} not in:\n" + "\n".join(lines)
+    assert value in line and "应为" in line and "如何改正：" in line
+    assert "expected" not in line and "Fix:" not in line
+
+
+def test_every_problem_of_every_case_is_a_message(tmp_path: Path):
+    """No problem text of the bad-input cases is a plain English string: each ``expected`` and
+    ``fix`` is a message of the catalogue, so it has a Chinese rendering."""
+    from analysis.build.engine import validate_raw
+    from analysis.errors import DataContractError
+    from analysis.messages import Msg
+
+    for case in CASES:
+        raw = tmp_path / case.id / "raw"
+        case.make(raw)
+        with pytest.raises(DataContractError) as err:
+            validate_raw(raw)
+        for p in err.value.problems:
+            assert isinstance(p.expected, Msg) and isinstance(p.fix, Msg), (case.id, p)
+            zh = p.render("zh")
+            assert "expected" not in zh and "Fix:" not in zh, (case.id, zh)
+        assert isinstance(err.value.header, Msg), case.id

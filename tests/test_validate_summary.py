@@ -85,6 +85,18 @@ def test_validate_prints_a_screenful_grouped_by_table_column_and_rule(messy: Pat
     assert "--output problems.csv" in text
 
 
+def test_the_grouped_summary_in_chinese(messy: Path):
+    res = runner.invoke(app, ["validate", str(messy), "--lang", "zh"])
+    assert res.exit_code == 2
+    text = res.output
+    assert text.startswith("错误：") and f"共{3 * N_BAD + 1:,}个问题，按表、列和规则分为4组" in text
+    assert "· date · real_calendar_date — 第6, 7, 8, 9, 10, 11, 12, 13 …行" in text
+    assert ("例如 文件 activities.csv，第6行，“date”列：值为 '2021-13-45'，应为真实存在的日期"
+            in text)
+    assert "逐行列出全部问题：`pairing-eval validate 文件夹 --output problems.csv`" in text
+    assert len(text.strip().splitlines()) <= 2 * SHOW_GROUPS + 4
+
+
 def test_few_problems_are_listed_one_by_one(tmp_path: Path):
     bad = write_tiny(tmp_path / "bad", edit={("pairings", 0, "end_date"): "2020-01-01"})
     res = runner.invoke(app, ["validate", str(bad)])
