@@ -28,7 +28,7 @@ from analysis.reports.driver import check_parameters, inputs_hash, report_key
 
 REPO = Path(__file__).resolve().parents[1]
 COUNTY_NB = REPO / "notebooks" / "county_report.ipynb"
-SECTIONS = ("header", "key-figures", "institutions", "scorecard", "effectiveness", "reform",
+SECTIONS = ("header", "findings", "key-figures", "institutions", "scorecard", "effectiveness", "reform",
             "allocation", "quality", "methods")
 
 

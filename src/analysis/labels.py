@@ -38,6 +38,7 @@ LABELS: dict[str, Label] = catalogue({
     "allocation": ("帮扶资源配置建议", "Allocation recommendations"),
     "quality": ("数据质量说明", "Data-quality notes"),
     "methods": ("方法与参考文献", "Methods and references"),
+    "references": ("参考文献与出处", "References and sources"),
     "comparison": ("各县区比较", "Counties compared"),
     "institutions_list": ("机构一览（在院人数为最新评估季度）", "Institutions (residents in the latest assessed quarter)"),
     "kind": ("类型", "Type"),
@@ -295,8 +296,8 @@ LABELS: dict[str, Label] = catalogue({
     "target_met": ("达标", "Target met"),
     "significant": ("显著达标", "Met, significantly"),
     "weighting_note": (
-        "县区和全市值的加权方式：{weighting}（residents = 按在院人数加权）。",
-        "County and city values are weighted by: {weighting} (residents = by number of residents).",
+        "县区和全市值的加权方式：{weighting}。",
+        "County and city values: {weighting}.",
     ),
     "city_change": ("全市变化", "City change"),
     "vs_city": ("与全市相比", "Compared with the city"),
@@ -479,8 +480,8 @@ PLAN_METRICS: dict[str, Label] = catalogue({
 #: the methods section, one paragraph per entry
 METHODS: tuple[Label, ...] = (
     Label(
-        "“三升一降”指标：院容院貌、服务质量、幸福指数（应上升）和安全隐患（应下降）按机构季度计算，再汇总到县区和全市；基期、最新期、综合指数和“达标”的定义见 analysis.indicators 的说明，本报告只读取其结果。",
-        "三升一降 indicators: environment, service quality, happiness (to rise) and safety hazards (to fall) per institution-quarter, aggregated to counties and the city; baseline, latest period, composite index and 'target met' are defined in analysis.indicators, whose results this report only reads.",
+        "“三升一降”指标：院容院貌、服务质量、幸福指数（应上升）和安全隐患（应下降）按机构季度计算，再汇总到县区和全市；基期、最新期、综合指数和“达标”的定义见方法文档（出处见下），本报告只读取全市统一计算的指标结果。",
+        "三升一降 indicators: environment, service quality, happiness (to rise) and safety hazards (to fall) per institution-quarter, aggregated to counties and the city; baseline, latest period, composite index and 'target met' are defined in the methods documentation (sources below); this report only reads the indicators computed once for the city.",
     ),
     Label(
         "帮扶成效：以帮扶强度（滞后一期）解释结果变化的剂量反应面板模型，含机构与季度固定效应；结果是控制固定效应后的相关关系，只有在帮扶不随上季度结果调整时才能读作因果效应。主要区间为按县区聚类的野聚类自助法（Webb 权重，县区很少），按机构聚类的解析标准误并列展示。工具变量行（结对单位在其他机构的帮扶量作工具）报告第一阶段F值，按县区聚类。间断时间序列没有对照组，只作描述。",
@@ -495,14 +496,123 @@ METHODS: tuple[Label, ...] = (
         "Resource allocation: the plan maximises the improvement predicted from the estimated response under full coverage, unit capacity, limited changes and an equity floor; the predictions are only as certain as the estimates behind them.",
     ),
     Label(
-        "本报告所有估计均由 `pairing-eval build` 为全市统一计算一次，本报告只做筛选和展示；假设与注意事项见 docs/caveats.md。",
-        "Every estimate here is computed once for the whole city by `pairing-eval build`; this report only filters and presents. Assumptions and caveats: docs/caveats.md.",
-    ),
-    Label(
-        "参考文献：Callaway, B. & Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time periods. Journal of Econometrics 225(2); Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment timing. Journal of Econometrics 225(2); Webb, M. D. (2023). Reworking wild bootstrap-based inference for clustered errors. Canadian Journal of Economics 56(3); MacKinnon, J. G. & Webb, M. D. (2020). Randomization inference for difference-in-differences with few treated clusters. Journal of Econometrics 218(2); Roodman, D. et al. (2019). Fast and wild: bootstrap inference in Stata using boottest. Stata Journal 19(1); GB/T 37276-2018; GB 38600-2019。",
-        "References: Callaway, B. & Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time periods. Journal of Econometrics 225(2); Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment timing. Journal of Econometrics 225(2); Webb, M. D. (2023). Reworking wild bootstrap-based inference for clustered errors. Canadian Journal of Economics 56(3); MacKinnon, J. G. & Webb, M. D. (2020). Randomization inference for difference-in-differences with few treated clusters. Journal of Econometrics 218(2); Roodman, D. et al. (2019). Fast and wild: bootstrap inference in Stata using boottest. Stata Journal 19(1); GB/T 37276-2018; GB 38600-2019.",
+        "本报告所有估计均在数据构建时为全市统一计算一次，本报告只做筛选和展示；假设与注意事项见项目文档（出处见下）。",
+        "Every estimate here is computed once for the whole city when the data are built; this report only filters and presents. Assumptions and caveats: the project documentation (sources below).",
     ),
 )
+
+#: the references-and-sources list under the methods (cited works in their own language, and
+#: where the computations and their documentation live); one list item each
+REFERENCES: tuple[Label, ...] = tuple(
+    Label(ref, ref) for ref in (
+        "Callaway, B. & Sant'Anna, P. H. C. (2021). Difference-in-differences with multiple time periods. Journal of Econometrics 225(2).",
+        "Goodman-Bacon, A. (2021). Difference-in-differences with variation in treatment timing. Journal of Econometrics 225(2).",
+        "Webb, M. D. (2023). Reworking wild bootstrap-based inference for clustered errors. Canadian Journal of Economics 56(3).",
+        "MacKinnon, J. G. & Webb, M. D. (2020). Randomization inference for difference-in-differences with few treated clusters. Journal of Econometrics 218(2).",
+        "Roodman, D., MacKinnon, J. G., Nielsen, M. Ø. & Webb, M. D. (2019). Fast and wild: bootstrap inference in Stata using boottest. Stata Journal 19(1).",
+        "GB/T 37276-2018；GB 38600-2019.",
+    )
+) + (
+    Label("计算与文档：数据构建命令 pairing-eval build；指标定义 analysis.indicators；假设与注意事项 docs/caveats.md；改革方法 docs/methods_reform.md。",
+          "Computation and documentation: built by pairing-eval build; indicator definitions in analysis.indicators; assumptions and caveats in docs/caveats.md; reform methods in docs/methods_reform.md."),
+)
+
+#: the models of ``effectiveness.parquet`` (its ``model`` column) as a report names them
+MODELS: dict[str, Label] = catalogue({
+    "dose_response": ("剂量反应模型", "dose-response model"),
+    "placebo_lead": ("剂量反应模型加下季度帮扶（安慰剂检验）", "dose-response model with next quarter's help (placebo test)"),
+    "dose_response_county_quarter": ("剂量反应模型（县区×季度固定效应）", "dose-response model (county × quarter effects)"),
+    "placebo_lead_county_quarter": ("安慰剂检验（县区×季度固定效应）", "placebo test (county × quarter effects)"),
+    "dose_response_visits_log1p": ("剂量反应模型（以调研走访衡量帮扶）", "dose-response model (help measured by research visits)"),
+    "dose_response_value_per_resident_log1p": ("剂量反应模型（以人均帮扶金额衡量帮扶）", "dose-response model (help measured by value per resident)"),
+    "dose_response_iv": ("剂量反应模型（工具变量）", "dose-response model (instrumental variable)"),
+    "repairing_event_study": ("结对调整事件研究", "event study of adjusted pairings"),
+    "repairing_pretrend": ("结对调整前趋势检验", "pre-trend test of adjusted pairings"),
+    "its": ("间断时间序列（描述性）", "interrupted time series (descriptive)"),
+})
+
+#: the variables behind the terms of the results tables (``log1p(<variable>)``)
+VARIABLES: dict[str, Label] = catalogue({
+    "activities": ("本季度帮扶活动场次", "activities this quarter"),
+    "activities_lag1": ("上季度帮扶活动场次", "activities in the previous quarter"),
+    "activities_lead1": ("下季度帮扶活动场次（安慰剂）", "activities in the next quarter (placebo)"),
+    "visits_lag1": ("上季度调研走访次数", "research visits in the previous quarter"),
+    "visits_lead1": ("下季度调研走访次数（安慰剂）", "research visits in the next quarter (placebo)"),
+    "value_per_resident_lag1": ("上季度人均帮扶金额", "value of help per resident in the previous quarter"),
+    "value_per_resident_lead1": ("下季度人均帮扶金额（安慰剂）", "value of help per resident in the next quarter (placebo)"),
+})
+
+#: the transformations a term applies to its variable (``<transform>(<variable>)``)
+TRANSFORMS: dict[str, Label] = catalogue({
+    "log1p": ("{variable}（取对数）", "log(1 + {variable})"),
+})
+
+#: other terms of the results tables (event studies, pre-trend tests, interrupted time series)
+TERMS: dict[str, Label] = catalogue({
+    "overall": ("总体", "overall"),
+    "dynamic_overall": ("各事件时间平均", "average over event times"),
+    "wald": ("联合检验", "joint test"),
+    "pre_level": ("项目前水平", "level before the programme"),
+    "pre_slope": ("项目前趋势", "trend before the programme"),
+    "level_change": ("项目开始时的水平变化", "change in level at the start"),
+    "slope_change": ("项目开始后的趋势变化", "change in trend after the start"),
+    "event_time": ("事件时间{e}", "event time {e}"),
+})
+
+#: how county and city values are weighted (the ``weighting`` column of the indicators)
+WEIGHTINGS: dict[str, Label] = catalogue({
+    "residents": ("按在院人数加权", "weighted by the number of residents"),
+    "unweighted": ("不加权（各机构同等）", "unweighted (each institution counts once)"),
+})
+
+#: the optimiser's solver status (``solver_status`` of ``allocation_summary``)
+SOLVER_STATUS: dict[str, Label] = catalogue({
+    "optimal": ("已求得最优解", "optimal"),
+    "feasible": ("已求得可行解（未证明最优）", "feasible (not proven optimal)"),
+    "time_limit": ("达到时间上限，给出当前最好方案", "time limit reached; best plan found so far"),
+    "infeasible": ("约束无法同时满足", "infeasible"),
+})
+
+
+def _lookup(entries: dict[str, Label], name: object, language: str) -> str:
+    entry = entries.get(str(name))
+    return entry(language) if entry is not None else str(name)
+
+
+def model_label(name: object, language: str) -> str:
+    """A model of the results tables (:data:`MODELS`; the name itself when unknown)."""
+    return _lookup(MODELS, name, language)
+
+
+def variable_label(name: object, language: str) -> str:
+    """A variable of the panel (:data:`VARIABLES`; the name itself when unknown)."""
+    return _lookup(VARIABLES, name, language)
+
+
+def term_label(name: object, language: str) -> str:
+    """A term of the results tables: ``log1p(activities_lag1)`` reads as its variable and
+    transformation, ``e=2`` as an event time, other terms from :data:`TERMS` (the term itself
+    when unknown)."""
+    s = str(name)
+    if s.endswith(")") and "(" in s:
+        fn, var = s[:-1].split("(", 1)
+        if fn in TRANSFORMS:
+            return text(TRANSFORMS[fn], language, variable=variable_label(var, language))
+    if s.startswith("e=") and s[2:].lstrip("-").isdigit():
+        return text(TERMS["event_time"], language, e=s[2:])
+    if s in VARIABLES:
+        return variable_label(s, language)
+    return _lookup(TERMS, s, language)
+
+
+def weighting_label(name: object, language: str) -> str:
+    """How county and city values are weighted (:data:`WEIGHTINGS`)."""
+    return _lookup(WEIGHTINGS, name, language)
+
+
+def solver_status_label(name: object, language: str) -> str:
+    """The optimiser's solver status (:data:`SOLVER_STATUS`)."""
+    return _lookup(SOLVER_STATUS, name, language)
 
 
 def label(key: str, language: str, **fmt: object) -> str:
@@ -518,6 +628,8 @@ def inference_label(name: object, language: str) -> str:
 
 
 __all__ = [
-    "INSTITUTION_KINDS", "LABELS", "LANGUAGES", "METHODS", "PLAN_METRICS", "Language", "catalogue",
-    "check_language", "inference_label", "label", "text",
+    "INSTITUTION_KINDS", "LABELS", "LANGUAGES", "METHODS", "MODELS", "PLAN_METRICS", "REFERENCES",
+    "SOLVER_STATUS", "TERMS", "TRANSFORMS", "VARIABLES", "WEIGHTINGS", "Language", "catalogue",
+    "check_language", "inference_label", "label", "model_label", "solver_status_label",
+    "term_label", "text", "variable_label", "weighting_label",
 ]

@@ -12,6 +12,7 @@ whose results file does not exist says so ("this analysis has not been run for t
 module                 section
 =====================  =====================================================================
 ``header``             title, provenance, synthetic-data banner (:func:`header`)
+``findings``           主要结论 / key findings on the evidence ladder (:func:`findings`)
 ``key_figures``        the county's key figures and ranks (:func:`key_figures`)
 ``institutions``       the county's institutions, residents suppressed (:func:`institutions`)
 ``scorecard``          三升一降 scorecard and quarterly means (:func:`scorecard`)
@@ -33,6 +34,7 @@ from __future__ import annotations
 from .allocation import recommendations
 from .base import ReportContext, Section, check_county, county_codes, open_report
 from .effectiveness import effectiveness
+from .findings import findings
 from .header import header
 from .institutions import institutions
 from .key_figures import key_figures
@@ -44,6 +46,6 @@ from .scorecard import scorecard
 
 __all__ = [
     "ReportContext", "Section", "check_county", "comparison", "county_codes", "data_quality",
-    "effectiveness", "header", "institutions", "key_figures", "league", "league_table", "methods",
+    "effectiveness", "findings", "header", "institutions", "key_figures", "league", "league_table", "methods",
     "open_report", "recommendations", "reform", "scorecard",
 ]
