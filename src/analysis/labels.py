@@ -165,8 +165,8 @@ LABELS: dict[str, Label] = catalogue({
         ", negative because some helper units move to homes where the same help is predicted to do more",
     ),
     "fs_alloc_why_gain": (
-        "，为正是因为帮扶调入本县帮扶较少或需求较高的机构",
-        ", positive because help moves to homes here that receive little or need more",
+        "，为正是因为调入本县的帮扶预测带来的改善大于调出的帮扶",
+        ", positive because the help moving here is predicted to do more than the help leaving",
     ),
     "fs_alloc_none": ("建议方案保持本县现有结对不变", "the plan keeps the county's current pairings"),
     "fs_alloc_city": ("；全市预测合计改善{gain}", "; the city's predicted total gain is {gain}"),
@@ -188,9 +188,9 @@ LABELS: dict[str, Label] = catalogue({
         "{r_to:.0f} on average, the county's institutions giving it up {r_from:.0f}.",
     ),
     "alx_in": (
-        "新增的结对中，{m}个帮扶单位来自{k}个其他机构，调入本县帮扶较少或需求较高的机构（需求排名平均第{r_to:.0f}位，共{n}个机构）。",
-        "Of the pairings added, {m} helper unit(s) come from {k} other institution(s), to the "
-        "county's institutions with less help or more need (need rank {r_to:.0f} of {n} on average).",
+        "新增的结对中，{m}个帮扶单位从{k}个其他机构调入本县（接收机构的需求排名平均第{r_to:.0f}位，共{n}个机构）。",
+        "Of the pairings added, {m} helper unit(s) come from {k} other institution(s) (the "
+        "receiving institutions here rank {r_to:.0f} of {n} by need on average).",
     ),
     "alx_capacity": (
         "帮扶单位的承载能力已用满（{at}/{rows}个单位达到上限）：方案不增加帮扶总量，只在机构之间重新分配，并保证需求最高的机构获得不低于底线的帮扶。",

@@ -63,6 +63,7 @@ def _county_blocks(plan: pd.DataFrame, ctx: ReportContext, max_rows: int) -> lis
     if changes.empty:
         blocks.append(paragraph(label("alloc_none", lang)))
         return blocks
+    blocks += [paragraph(t) for t in explain(plan, ctx)]
     changes = changes.sort_values(["predicted_gain", "institution_id", "change"],
                                   ascending=[False, True, True], kind="stable")
     tab = pd.DataFrame(
@@ -98,3 +99,100 @@ def _city_blocks(plan: pd.DataFrame, summary: pd.DataFrame | None, ctx: ReportCo
                 label("value_col", lang): keep["value"].astype(str).to_numpy(),
             })))
     return blocks
+
+
+# ----------------------------------------------------------------------------------------------
+# the plan explained to the county
+# ----------------------------------------------------------------------------------------------
+
+
+def _unit_activities(plan: pd.DataFrame, flag: str) -> pd.Series:
+    """Activities per quarter each institution receives from its units (the sum of their
+    ``unit_rate`` over the rows where ``flag`` is true: current or recommended pairs)."""
+    if "unit_rate" not in plan.columns:
+        return pd.Series(dtype=float)
+    rows = plan[plan[flag].astype(bool)]
+    return rows.groupby("institution_id")["unit_rate"].sum()
+
+
+def explain(plan: pd.DataFrame, ctx: ReportContext) -> list[str]:
+    """What the city-wide plan changes for the county, why, and what the county gains or gives
+    up, in words (a list of sentences), from ``allocation_plan``, ``need``,
+    ``allocation_constraints``, ``allocation_summary`` and the dose-response's interval.
+
+    * **what changes**: institutions with a change, pairings added and ended;
+    * **why**: where the helper units whose pairings end here go (other institutions, other
+      counties), the help those receive now against the county's institutions concerned (the
+      response to help is concave, so the same help does more where there is less of it), their
+      need rank (``need``: 1 = neediest), and whether the units are at capacity (the plan
+      redistributes, it does not add help); for added pairings, where the units come from;
+    * **gains and losses**: institutions predicted to improve and to decline, the county's total,
+      and the city's total gain against the current pairings, each with the interval implied by
+      the dose-response's 95% interval (predicted gains scale with its coefficient).
+    """
+    from .findings import (
+        dose_evidence,
+        gain_interval,
+        num,
+        plan_beta,
+        summary_value,
+        with_ci,
+    )
+
+    lang = ctx.language
+    code = ctx.county_code
+    mine = plan[plan["county_code"] == code]
+    added, ended = mine[mine["change"] == "added"], mine[mine["change"] == "ended"]
+    changed = set(added["institution_id"]) | set(ended["institution_id"])
+    out = [label("alx_changes", lang, n_inst=mine["institution_id"].nunique(),
+                 n_changed=len(changed), added=len(added), ended=len(ended))]
+    now = _unit_activities(plan, "current")
+    need = ctx.result("need")
+    rank = (need.drop_duplicates("institution_id").set_index("institution_id")["rank"]
+            if need is not None and {"institution_id", "rank"} <= set(need.columns) else None)
+    # units whose pairing ends here: where do they go?
+    if len(ended):
+        moved = plan[plan["unit_id"].isin(set(ended["unit_id"])) & (plan["change"] == "added")]
+        dest = moved[~moved["institution_id"].isin(set(ended["institution_id"]))]
+        if len(dest):
+            to_inst = sorted(set(dest["institution_id"]))
+            other = dest[dest["county_code"] != code]["institution_id"].nunique()
+            from_inst = sorted(set(ended["institution_id"]))
+            out.append(label("alx_out", lang, m=dest["unit_id"].nunique(), k=len(to_inst),
+                             k_other=other,
+                             x_to=float(now.reindex(to_inst).fillna(0).mean()),
+                             x_from=float(now.reindex(from_inst).fillna(0).mean())))
+            if rank is not None:
+                r_to, r_from = rank.reindex(to_inst).mean(), rank.reindex(from_inst).mean()
+                if pd.notna(r_to) and pd.notna(r_from):
+                    out.append(label("alx_need", lang, n=len(rank), r_to=r_to, r_from=r_from))
+    if len(added):
+        src = plan[plan["unit_id"].isin(set(added["unit_id"])) & (plan["change"] == "ended")
+                   & ~plan["institution_id"].isin(set(added["institution_id"]))]
+        to_inst = sorted(set(added["institution_id"]))
+        r_to = rank.reindex(to_inst).mean() if rank is not None else float("nan")
+        if len(src) and pd.notna(r_to):
+            out.append(label("alx_in", lang, m=src["unit_id"].nunique(),
+                             k=src["institution_id"].nunique(), r_to=r_to, n=len(rank)))
+    cons = ctx.result("allocation_constraints")
+    if cons is not None and {"constraint", "rows", "at_bound"} <= set(cons.columns):
+        cap = cons[cons["constraint"] == "capacity"]
+        if len(cap) and int(cap["at_bound"].iloc[0]) > 0:
+            out.append(label("alx_capacity", lang, at=int(cap["at_bound"].iloc[0]),
+                             rows=int(cap["rows"].iloc[0])))
+    # gains and losses, with the interval the dose-response's interval implies
+    ev = dose_evidence(ctx.result("effectiveness"), "composite")
+    beta = plan_beta(plan)
+    g = institution_gain(mine)
+    up, down = g[g > 0], g[g < 0]
+    total = float(g.sum())
+    lo, hi = gain_interval(total, beta, ev)
+    out.append(label("alx_balance", lang, n_up=len(up), up=num(float(up.sum())) if len(up) else "0",
+                     n_down=len(down), down=num(float(down.sum())) if len(down) else "0",
+                     gain=with_ci(total, lo, hi, lang)))
+    city = summary_value(ctx.result("allocation_summary"), "gain_vs_status_quo")
+    if pd.notna(city):
+        clo, chi = gain_interval(city, beta, ev)
+        out.append(label("alx_city", lang, gain=with_ci(city, clo, chi, lang),
+                         loss_note=label("alx_loss_note", lang) if total < 0 else "").strip())
+    return out
