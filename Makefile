@@ -41,9 +41,20 @@ test: $(STAMP) ## run the test suite (slow notebook runs excluded: see test-all)
 test-all: $(STAMP) ## the whole suite including slow notebook runs
 	$(BIN)/python -m pytest -n 2
 
-lab: $(STAMP) ## open JupyterLab with the project's kernel
+# JupyterLab on this computer only (127.0.0.1), with a fresh token printed as a URL to open; as
+# root (how JupyterLab runs in most containers) it needs --allow-root, which is passed then only.
+LAB_IP ?= 127.0.0.1
+LAB_PORT ?= 8888
+LAB_UID ?= $(shell id -u)
+LAB_FLAGS = --ip=$(LAB_IP) --port=$(LAB_PORT) --ServerApp.port_retries=0 --no-browser \
+	$(if $(filter 0,$(LAB_UID)),--allow-root)
+
+lab: $(STAMP) ## open JupyterLab on 127.0.0.1 (as root too, e.g. in a container) and print its URL with the token
 	$(BIN)/python -m ipykernel install --sys-prefix --name pairing-eval --display-name "pairing-eval (.venv)" >/dev/null
-	$(BIN)/jupyter lab notebooks/
+	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))') && \
+	echo "JupyterLab: http://$(LAB_IP):$(LAB_PORT)/lab?token=$$token" && \
+	echo "(Ctrl-C stops it; LAB_PORT=8890 make lab if port $(LAB_PORT) is taken)" && \
+	exec $(BIN)/jupyter lab notebooks/ $(LAB_FLAGS) --IdentityProvider.token=$$token
 
 lint: $(STAMP) ## ruff on code and notebooks; notebooks stripped; import layers (lint-imports)
 	$(BIN)/ruff check src tests benchmarks validation notebooks

@@ -216,3 +216,57 @@ def test_resolve_language():
     assert resolve_language([], {}) == "en"
     assert resolve_language(["--lang", "fr"], {"LANG": "zh_CN"}) == "zh"  # refused by the command
     assert resolve_language(["--", "--lang", "zh"], {}) == "en"
+
+
+# --------------------------------------------------------------------------------------------
+# make lab: JupyterLab on localhost, as root in a container too, its URL printed with the token
+# --------------------------------------------------------------------------------------------
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _fake_venv(root: Path) -> Path:
+    """A venv whose ``python`` prints a fixed token for ``-c`` and whose ``jupyter`` prints its
+    arguments, so that the recipe ``make lab`` runs is what the test reads."""
+    import os
+
+    bin_dir = root / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").write_text(
+        '#!/bin/sh\nif [ "$1" = "-c" ]; then echo T0K3N; fi\n', encoding="utf-8")
+    (bin_dir / "jupyter").write_text('#!/bin/sh\necho "jupyter $*"\n', encoding="utf-8")
+    for exe in bin_dir.iterdir():
+        exe.chmod(0o755)
+    stamp = root / "venv" / ".installed"
+    stamp.touch()
+    later = max((REPO / f).stat().st_mtime for f in ("pyproject.toml", "requirements.lock")) + 60
+    os.utime(stamp, (later, later))  # up to date: nothing is installed
+    return root / "venv"
+
+
+@pytest.mark.parametrize("uid, root_flag", [("0", True), ("1000", False)])
+def test_make_lab_binds_to_localhost_allows_root_and_prints_the_url(tmp_path: Path, uid: str,
+                                                                     root_flag: bool):
+    import subprocess
+
+    venv = _fake_venv(tmp_path)
+    res = subprocess.run(["make", "-s", "-C", str(REPO), "lab", f"VENV={venv}", f"LAB_UID={uid}",
+                          "LAB_PORT=8899"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0] == "JupyterLab: http://127.0.0.1:8899/lab?token=T0K3N"
+    run = next(ln for ln in lines if ln.startswith("jupyter lab"))
+    args = run.split()
+    assert "--ip=127.0.0.1" in args and "--port=8899" in args and "--no-browser" in args
+    assert "--IdentityProvider.token=T0K3N" in args and "--ServerApp.port_retries=0" in args
+    assert ("--allow-root" in args) is root_flag
+
+
+def test_make_lab_dry_run_as_this_user():
+    import os
+    import subprocess
+
+    res = subprocess.run(["make", "-n", "-C", str(REPO), "lab"], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "--ip=127.0.0.1" in res.stdout
+    assert ("--allow-root" in res.stdout) is (os.geteuid() == 0)
