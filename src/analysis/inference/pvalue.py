@@ -13,6 +13,11 @@ inference over an exact enumeration of the assignments it is the exact permutati
 Statistics within ``1e-12`` of the observed one count as ties (as extreme), so that a draw equal
 to the observed statistic up to rounding is never missed.
 
+**Resolution.** ``B`` draws cannot give a p-value below ``1 / (B + 1)`` (:func:`pvalue_floor`): a
+p-value at that floor says only that no draw was as extreme, i.e. ``p ≤ 1 / (B + 1)``, and is shown
+as that bound, never as 0 (:func:`at_floor`; the report's display is
+``analysis.reports.sections.estimates.p_text``).
+
 **Interval.** The confidence set of a test is the set of null values it does not reject,
 ``{τ₀ : p(τ₀) > α}``. :func:`invert_test` finds its ends for any vectorised p-value function: a
 grid of 97 points over ``estimate ± 8 scale`` (widened to ±30 and ±120 scales when the set reaches
@@ -42,7 +47,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["TIE_TOLERANCE", "invert_test", "resampling_pvalue"]
+__all__ = ["TIE_TOLERANCE", "at_floor", "invert_test", "pvalue_floor", "resampling_pvalue"]
 
 #: resampled statistics this close below the observed one count as ties (as extreme)
 TIE_TOLERANCE = 1e-12
@@ -67,6 +72,20 @@ def resampling_pvalue(observed: np.ndarray | float, draws: np.ndarray) -> np.nda
     draws = np.asarray(draws, float)
     hits = np.sum(draws >= np.asarray(observed, float) - TIE_TOLERANCE, axis=0)
     return (1 + hits) / (draws.shape[0] + 1)
+
+
+def pvalue_floor(n_draws: int) -> float:
+    """The smallest p-value ``n_draws`` resampled statistics can give: ``1 / (B + 1)``."""
+    n = int(n_draws)
+    if n < 1:
+        raise ValueError(f"n_draws={n_draws!r}: at least one draw")
+    return 1.0 / (n + 1)
+
+
+def at_floor(p: float, n_draws: int) -> bool:
+    """Whether ``p`` is at (or, computed another way, below) the floor of ``n_draws`` draws: no
+    draw was as extreme, and all the p-value says is ``p ≤ 1 / (B + 1)``."""
+    return float(p) <= pvalue_floor(n_draws) * (1 + 1e-9)
 
 
 def invert_test(pvalue: Callable[[np.ndarray], np.ndarray], estimate: float, scale: float,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ...labels import label
+from ...labels import label, model_label
 from .base import ReportContext, Section, not_run, paragraph, table_html
-from .estimates import forest, inference_wide, preferred_rows
+from .estimates import forest, inference_wide, preferred_rows, resampling_draws
 
 #: the models the section shows (the others are named below the table)
 MAIN_MODELS = ("dose_response", "placebo_lead")
@@ -36,11 +36,15 @@ def effectiveness(ctx: ReportContext, *, models: Sequence[str] = MAIN_MODELS,
     main = city_rows[city_rows["model"].astype(str).isin(shown)].copy()
     main["_m"] = main["model"].astype(str).map({m: i for i, m in enumerate(shown)})
     main = main.sort_values(["_m", "outcome", "term"], kind="stable")
-    wide = inference_wide(main, ["model", "outcome", "term"], value="estimate", lang=lang)
+    draws = resampling_draws(ctx.processed)
+    wide = inference_wide(main, ["model", "outcome", "term"], value="estimate", lang=lang,
+                          draws=draws)
     blocks.append(table_html(wide.head(max_rows)))
     others = [m for m in present if m not in shown]
     if others:
-        blocks.append(paragraph(label("eff_others", lang, models=", ".join(others)), cls="pe-note"))
+        blocks.append(paragraph(label("eff_others", lang,
+                                         models=("、" if lang == "zh" else ", ").join(
+                                             model_label(m, lang) for m in others)), cls="pe-note"))
     if ctx.county_code:
         p = ctx.processed.panel
         pc = p[p["county_code"] == ctx.county_code]
@@ -52,10 +56,12 @@ def effectiveness(ctx: ReportContext, *, models: Sequence[str] = MAIN_MODELS,
         if len(mine):
             blocks.append(paragraph(label("eff_county_rows", lang)))
             blocks.append(table_html(inference_wide(mine, ["model", "outcome", "term"],
-                                                    value="estimate", lang=lang)))
+                                                    value="estimate", lang=lang, draws=draws)))
     # the figure: the first main model, one interval per outcome (wild bootstrap when present)
     first = main[main["model"].astype(str) == shown[0]]
     plot_rows = preferred_rows(first, ["outcome", "term"]).sort_values(["outcome", "term"],
                                                                        kind="stable")
-    blocks.append(forest(plot_rows, lang, title=label("eff_plot", lang) + f" ({shown[0]})"))
+    name = model_label(shown[0], lang)
+    title = label("eff_plot", lang) + (f"（{name}）" if lang == "zh" else f" ({name})")
+    blocks.append(forest(plot_rows, lang, title=title))
     return Section("effectiveness", label("effectiveness", lang), tuple(blocks))

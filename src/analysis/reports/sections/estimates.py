@@ -7,13 +7,16 @@ methods beside each other, :func:`forest` draws one interval per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ...domain import INFERENCE_NAMES, outcome_label
-from ...labels import LABELS, inference_label, label
+from ...inference.pvalue import at_floor, pvalue_floor
+from ...labels import LABELS, inference_label, label, model_label, term_label
 
 #: display order of the inference methods (analytic first, then the few-cluster methods)
 INFERENCE_ORDER: dict[str, int] = {name: i for i, name in enumerate(INFERENCE_NAMES)}
@@ -30,11 +33,34 @@ def inference_rank(name: object, *, prefer: str | None = None) -> int:
     return INFERENCE_ORDER.get(name, 9)
 
 
-def p_text(v: object) -> str:
-    """A p-value as text: three decimals, ``<0.001`` below that, empty when missing."""
+#: the resampling methods and the build option that sets their number of draws
+RESAMPLING_DRAWS = {"wild_bootstrap": "n_boot", "randomization": "n_perm"}
+
+
+def resampling_draws(processed: Any) -> dict[str, int]:
+    """Draws behind each resampling method's p-values: the build options of the processed
+    dataset's manifest (``n_boot``, ``n_perm``), for the ones it records."""
+    opts = (getattr(processed, "manifest", None) or {}).get("build_options") or {}
+    out = {}
+    for method, option in RESAMPLING_DRAWS.items():
+        with contextlib.suppress(TypeError, ValueError):
+            if int(opts.get(option, 0)) >= 1:
+                out[method] = int(opts[option])
+    return out
+
+
+def p_text(v: object, draws: int | None = None) -> str:
+    """A p-value as text: three decimals, ``<0.001`` below that, empty when missing; never 0.
+
+    ``draws``: the number of resampled statistics behind a resampling p-value. At its floor
+    ``1/(B+1)`` (:func:`analysis.inference.pvalue.at_floor`: no draw was as extreme) it reads as
+    the honest bound, ``≤0.001`` for 999 draws (``<0.001`` when the bound is below 0.001)."""
     if v is None or pd.isna(v):
         return ""
     v = float(v)
+    if draws and at_floor(v, draws):
+        floor = pvalue_floor(draws)
+        return "<0.001" if floor < 0.001 else f"≤{floor:.3f}"
     return "<0.001" if v < 0.001 else f"{v:.3f}"
 
 
@@ -44,11 +70,15 @@ def ci_text(lo: object, hi: object) -> str:
 
 
 def inference_wide(df: pd.DataFrame, keys: Sequence[str], *, value: str, lang: str,
-                   key_labels: dict[str, str] | None = None) -> pd.DataFrame:
+                   key_labels: dict[str, str] | None = None,
+                   draws: Mapping[str, int] | None = None) -> pd.DataFrame:
     """One row per ``keys`` combination with the point estimate, the analytic standard error, and
     a 95% interval and p-value column pair for every inference method present (in the order of
-    :data:`analysis.domain.INFERENCE_NAMES`), so methods sit side by side."""
+    :data:`analysis.domain.INFERENCE_NAMES`), so methods sit side by side. ``draws``: the draws
+    behind each resampling method (:func:`resampling_draws`), for the bound of a p-value at its
+    floor (:func:`p_text`)."""
     key_labels = key_labels or {}
+    draws = draws or {}
     methods = sorted(df["inference"].astype(str).unique(), key=lambda m: (inference_rank(m), m))
     rows = []
     for k, g in df.groupby(list(keys), sort=False, dropna=False):
@@ -57,7 +87,7 @@ def inference_wide(df: pd.DataFrame, keys: Sequence[str], *, value: str, lang: s
         rec: dict[str, object] = {}
         for name, v in zip(keys, k, strict=True):
             col = key_labels.get(name, label(name, lang) if name in LABELS else name)
-            rec[col] = outcome_label(v, lang) if name == "outcome" else ("" if pd.isna(v) else str(v))
+            rec[col] = _key_text(name, v, lang)
         rec[label("estimate", lang)] = g[value].iloc[0]
         rec[label("std_error", lang)] = g["std_error"].iloc[0]
         first = g.drop_duplicates("inference")
@@ -66,7 +96,7 @@ def inference_wide(df: pd.DataFrame, keys: Sequence[str], *, value: str, lang: s
             name = inference_label(m, lang)
             if m in by.index:
                 rec[f"{label('ci', lang)} · {name}"] = ci_text(by.at[m, "ci_low"], by.at[m, "ci_high"])
-                rec[f"{label('p_value', lang)} · {name}"] = p_text(by.at[m, "p_value"])
+                rec[f"{label('p_value', lang)} · {name}"] = p_text(by.at[m, "p_value"], draws.get(m))
             else:
                 rec[f"{label('ci', lang)} · {name}"] = ""
                 rec[f"{label('p_value', lang)} · {name}"] = ""
@@ -74,6 +104,19 @@ def inference_wide(df: pd.DataFrame, keys: Sequence[str], *, value: str, lang: s
             rec[label("n_obs", lang)] = g["n_obs"].iloc[0]
         rows.append(rec)
     return pd.DataFrame(rows)
+
+
+def _key_text(name: str, v: object, lang: str) -> str:
+    """A key cell in the report's words: outcomes, models and terms by their labels."""
+    if name == "outcome":
+        return outcome_label(v, lang)
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return ""
+    if name == "model":
+        return model_label(v, lang)
+    if name == "term":
+        return term_label(v, lang)
+    return str(v)
 
 
 def preferred_rows(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
@@ -96,7 +139,7 @@ def forest(df: pd.DataFrame, lang: str, *, title: str, highlight: Iterable[bool]
     if d.empty:
         return ""
     names = [
-        f"{outcome_label(o, lang)} · {t}" if show_outcome else str(t)
+        f"{outcome_label(o, lang)} · {term_label(t, lang)}" if show_outcome else term_label(t, lang)
         for o, t in zip(d["outcome"], d["term"], strict=True)
     ]
     hl = list(highlight) if highlight is not None else [False] * len(d)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ...domain import LOWER_IS_BETTER, OUTCOMES, indicator_column, outcome_label
-from ...labels import label
+from ...labels import label, weighting_label
 from .base import ReportContext, Section, not_run, paragraph, table_html
 from .readers import indicators, trends
 
@@ -26,7 +26,8 @@ def scorecard(ctx: ReportContext) -> Section:
         if "weighting" in ind.columns:
             w = ind.loc[ind["level"] == "county", "weighting"]
             if len(w):
-                blocks.append(paragraph(label("weighting_note", lang, weighting=str(w.iloc[0])),
+                weighting = weighting_label(w.iloc[0], lang)
+                blocks.append(paragraph(label("weighting_note", lang, weighting=weighting),
                                         cls="pe-note"))
         city = ind[ind["level"] == "city"].set_index("indicator")
         if ctx.county_code:
