@@ -286,7 +286,7 @@ def reform_rows(agg: pd.DataFrame, outcome: str, *, aggregation: str,
     if key is None:
         return a
     if aggregation == "dynamic_balanced" and key == "overall" and "headline" in a.columns:
-        head = a[a["headline"].fillna(False).astype(bool)]
+        head = a[a["headline"].astype("boolean").fillna(False).astype(bool)]
         if len(head):
             return head
     return a[a["key"].astype(str) == str(key)]
@@ -331,8 +331,10 @@ def dose_evidence(eff: pd.DataFrame | None, outcome: str) -> Evidence:
     if "county_code" in e.columns:
         e = e[e["county_code"].isna()]
     dose = e[(e["model"] == DOSE_MODEL) & (e["outcome"] == outcome) & ~e["term"].map(_lead)]
-    if "primary" in dose.columns and dose["primary"].fillna(False).astype(bool).any():
-        dose = dose[dose["primary"].fillna(False).astype(bool)]
+    if "primary" in dose.columns:
+        primary = dose["primary"].astype("boolean").fillna(False).astype(bool)
+        if primary.any():
+            dose = dose[primary]
     row = pick_method(dose)
     if row is None:
         return grade(None, None, None, None, design="association")
