@@ -144,17 +144,19 @@ _WHY_RI = ("randomisation inference uses the studentised statistic (the cluster-
 _AN = {"inference": ("analytic",)}
 _RI = {"inference": ("randomization",)}
 _CS_DIAG = ("triple_difference", "placebo_ineligible")
+#: the triple difference's analytic rows changed again with its weighting (ISSUE_12_SECONDARY)
+_CS_DIAG_AN = ("placebo_ineligible",)
 ISSUE_11: list[Intended] = [
     # t(G - 1): ATT(g,t) rows, aggregate and diagnostic analytic rows, the re-pairing event study
     *(Intended(f, end, _WHY_T, where=w, relation=_half_widths_scale_by_t_over_z(end))
       for f, w in (("reform_attgt", {}), ("reform_aggregate", _AN),
-                   ("reform_diagnostics", {**_AN, "diagnostic": _CS_DIAG}),
+                   ("reform_diagnostics", {**_AN, "diagnostic": _CS_DIAG_AN}),
                    ("effectiveness", {"inference": ("cluster",),
                                       "model": ("repairing_event_study",)}))
       for end in ("ci_low", "ci_high")),
     *(Intended(f, "p_value", _WHY_T, where=w, relation=_t_pvalues)
       for f, w in (("reform_attgt", {}), ("reform_aggregate", _AN),
-                   ("reform_diagnostics", {**_AN, "diagnostic": _CS_DIAG}),
+                   ("reform_diagnostics", {**_AN, "diagnostic": _CS_DIAG_AN}),
                    ("effectiveness", {"inference": ("cluster",),
                                       "model": ("repairing_event_study",)}))),
     # the wild bootstrap's restricted model: CS aggregates, their diagnostics, the pre-trend test
@@ -189,6 +191,45 @@ ISSUE_11: list[Intended] = [
 ]
 
 
+# ---- issue 12, items 4-5: secondary designs made honest --------------------------------------
+def _interval_and_pvalue(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """A Cox row: its interval contains its hazard ratio and its p-value is a probability."""
+    hr, p = after["hazard_ratio"].to_numpy(float), after["p_value"].to_numpy(float)
+    return ((after["ci_low"].to_numpy(float) <= hr) & (hr <= after["ci_high"].to_numpy(float))
+            & (p >= 0) & (p <= 1))
+
+
+def _hazard_ratio_near(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """Stratifying by home size moves no hazard ratio by more than a factor of 1.6."""
+    return np.abs(np.log(after["hazard_ratio"].to_numpy(float)
+                         / before["hazard_ratio"].to_numpy(float))) <= np.log(1.6)
+
+
+def _probability(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    p = after["p_value"].to_numpy(float)
+    return np.isnan(p) | ((p >= 0) & (p <= 1))
+
+
+_WHY_COX = ("the Cox model clusters its errors by institution (Lin & Wei sandwich, lifelines "
+            "cluster_col) and is stratified by home-size band (quartiles of beds), so sector is "
+            "compared within homes of similar size (issue 12, item 5)")
+_WHY_DDD = ("the triple difference weights counties by their eligible institutions, the main "
+            "estimate's estimand (was: counties equally), on an outer merge (issue 12, item 5)")
+_DDD = {"diagnostic": ("triple_difference",)}
+ISSUE_12_SECONDARY: list[Intended] = [
+    Intended("survival_cox", "se_type", _WHY_COX, rename={"model": "robust_institution"}),
+    Intended("survival_cox", "hazard_ratio", _WHY_COX, relation=_hazard_ratio_near),
+    *(Intended("survival_cox", col, _WHY_COX, relation=_interval_and_pvalue)
+      for col in ("ci_low", "ci_high", "p_value")),
+    Intended("reform_diagnostics", "estimate", _WHY_DDD, where=_DDD, bound=0.5),
+    Intended("reform_diagnostics", "std_error", _WHY_DDD, where=_DDD,
+             relation=_positive_or_missing),
+    Intended("reform_diagnostics", "p_value", _WHY_DDD, where=_DDD, relation=_probability),
+    *(Intended("reform_diagnostics", end, _WHY_DDD, where=_DDD,
+               relation=_interval_around_estimate) for end in ("ci_low", "ci_high")),
+]
+
+
 @dataclass(frozen=True)
 class Added:
     """Rows a change adds to ``file``: those whose ``where`` columns take the listed values."""
@@ -210,6 +251,13 @@ ADDED: list[Added] = [
           "at least three comparison counties (issue 11)"),
     Added("reform_diagnostics", {"diagnostic": ("randomization_balance",)},
           "pre-period balance of the permuted assignments of randomisation inference (issue 11)"),
+    Added("reform_diagnostics", {"diagnostic": ("triple_difference_coverage",)},
+          "the county-quarters of the triple difference and what an inner merge would drop "
+          "(issue 12, item 5)"),
+    Added("reform_diagnostics", {"diagnostic": ("bacon",),
+                                 "term": ("twfe_institution_not_decomposed",)},
+          "the reported institution-level TWFE beside the Bacon decomposition of the balanced "
+          "county-mean TWFE, labelled as not decomposed (issue 12, item 5)"),
 ]
 
 INTENDED: list[Intended] = [
@@ -222,6 +270,7 @@ INTENDED: list[Intended] = [
              where={"inference": ("cluster",)}, rename={"cluster": "analytic"}),
     *RESAMPLING_CONVENTION,
     *ISSUE_11,
+    *ISSUE_12_SECONDARY,
 ]
 #: rows that measure the machine, not the data (file → (column, value) of the rows to drop)
 VOLATILE: dict[str, tuple[str, str]] = {"allocation_summary": ("metric", "solve_seconds")}
