@@ -199,6 +199,9 @@ def test_help_entries_differ_by_language():
     (["report", "--help", "--lang=zh"], EN_ENV, "逐县运行县区报告笔记本"),
     (["template", "--help"], ZH_ENV, "写出发给各部门填写的 Excel 模板"),
     (["synth", "--help"], ZH_ENV, "生成合成的演示数据"),
+    (["validate", "--help"], ZH_ENV, "显示本帮助并退出"),
+    (["validate", "--help"], ZH_ENV, "[默认：data/raw/demo]"),
+    (["validate", "--help"], EN_ENV, "Show this message and exit."),
 ])
 def test_help_is_printed_in_the_language_asked_for(args, env, says):
     res = runner.invoke(app, args, env=env, terminal_width=200)

@@ -26,10 +26,16 @@ from .messages import LANGUAGES, Msg, help_text, resolve_language, say
 
 #: the language of this invocation's messages (set from the arguments before they are parsed)
 _STATE = {"language": "en"}
-#: typer's English panel titles and their Chinese
+#: typer's English help and error decorations (``typer.rich_utils``) and their Chinese
 _PANELS = {"ARGUMENTS_PANEL_TITLE": ("参数", "Arguments"),
            "OPTIONS_PANEL_TITLE": ("选项", "Options"),
-           "COMMANDS_PANEL_TITLE": ("命令", "Commands")}
+           "COMMANDS_PANEL_TITLE": ("命令", "Commands"),
+           "ERRORS_PANEL_TITLE": ("错误", "Error"),
+           "DEFAULT_STRING": ("[默认：{}]", "[default: {}]"),
+           "REQUIRED_LONG_STRING": ("[必填]", "[required]"),
+           "ABORTED_TEXT": ("已中止。", "Aborted."),
+           "RICH_HELP": ("运行 [blue]'{command_path} {help_option}'[/] 查看帮助。",
+                         "Try [blue]'{command_path} {help_option}'[/] for help.")}
 
 
 class _LocalisedGroup(TyperGroup):
@@ -47,6 +53,8 @@ def localise(group, language: str) -> None:  # noqa: ANN001 - a click group
     """Set the help of ``group``, its commands and their parameters in ``language`` from
     :data:`analysis.messages.HELP`; parameters without an entry keep their help."""
     group.help = help_text("help.app", language)
+    for cmd in (group, *group.commands.values()):
+        _localise_help_option(cmd, language)
     for name, cmd in group.commands.items():
         text = help_text(f"help.{name}", language)
         if text is not None:
@@ -62,6 +70,19 @@ def localise(group, language: str) -> None:  # noqa: ANN001 - a click group
             param.help = help_text("help.lang", language)
     for attr, (zh, en) in _PANELS.items():
         setattr(typer.rich_utils, attr, zh if language == "zh" else en)
+
+
+def _localise_help_option(cmd, language: str) -> None:  # noqa: ANN001 - a click command
+    """``--help``'s own help in ``language`` (click creates that option when it parses)."""
+    original = type(cmd).get_help_option
+
+    def get_help_option(ctx):  # noqa: ANN001, ANN202
+        option = original(cmd, ctx)
+        if option is not None:
+            option.help = help_text("help.help", language)
+        return option
+
+    cmd.get_help_option = get_help_option
 
 
 app = typer.Typer(

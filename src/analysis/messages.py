@@ -562,6 +562,7 @@ HELP: dict[str, Label] = catalogue({
                  "界面语言：--lang zh|en，或由系统区域设置（LANG=zh_CN.UTF-8 为中文）决定。",
                  "Evaluate 一老一小 paired-assistance programmes: validate ledgers, build, report. "
                  "Language: --lang zh|en, or the locale (LANG=zh_CN.UTF-8 for Chinese)."),
+    "help.help": ("显示本帮助并退出", "Show this message and exit."),
     "help.lang": ("界面语言：zh（中文）或 en（英文）；默认按系统区域设置",
                   "language of messages: zh (Chinese) or en (English); default: the locale"),
     "help.validate": ("按数据约定检查原始数据文件夹；有效时退出码为0，无效时为2。\n\n"
