@@ -413,7 +413,9 @@ LABELS: dict[str, Label] = catalogue({
     "n_changes": ("调整结对数", "Pairings changed"),
     "county_gain": ("预测改善合计", "Predicted gain (sum)"),
     "value_col": ("数值", "Value"),
-    "alloc_response": ("所用效应：{text}", "Response used: {text}"),
+    # the results' description of the response is English: the Chinese page names it in words
+    "alloc_response": ("所用效应：结对帮扶成效分析估计的帮扶效应（见“结对帮扶成效”一节）。",
+                       "Response used: {text}"),
     "alloc_none": (
         "建议方案与现有结对相同，本县无需调整。",
         "The recommended plan keeps the county's current pairings unchanged.",
@@ -474,8 +476,9 @@ PLAN_METRICS: dict[str, Label] = catalogue({
     "status_quo_objective": ("现有结对的预测改善总量", "predicted improvement, current pairings"),
     "gain_vs_status_quo": ("相对现有结对的预测增益", "predicted gain over the current pairings"),
     "n_changes": ("调整结对数", "pairings changed"),
-    "solver_status": ("求解状态", "solver status"),
 })
+# the solver status is not among them: its value is the solver's English word (``optimal``);
+# SOLVER_STATUS / solver_status_label give it in words where a section shows it
 
 #: the methods section, one paragraph per entry
 METHODS: tuple[Label, ...] = (

@@ -65,8 +65,17 @@ def p_text(v: object, draws: int | None = None) -> str:
 
 
 def ci_text(lo: object, hi: object) -> str:
-    """A 95% interval as ``[lo, hi]`` (three significant digits), empty when missing."""
-    return f"[{lo:.3g}, {hi:.3g}]" if pd.notna(lo) and pd.notna(hi) else ""
+    """A 95% interval as ``[lo, hi]`` (three significant digits), empty when missing; an
+    unbounded end reads ``−∞`` / ``+∞`` (an inverted test that rejects no value)."""
+    if not (pd.notna(lo) and pd.notna(hi)):
+        return ""
+
+    def end(v: object) -> str:
+        v = float(v)
+        return ("+∞" if v > 0 else "−∞") if np.isinf(v) else f"{v:.3g}"
+
+    lo_t, hi_t = end(lo), end(hi)
+    return f"({lo_t}, {hi_t})" if "∞" in lo_t + hi_t else f"[{lo_t}, {hi_t}]"
 
 
 def inference_wide(df: pd.DataFrame, keys: Sequence[str], *, value: str, lang: str,
