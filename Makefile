@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATASET ?= demo
 JOBS ?= 2
-LANG_REPORT ?= zh
+LANG_REPORT ?= zh en
 
 .DEFAULT_GOAL := help
 
@@ -21,10 +21,20 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP) ## create .venv with the pinned versions (done automatically by the other targets)
 
-reports: $(STAMP) ## the main job: validate + build + all county reports for the demo data
+# Chinese pages in reports/<dataset>/, English beside them in reports/<dataset>/en/; with a headless
+# Chromium (Debian's chromium, or PAIRING_EVAL_CHROMIUM) every page is also printed to an A4 PDF.
+reports: $(STAMP) ## the main job: validate + build + every county and city report (zh, en; A4 PDFs with Chromium)
 	$(BIN)/pairing-eval validate data/raw/$(DATASET)
 	$(BIN)/pairing-eval build data/raw/$(DATASET)
-	$(BIN)/pairing-eval report --dataset $(DATASET) --all --jobs $(JOBS) --lang $(LANG_REPORT)
+	@pdf=$$($(BIN)/python -c 'from analysis.reports.pdf import find_chromium; print("--pdf" if find_chromium() else "")'); \
+	if [ -z "$$pdf" ]; then \
+	  echo "No headless Chromium found: HTML reports only."; \
+	  $(BIN)/python -c 'from analysis.reports.pdf import INSTALL_HINT; print(INSTALL_HINT)'; \
+	fi; \
+	for lang in $(LANG_REPORT); do \
+	  echo "$(BIN)/pairing-eval report --dataset $(DATASET) --all --jobs $(JOBS) --lang $$lang $$pdf"; \
+	  $(BIN)/pairing-eval report --dataset $(DATASET) --all --jobs $(JOBS) --lang $$lang $$pdf || exit 1; \
+	done
 
 # The suite must run everything on a fresh clone: -rs lists skips, and the junit report is counted
 # so that a skipped test fails the target (browser and spreadsheet tests are deselected here, not
@@ -81,7 +91,7 @@ demo: $(STAMP) ## regenerate the synthetic demo world into data/raw/demo
 bench: $(STAMP) ## run the benchmark scripts (prints side-by-side ratios)
 	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
-browser-check: $(STAMP) ## render index.html and one county report in headless Chromium (needs Debian's chromium)
+browser-check: $(STAMP) ## headless Chromium: pages render, A4 PDFs, phone width, screenshots (PE_SCREENSHOTS=dir keeps them)
 	$(BIN)/python -m pytest -m browser -p no:xdist
 
 spreadsheet-check: $(STAMP) ## open the template and a problems list in LibreOffice: cells stay text (needs libreoffice-calc)

@@ -468,3 +468,37 @@ def test_inference_columns_use_the_domain_labels(tmp_path):
     for name in ("analytic", "wild_bootstrap", "randomization"):
         assert f"p-value · {INFERENCE_LABELS[name].en}" in text, name
     assert "· clustered" not in text and "· cluster<" not in text
+
+
+def test_resampling_p_values_read_as_they_are():
+    """A resampling p-value is never shown as 0: at its floor 1/(B+1) it reads as the bound for
+    its number of draws; an analytic p-value below 0.001 reads <0.001."""
+    from analysis.inference.pvalue import at_floor, pvalue_floor, resampling_pvalue
+    from analysis.reports.sections.estimates import inference_wide, p_text
+
+    draws = resampling_pvalue(5.0, [0.1, 0.2, 0.3] * 333)  # no draw as extreme, B = 999
+    assert float(draws) == pvalue_floor(999) == 0.001 and at_floor(draws, 999)
+    assert p_text(draws, 999) == "≤0.001"
+    assert p_text(0.01, 99) == "≤0.010" and p_text(0.02, 99) == "0.020"
+    assert p_text(1 / 10_000, 9_999) == "<0.001"
+    assert p_text(0.0) == "<0.001" and p_text(2e-40) == "<0.001" and p_text(0.0421) == "0.042"
+    assert p_text(float("nan")) == ""
+    import pandas as pd
+
+    rows = pd.DataFrame({"outcome": ["composite"] * 2, "estimate": [0.3] * 2,
+                         "std_error": [0.01] * 2, "ci_low": [0.2] * 2, "ci_high": [0.4] * 2,
+                         "p_value": [1e-9, 0.001], "inference": ["analytic", "wild_bootstrap"]})
+    wide = inference_wide(rows, ["outcome"], value="estimate", lang="zh",
+                          draws={"wild_bootstrap": 999})
+    cells = set(wide.iloc[0].astype(str))
+    assert "<0.001" in cells and "≤0.001" in cells and "0.000" not in cells
+
+
+def test_pdf_without_chromium_is_refused_before_anything_runs(tmp_path, monkeypatch):
+    from analysis.errors import ReportError
+
+    root = make_world(tmp_path)
+    monkeypatch.setenv("PAIRING_EVAL_CHROMIUM", str(tmp_path / "no-such-browser"))
+    with pytest.raises(ReportError, match="apt-get install chromium"):
+        run_reports("world", counties=["511102"], root=root, progress=False, pdf=True)
+    assert not (root / "reports").exists()

@@ -54,7 +54,7 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrom
 INSTALL_HINT = (
     "PDF printing needs headless Chromium: on Debian/Ubuntu `sudo apt-get install chromium`, on "
     "other systems install Chromium or Google Chrome, or set PAIRING_EVAL_CHROMIUM to its path; "
-    "then run the command again with --pdf."
+    "then run again (make reports, or pairing-eval report --pdf)."
 )
 #: A4 in inches (210 × 297 mm) and the margins (top and bottom leave room for header and footer)
 A4 = (8.27, 11.69)
