@@ -191,6 +191,68 @@ ISSUE_11: list[Intended] = [
 ]
 
 
+# ---- issue 12: a planted resolution effect; the response's words -----------------------------
+_WHY_RES = ("the demo world plants a resolution-time effect (problems found while a health-sector "
+            "department was paired resolve with hazard ratio 1.5, TRUTH.json 'resolution'): "
+            "those problems' times shrink, nothing else in the world changes")
+
+
+def _no_later(col: str) -> Callable[[pd.DataFrame, pd.DataFrame], np.ndarray]:
+    """Times can only shrink: the value is at most what it was (or missing as before)."""
+
+    def check(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+        a, b = after[col].to_numpy(float), before[col].to_numpy(float)
+        return (a <= b + 1e-9) | (np.isnan(a) & np.isnan(b)) | np.isnan(b)
+
+    return check
+
+
+def _more_resolved(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """More problems resolved, fewer open, the same problems."""
+    return ((after["resolved"].to_numpy() >= before["resolved"].to_numpy())
+            & (after["resolved"].to_numpy() + after["open"].to_numpy()
+               == before["resolved"].to_numpy() + before["open"].to_numpy()))
+
+
+def _fewer_open(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    return ((after["open"].to_numpy() <= before["open"].to_numpy())
+            & (after["resolved"].to_numpy() + after["open"].to_numpy()
+               == before["resolved"].to_numpy() + before["open"].to_numpy()))
+
+
+def _health_faster(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """The planted covariate's hazard ratio moves to cover 1.5; every other one stays within
+    0.1 of what it was."""
+    hr_a, hr_b = after["hazard_ratio"].to_numpy(float), before["hazard_ratio"].to_numpy(float)
+    health = after["covariate"].astype(str).eq("sector_health").to_numpy()
+    planted = (after["ci_low"].to_numpy(float) <= 1.5) & (1.5 <= after["ci_high"].to_numpy(float))
+    return np.where(health, planted, np.abs(hr_a - hr_b) <= 0.1)
+
+
+def _says_both_clusterings(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """The response's description names the county interval and the institution-clustered s.e.,
+    and keeps the coefficient it quoted."""
+    text = after["value"].astype(str)
+    return (text.str.contains("clustered by county", regex=False)
+            & text.str.contains("clustered by institution", regex=False)).to_numpy()
+
+
+ISSUE_12: list[Intended] = [
+    *(Intended("survival", col, _WHY_RES, relation=_no_later(col))
+      for col in ("median_days", "ci_low", "ci_high")),
+    Intended("survival", "resolved", _WHY_RES, relation=_more_resolved),
+    Intended("survival", "open", _WHY_RES, relation=_fewer_open),
+    *(Intended("survival_cox", col, _WHY_RES, relation=_health_faster)
+      for col in ("hazard_ratio", "ci_low", "ci_high", "p_value")),
+    Intended("allocation_summary", "value",
+             "the response's description quotes the headline county wild-bootstrap interval with "
+             "the institution-clustered s.e. beside it (it said 'cluster s.e.' of the institution "
+             "clustering) and what the coefficient means (issue 12)",
+             where={"metric": ("response_description", "notes")},
+             relation=_says_both_clusterings),
+]
+
+
 # ---- issue 12, items 4-5: secondary designs made honest --------------------------------------
 def _interval_and_pvalue(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
     """A Cox row: its interval contains its hazard ratio and its p-value is a probability."""
@@ -258,6 +320,9 @@ ADDED: list[Added] = [
                                  "term": ("twfe_institution_not_decomposed",)},
           "the reported institution-level TWFE beside the Bacon decomposition of the balanced "
           "county-mean TWFE, labelled as not decomposed (issue 12, item 5)"),
+    Added("effectiveness", {"model": ("dose_response_iv",)},
+          "the instrumented dose-response (partner units' leave-one-out activity as instrument), "
+          "clustered by county and by institution, with its first-stage F (issue 12)"),
 ]
 
 INTENDED: list[Intended] = [
@@ -271,6 +336,7 @@ INTENDED: list[Intended] = [
     *RESAMPLING_CONVENTION,
     *ISSUE_11,
     *ISSUE_12_SECONDARY,
+    *ISSUE_12,
 ]
 #: rows that measure the machine, not the data (file → (column, value) of the rows to drop)
 VOLATILE: dict[str, tuple[str, str]] = {"allocation_summary": ("metric", "solve_seconds")}
