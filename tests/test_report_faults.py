@@ -160,7 +160,7 @@ def test_a_probe_that_cannot_write_raises_as_root_too(tmp_path):
 # ---- a county that fails keeps its last good page --------------------------------------------------
 def test_a_failing_county_keeps_its_last_good_page_marked_out_of_date(tiny_root):
     nb = _notebook(tiny_root / "r.ipynb")
-    d = tiny_root / "reports" / "tiny"
+    d = tiny_root / "reports" / "tiny" / "en"  # English pages live in en/
     kw = dict(root=tiny_root, county_notebook=nb, city=False, language="en", progress=False, jobs=2)
     first = run_reports("tiny", **kw)
     assert first.ok, first.render()
