@@ -500,7 +500,7 @@ def test_any_failure_of_the_workbook_reader_is_one_problem(tmp_path: Path, monke
 #: fix); the location names file (and sheet), row and the column as the file heads it
 ZH_CASES = {
     "gbk-bad-enum": ("文件 institutions.csv，第3行，“kind”列", "值为 '养老院X'",
-                     "应为以下之一：elderly (养老), children (儿童)",
+                     "应为以下之一：elderly（养老）、children（儿童）",
                      "如何改正：是否应为 'elderly'（养老院）？请使用列出的代码或中文名称（模板中有下拉列表）。"),
     "gb18030-impossible-day": ("文件 activities.csv，第4行，“date”列", "值为 '2022-08-32'",
                                "应为真实存在的日期（YYYY-MM-DD、YYYY/M/D、YYYY年M月D日或 Excel 日期序号）",

@@ -359,7 +359,11 @@ def check(raw: RawTables) -> Findings:
 
 def _sort_key(p: Problem) -> tuple:
     order = {t.file_name: i for i, t in enumerate(TABLES.values())}
-    return (order.get(p.file, len(order)), p.file, p.sheet or "", -1 if p.row is None else p.row)
+    by_table = {t.name: i for i, t in enumerate(TABLES.values())}
+    rank = by_table.get(p.table) if p.table is not None and p.sheet is None else None
+    if rank is None:  # a workbook's sheets, or a problem of no table: by file name
+        rank = order.get(p.file, len(order))
+    return (rank, p.file, p.sheet or "", -1 if p.row is None else p.row)
 
 
 def validate(raw: RawTables) -> list[str]:

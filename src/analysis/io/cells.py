@@ -39,7 +39,7 @@ from ..contract import (
     Column,
     levels_text,
 )
-from ..messages import Msg
+from ..messages import Label, Msg
 from .text import lookup, match_key, norm
 
 #: cell texts read as empty (after :func:`~analysis.io.text.norm`)
@@ -248,7 +248,8 @@ def enum_display(col: Column) -> list[str]:
 def _enum_parser(col: Column) -> Callable[[object], tuple[Any, Err | None]]:
     tbl = enum_table(col)
     choices = sorted(tbl)
-    expected = Msg("cell.enum.expected", levels=levels_text(col))
+    levels = Label("、".join(f"{lv.code}（{lv.label}）" for lv in col.levels), levels_text(col))
+    expected = Msg("cell.enum.expected", levels=levels)
 
     def parse(v: object) -> tuple[Any, Err | None]:
         code = lookup(v, tbl)
