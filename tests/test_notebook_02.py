@@ -21,6 +21,8 @@ def test_notebook_runs_for_the_city(tmp_path: Path, demo_root: Path) -> None:
     # the ITS result's own note (rendered output, not the notebook's prose)
     assert "<p class='pe-note'>" in text and "descriptive: no control group" in text
     assert "wild_bootstrap" in text
+    # the instrumented robustness row, with its first-stage strength
+    assert "Dose-response, instrumented" in text and "first_stage_f" in text
     # the secondary tables render with their result: the event study's pre-trend test, the Cox
     # model beside the Kaplan–Meier medians
     assert "<h5>pretrend</h5>" in text and "<h5>cox</h5>" in text and "hazard_ratio" in text
