@@ -273,3 +273,22 @@ def test_make_lab_dry_run_as_this_user():
     assert res.returncode == 0, res.stderr
     assert "--ip=127.0.0.1" in res.stdout
     assert ("--allow-root" in res.stdout) is (os.geteuid() == 0)
+
+
+def test_notes_are_in_the_language_asked_for(tmp_path: Path):
+    from test_contract import write_tiny
+
+    folder = write_tiny(tmp_path / "notes")
+    act = tiny_rows("activities")
+    act[0]["unit_id"] = "U02"  # a unit never paired with that institution: a note, not an error
+    (folder / "activities.csv").write_text(csv_text(act), encoding="utf-8")
+    (folder / "extra.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    zh = runner.invoke(app, ["validate", str(folder), "--lang", "zh"])
+    assert zh.exit_code == 0, zh.output
+    assert "提示（2条；不影响构建）：" in zh.output
+    assert "  - extra.csv 不是数据表之一（counties, institutions" in zh.output
+    assert ("  - activities.csv：1条活动由从未与该机构结对的单位开展（第2行）。这些活动会保留，"
+            "并计入机构的帮扶活动") in zh.output
+    en = runner.invoke(app, ["validate", str(folder), "--lang", "en"])
+    assert "Notes (2; they do not stop the build):" in en.output
+    assert "activities.csv: 1 activity by a unit never paired with that institution (rows 2)" in en.output
