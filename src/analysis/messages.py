@@ -534,6 +534,15 @@ MESSAGES: dict[str, Label] = catalogue({
     "build.step": ("  {step}：{files}（{seconds:.1f} 秒）", "  {step}: {files} ({seconds:.1f} s)"),
     "build.no_tables": ("无结果表", "no tables"),
     "build.wrote": ("已写入 {target}。", "Wrote {target}."),
+    "build.step_failed": ("结果步骤 {step!r} 失败：{err} 未替换任何内容；原有的处理后数据保持不变。",
+                          "results step {step!r} failed: {err} Nothing was replaced; the previous "
+                          "processed data is unchanged."),
+    "build.step_crashed": ("结果步骤 {step!r} 出错：{etype}: {err}{where}。未替换任何内容；原有的处理后数据保持不变。",
+                           "results step {step!r} failed: {etype}: {err}{where}. Nothing was "
+                           "replaced; the previous processed data is unchanged."),
+    "build.panel_failed": ("analysis.panel.derive_panel 出错：{etype}: {err}{where}。未替换任何内容。",
+                           "analysis.panel.derive_panel failed: {etype}: {err}{where}. Nothing was "
+                           "replaced."),
     # --- the command line (analysis.cli) -----------------------------------------------------
     "cli.error": ("错误：{text}", "Error: {text}"),
     "cli.note": ("提示：{text}", "Note: {text}"),
@@ -599,6 +608,10 @@ HELP: dict[str, Label] = catalogue({
                              "SD of the units' quarterly supply shocks, log scale (0: the demo)"),
     "help.synth.effect_scale": ("计划效应（剂量反应）的倍数（0：帮扶没有效果）",
                                 "multiplies the planted dose-response effects (0: help has no effect)"),
+    "help.synth.persistence": ("机构持续性冲击（影响三项得分）的 AR(1) 系数（默认：帮扶跟着缺口走的数据为 0.7，"
+                               "演示数据没有；0：没有）",
+                               "AR(1) coefficient of a persistent institution shock to the scores "
+                               "(default: 0.7 in a targeting world, none in the demo; 0: none)"),
     "help.template": ("写出发给各部门填写的 Excel 模板（中英文表头、下拉列表）。",
                       "Write the Excel template researchers send to departments (bilingual headers, dropdowns)."),
     "help.template.out": ("要写出的 .xlsx 模板路径", "path of the .xlsx template to write"),

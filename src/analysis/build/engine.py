@@ -155,14 +155,16 @@ def check_problems_output(path: Path | str, raw_dir: Path | str) -> Path:
     return path
 
 
-def write_problems(problems: Sequence[Problem], path: Path | str) -> Path:
+def write_problems(problems: Sequence[Problem], path: Path | str, language: str = "en") -> Path:
     """Write every problem to a CSV file, one per row (columns :data:`PROBLEM_COLUMNS`): UTF-8
     with a byte-order mark so that Excel shows Chinese text, every cell inert
     (:func:`analysis.io.inert.write_csv`: a value such as ``=1+1`` from the user's file is not a
-    formula), written atomically. Check the path first with :func:`check_problems_output`."""
-    rows = ((p.table, p.file, p.sheet, p.row, p.column, p.rule_id,
+    formula), written atomically; the column as the user headed it, ``expected`` and ``fix`` in
+    ``language`` (``zh`` or ``en``). Check the path first with :func:`check_problems_output`."""
+    rows = ((p.table, p.file, p.sheet, p.row, None if p.column is None else say(p.column, language),
+             p.rule_id,
              p.value if p.value is None or isinstance(p.value, (str, int, float)) else str(p.value),
-             p.expected, p.fix) for p in problems)
+             say(p.expected, language), say(p.fix, language)) for p in problems)
     return write_csv(path, PROBLEM_COLUMNS, rows)
 
 
@@ -354,8 +356,8 @@ def build(raw_dir: Path | str, *, steps: Sequence[Step] = (), options: BuildOpti
         except AnalysisError:
             raise
         except Exception as err:
-            raise BuildError(f"analysis.panel.derive_panel failed: {type(err).__name__}: {err}"
-                             f"{_where(err)}. Nothing was replaced.") from err
+            raise BuildError(Msg("build.panel_failed", etype=type(err).__name__, err=str(err),
+                                 where=_where(err))) from err
         write_parquet(panel, tmp / "panel.parquet", provenance)
         rows_all = {**rows, "panel": len(panel)}
         manifest: dict[str, Any] = {
@@ -420,12 +422,10 @@ def _run_steps(steps: Sequence[Step], options: BuildOptions, processed: Processe
         try:
             res = step.run(processed, options)
         except AnalysisError as err:
-            raise BuildError(f"results step {step.name!r} failed: {err} Nothing was replaced; "
-                             "the previous processed data is unchanged.") from err
+            raise BuildError(Msg("build.step_failed", step=step.name, err=str(err))) from err
         except Exception as err:
-            raise BuildError(f"results step {step.name!r} failed: {type(err).__name__}: {err}"
-                             f"{_where(err)}. Nothing was replaced; the previous processed data "
-                             "is unchanged.") from err
+            raise BuildError(Msg("build.step_crashed", step=step.name, etype=type(err).__name__,
+                                 err=str(err), where=_where(err))) from err
         if not isinstance(res, dict) or not all(
                 isinstance(k, str) and _STEM.match(k) and isinstance(v, pd.DataFrame)
                 for k, v in res.items()):
