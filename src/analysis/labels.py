@@ -322,6 +322,9 @@ LABELS: dict[str, Label] = catalogue({
     "std_error": ("标准误", "Std. error"),
     "ci": ("95%置信区间", "95% CI"),
     "p_value": ("p值", "p-value"),
+    "solver_status": ("求解状态", "solver status"),
+    "p_adjusted": ("多重比较校正p值", "adjusted p-value (four outcomes)"),
+    "primary_outcome": ("预先指定的主要指标", "pre-specified primary outcome"),
     "inference": ("推断方法", "Inference"),
     "n_obs": ("观测数", "Obs."),
     "eff_intro": (

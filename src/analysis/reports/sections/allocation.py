@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...labels import PLAN_METRICS, label, text
+from ...labels import PLAN_METRICS, label, solver_status_label, text
 from .base import ReportContext, Section, not_run, paragraph, table_html
 
 
@@ -93,11 +93,15 @@ def _city_blocks(plan: pd.DataFrame, summary: pd.DataFrame | None, ctx: ReportCo
     blocks = [table_html(pd.DataFrame(rows))]
     if summary is not None:
         keep = summary[summary["metric"].isin(list(PLAN_METRICS))]
-        if len(keep):
-            blocks.append(table_html(pd.DataFrame({
-                label("metric", lang): [text(PLAN_METRICS[m], lang) for m in keep["metric"]],
-                label("value_col", lang): keep["value"].astype(str).to_numpy(),
-            })))
+        names = [text(PLAN_METRICS[m], lang) for m in keep["metric"]]
+        values = list(keep["value"].astype(str).to_numpy())
+        status = summary.loc[summary["metric"] == "solver_status", "value"]
+        if len(status):  # the solver's word, in the report's words
+            names.append(label("solver_status", lang))
+            values.append(solver_status_label(status.iloc[0], lang))
+        if names:
+            blocks.append(table_html(pd.DataFrame({label("metric", lang): names,
+                                                   label("value_col", lang): values})))
     return blocks
 
 

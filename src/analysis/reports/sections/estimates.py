@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...domain import INFERENCE_NAMES, outcome_label
+from ...domain import INFERENCE_NAMES, PRIMARY_OUTCOME, outcome_label
 from ...inference.pvalue import at_floor, pvalue_floor
 from ...labels import LABELS, inference_label, label, model_label, term_label
 
@@ -85,10 +85,17 @@ def inference_wide(df: pd.DataFrame, keys: Sequence[str], *, value: str, lang: s
     a 95% interval and p-value column pair for every inference method present (in the order of
     :data:`analysis.domain.INFERENCE_NAMES`), so methods sit side by side. ``draws``: the draws
     behind each resampling method (:func:`resampling_draws`), for the bound of a p-value at its
-    floor (:func:`p_text`)."""
+    floor (:func:`p_text`). Rows with ``p_adjusted`` (the multiplicity-adjusted p-value across the
+    secondary outcomes) get an adjusted p-value column beside each method's p-value, and the
+    pre-specified primary outcome is marked as such."""
     key_labels = key_labels or {}
     draws = draws or {}
     methods = sorted(df["inference"].astype(str).unique(), key=lambda m: (inference_rank(m), m))
+    # multiplicity-adjusted p-values (Romano-Wolf / Holm across the secondary outcomes), for the
+    # methods whose rows carry one
+    adjusted = set()
+    if "p_adjusted" in df:
+        adjusted = set(df.loc[df["p_adjusted"].notna(), "inference"].astype(str))
     rows = []
     for k, g in df.groupby(list(keys), sort=False, dropna=False):
         k = k if isinstance(k, tuple) else (k,)
@@ -109,6 +116,9 @@ def inference_wide(df: pd.DataFrame, keys: Sequence[str], *, value: str, lang: s
             else:
                 rec[f"{label('ci', lang)} · {name}"] = ""
                 rec[f"{label('p_value', lang)} · {name}"] = ""
+            if m in adjusted:
+                v = by.at[m, "p_adjusted"] if m in by.index else None
+                rec[f"{label('p_adjusted', lang)} · {name}"] = p_text(v, draws.get(m))
         if "n_obs" in g:
             rec[label("n_obs", lang)] = g["n_obs"].iloc[0]
         rows.append(rec)
@@ -118,7 +128,8 @@ def inference_wide(df: pd.DataFrame, keys: Sequence[str], *, value: str, lang: s
 def _key_text(name: str, v: object, lang: str) -> str:
     """A key cell in the report's words: outcomes, models and terms by their labels."""
     if name == "outcome":
-        return outcome_label(v, lang)
+        text = outcome_label(v, lang)
+        return f"{text} ({label('primary_outcome', lang)})" if v == PRIMARY_OUTCOME else text
     if v is None or (not isinstance(v, str) and pd.isna(v)):
         return ""
     if name == "model":

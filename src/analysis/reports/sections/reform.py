@@ -13,7 +13,7 @@ import pandas as pd
 from ...domain import is_eligible, outcome_label, period_to_t
 from ...labels import inference_label, label
 from .base import ReportContext, Section, county_codes, heading, not_run, paragraph, table_html
-from .estimates import ci_text, forest, inference_wide, p_text, preferred_rows
+from .estimates import ci_text, forest, inference_wide, p_text, preferred_rows, resampling_draws
 from .readers import cohorts
 
 
@@ -51,21 +51,23 @@ def reform(ctx: ReportContext, *, outcome_for_plot: str = "composite") -> Sectio
     agg["key"] = agg["key"].astype("string")
 
     # the headline: the balanced dynamic summary, with the counties behind it
-    blocks += _headline_blocks(agg, lang)
+    draws = resampling_draws(ctx.processed)
+    blocks += _headline_blocks(agg, lang, draws)
 
     # overall (simple) effect with every inference method side by side
     simple = agg[agg["aggregation"] == "simple"]
     if len(simple):
         blocks.append(heading(label("overall", lang)))
         blocks.append(table_html(with_counts(
-            inference_wide(simple, ["outcome"], value="att", lang=lang), simple, ["outcome"],
+            inference_wide(simple, ["outcome"], value="att", lang=lang,
+                           draws=draws), simple, ["outcome"],
             lang)))
         blocks += warning_blocks(simple, label("rf_what_overall", lang), lang)
 
     groups = agg[agg["aggregation"] == "group"]
     if len(groups):
-        blocks += _cohort_blocks(groups, cohort, lang, outcome_for_plot)
-    blocks += _dynamic_blocks(agg, lang, outcome_for_plot)
+        blocks += _cohort_blocks(groups, cohort, lang, outcome_for_plot, draws)
+    blocks += _dynamic_blocks(agg, lang, outcome_for_plot, draws)
     blocks += sensitivity_blocks(ctx.result("reform_sensitivity"), lang)
     att_gt = ctx.result("reform_attgt")
     if cohort and att_gt is not None:
@@ -109,7 +111,7 @@ def warning_blocks(rows: pd.DataFrame, what: str, lang: str) -> list[str]:
                             m="" if pd.isna(m) else int(m)), cls="pe-warning")]
 
 
-def _headline_blocks(agg: pd.DataFrame, lang: str) -> list[str]:
+def _headline_blocks(agg: pd.DataFrame, lang: str, draws: dict[str, int]) -> list[str]:
     """The headline dynamic summary (``dynamic_balanced`` overall rows flagged ``headline``)."""
     bal = agg[agg["aggregation"] == "dynamic_balanced"]
     if bal.empty:
@@ -122,7 +124,8 @@ def _headline_blocks(agg: pd.DataFrame, lang: str) -> list[str]:
         "balance_e"].notna().any() else None
     title = label("rf_headline", lang, e="" if e is None else e + 1)
     blocks = [heading(title),
-              table_html(with_counts(inference_wide(head, ["outcome"], value="att", lang=lang),
+              table_html(with_counts(inference_wide(head, ["outcome"], value="att", lang=lang,
+                           draws=draws),
                                      head, ["outcome"], lang))]
     blocks += warning_blocks(head, label("rf_what_headline", lang), lang)
     if e is not None:
@@ -130,7 +133,8 @@ def _headline_blocks(agg: pd.DataFrame, lang: str) -> list[str]:
     return blocks
 
 
-def _dynamic_blocks(agg: pd.DataFrame, lang: str, outcome: str) -> list[str]:
+def _dynamic_blocks(agg: pd.DataFrame, lang: str, outcome: str,
+                    draws: dict[str, int]) -> list[str]:
     """The full event-time table (``dynamic``) of one outcome: the preferred method's estimate,
     interval and p-value and the counties behind every event time."""
     dyn = agg[(agg["aggregation"] == "dynamic") & (agg["outcome"] == outcome)]
@@ -145,7 +149,8 @@ def _dynamic_blocks(agg: pd.DataFrame, lang: str, outcome: str) -> list[str]:
         label("estimate", lang): best["att"].to_numpy(),
         label("ci", lang): [ci_text(lo, hi) for lo, hi in zip(best["ci_low"], best["ci_high"],
                                                                strict=True)],
-        label("p_value", lang): [p_text(v) for v in best["p_value"]],
+        label("p_value", lang): [p_text(v, draws.get(m))
+                                 for v, m in zip(best["p_value"], best["inference"], strict=True)],
         label("inference", lang): [inference_label(m, lang) for m in best["inference"]],
     })
     for c in ("n_treated_counties", "n_comparison_counties"):
@@ -196,22 +201,24 @@ def sensitivity_blocks(sens: pd.DataFrame | None, lang: str) -> list[str]:
 
 
 def _cohort_blocks(groups: pd.DataFrame, cohort: str | None, lang: str,
-                   outcome_for_plot: str) -> list[str]:
+                   outcome_for_plot: str, draws: dict[str, int]) -> list[str]:
     """The county's cohort with every method, all cohorts beside each other, and their figure."""
     blocks: list[str] = []
     if cohort and (groups["key"] == cohort).any():
         blocks.append(heading(label("cohort_effect", lang, cohort=cohort)))
         mine = groups[groups["key"] == cohort]
         blocks.append(table_html(with_counts(
-            inference_wide(mine, ["outcome"], value="att", lang=lang), mine, ["outcome"], lang)))
+            inference_wide(mine, ["outcome"], value="att", lang=lang,
+                           draws=draws), mine, ["outcome"], lang)))
         blocks += warning_blocks(mine, label("rf_what_cohort", lang), lang)
     elif cohort:
         blocks.append(paragraph(label("cohort_missing", lang, cohort=cohort), cls="pe-missing"))
     # all cohorts beside each other: ATT (wild-bootstrap p-value when present) per outcome
     blocks.append(heading(label("all_cohorts", lang)))
     best = preferred_rows(groups, ["outcome", "key"])
-    best = best.assign(cell=[f"{a:.3g} (p={p_text(pv)})" if pd.notna(pv) else f"{a:.3g}"
-                             for a, pv in zip(best["att"], best["p_value"], strict=True)])
+    best = best.assign(cell=[f"{a:.3g} (p={p_text(pv, draws.get(m))})" if pd.notna(pv)
+                             else f"{a:.3g}" for a, pv, m in zip(best["att"], best["p_value"],
+                                                                 best["inference"], strict=True)])
     wide = best.pivot(index="outcome", columns="key", values="cell")
     wide = wide[sorted(wide.columns, key=lambda c: (c == "overall", str(c)))]
     wide.columns = [
