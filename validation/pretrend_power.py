@@ -96,25 +96,29 @@ def world(rng: np.random.Generator, slope: float) -> pd.DataFrame:
 
 
 def tests(d: pd.DataFrame, *, n_boot: int, n_perm: int, seed: int,
-          which: tuple[str, ...] = ("slope", "last_four", "all_leads")) -> list[dict]:
-    """p-values of the pre-trend tests on one world: rows ``test``, ``inference``, ``p_value``."""
+          which: tuple[str, ...] = ("slope", "last_four", "all_leads"),
+          inference: tuple[str, ...] = METHODS) -> list[dict]:
+    """p-values of the pre-trend tests on one world: rows ``test``, ``inference``, ``p_value``
+    (``inference``: which methods to run)."""
     kw = {"outcome": "y", "unit": "institution_id", "time": "t", "group": "adoption_t",
           "cluster": "county_code"}
     out = []
     uni = att_gt(d, **kw, base_period="universal")
     if "slope" in which:
         spec = lead_slope_spec(uni, min_e=last_leads_min_e(uni, 8))
-        a = aggregate_spec(uni, spec, n_boot=n_boot, n_perm=n_perm, seed=seed).tidy()
+        a = aggregate_spec(uni, spec, inference=inference, n_boot=n_boot, n_perm=n_perm,
+                           seed=seed).tidy()
         for _, r in a[a["is_overall"]].iterrows():
             out.append({"test": "slope", "inference": r["inference"], "p_value": r["p_value"]})
     if "last_four" in which:
-        pt = pretrend_test(uni, min_e=last_leads_min_e(uni, 4), n_boot=n_boot, n_perm=n_perm,
-                           seed=seed).tidy()
+        pt = pretrend_test(uni, min_e=last_leads_min_e(uni, 4), inference=inference,
+                           n_boot=n_boot, n_perm=n_perm, seed=seed).tidy()
         for _, r in pt.iterrows():
             out.append({"test": "last_four", "inference": r["inference"], "p_value": r["p_value"]})
     if "all_leads" in which:
         var = att_gt(d, **kw)
-        pt = pretrend_test(var, n_boot=n_boot, n_perm=n_perm, seed=seed).tidy()
+        pt = pretrend_test(var, inference=inference, n_boot=n_boot, n_perm=n_perm,
+                           seed=seed).tidy()
         for _, r in pt.iterrows():
             out.append({"test": "all_leads", "inference": r["inference"], "p_value": r["p_value"]})
     return out
