@@ -292,3 +292,22 @@ def test_notes_are_in_the_language_asked_for(tmp_path: Path):
     en = runner.invoke(app, ["validate", str(folder), "--lang", "en"])
     assert "Notes (2; they do not stop the build):" in en.output
     assert "activities.csv: 1 activity by a unit never paired with that institution (rows 2)" in en.output
+
+
+def test_report_summary_in_both_languages(tmp_path: Path):
+    import dataclasses
+
+    from analysis.reports.driver import ReportOutcome, TaskResult
+
+    fields = {f.name for f in dataclasses.fields(TaskResult)}
+    base = {k: None for k in fields}
+    ok = TaskResult(**{**base, "name": "511102", "status": "written"})
+    bad = TaskResult(**{**base, "name": "511123", "status": "failed", "error": "ValueError: x",
+                        **({"cell": 7} if "cell" in fields else {})})
+    out = ReportOutcome(dataset="demo", out_dir=tmp_path, results=(ok, bad), seconds=3.0, jobs=2)
+    zh, en = out.render("zh"), out.render()
+    assert zh.startswith(f"数据集 'demo' 的报告在 {tmp_path} 中：写出1份，0份已是最新（跳过），1份失败")
+    assert "生成失败 511123（第7个单元格）：ValueError: x" in zh
+    assert "失败的报告保留上一次成功的页面" in zh
+    assert en.startswith(f"Reports for dataset 'demo' in {tmp_path}: 1 written, 0 up to date")
+    assert "FAILED 511123 in cell 7: ValueError: x" in en

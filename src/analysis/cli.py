@@ -284,13 +284,13 @@ def report(
             language=lang,
             force=force,
             threshold=threshold,
-            echo=typer.echo,
+            echo=_echo(_STATE["language"]),
             accept_small_counts=accept_small_counts,
             pdf=pdf,
         )
     except AnalysisError as err:
         _fail(err)
-    typer.echo(outcome.render())
+    typer.echo(outcome.render(_STATE["language"]))
     if not outcome.ok:
         raise typer.Exit(code=1)
 

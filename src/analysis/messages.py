@@ -543,6 +543,28 @@ MESSAGES: dict[str, Label] = catalogue({
     "build.panel_failed": ("analysis.panel.derive_panel 出错：{etype}: {err}{where}。未替换任何内容。",
                            "analysis.panel.derive_panel failed: {etype}: {err}{where}. Nothing was "
                            "replaced."),
+    # --- reports (analysis.reports.driver: the run's progress and summary) --------------------
+    "report.summary": ("数据集 {dataset!r} 的报告在 {out} 中：写出{w}份，{s}份已是最新（跳过），{f}份失败（{sec:.1f} 秒，{jobs}个并行任务）。",
+                       "Reports for dataset {dataset!r} in {out}: {w} written, {s} up to date "
+                       "(skipped), {f} failed ({sec:.1f} s, {jobs} job(s))."),
+    "report.open": ("打开 {path}", "Open {path}"),
+    "report.skipped": ("已是最新的报告被跳过；使用 --force 可重新运行。",
+                       "Up-to-date reports were skipped; use --force to re-run them."),
+    "report.pdfs": ("A4 PDF：打印{w}份，{s}份已是最新，{f}份失败（在页面旁边，<页面>.pdf）。",
+                    "A4 PDFs: {w} printed, {s} up to date, {f} failed (beside the pages, <page>.pdf)."),
+    "report.pdf_failed": ("{name} 的 PDF 生成失败：{error}", "FAILED PDF of {name}: {error}"),
+    "report.failed": ("生成失败 {name}{cell}：{error}{where}", "FAILED {name}{cell}: {error}{where}"),
+    "report.cell": ("（第{cell}个单元格）", " in cell {cell}"),
+    "report.partial": ("；部分执行的笔记本：{path}", "; partial notebook: {path}"),
+    "report.keeps": ("失败的报告保留上一次成功的页面，并在索引中标为已过期，直到再次运行成功。",
+                     "A report that failed keeps its last good page, marked out of date in the "
+                     "index until a run succeeds."),
+    "report.todo": ("需要运行{n}份报告，{up}份已是最新；{jobs}个并行任务。",
+                    "{n} report(s) to run, {up} up to date; {jobs} job(s)."),
+    "report.waiting": ("另一个 `pairing-eval report`（进程 {holder}）正在写 {out}；等待它结束（按 Ctrl-C 放弃）。",
+                       "Another `pairing-eval report` (process {holder}) is writing {out}; "
+                       "waiting for it to finish (Ctrl-C to give up)."),
+    "report.printing": ("正在用 {chromium} 打印{n}份 A4 PDF……", "Printing {n} A4 PDF(s) with {chromium} …"),
     # --- the command line (analysis.cli) -----------------------------------------------------
     "cli.error": ("错误：{text}", "Error: {text}"),
     "cli.note": ("提示：{text}", "Note: {text}"),

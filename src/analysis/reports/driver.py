@@ -56,6 +56,7 @@ from ..disclosure import DEFAULT_THRESHOLD, check_acknowledged
 from ..errors import ReportError, SpecificationError
 from ..hashing import code_hash, files_hash, sha256_file
 from ..labels import Language, check_language
+from ..messages import Msg
 from ..paths import ENV_ROOT, processed_dir, project_root, reports_dir
 from . import html as page_html
 from .index import (
@@ -285,29 +286,29 @@ class ReportOutcome:
     def failures(self) -> tuple[TaskResult, ...]:
         return tuple(r for r in self.results if r.status == "failed")
 
-    def render(self) -> str:
+    def render(self, language: str = "en") -> str:
+        """The run's summary in ``language`` (``zh`` or ``en``; messages of
+        :mod:`analysis.messages`)."""
         n = {s: sum(r.status == s for r in self.results) for s in ("written", "skipped", "failed")}
         lines = [
-            f"Reports for dataset {self.dataset!r} in {self.out_dir}: {n['written']} written, "
-            f"{n['skipped']} up to date (skipped), {n['failed']} failed "
-            f"({self.seconds:.1f} s, {self.jobs} job(s)).",
-            f"Open {self.out_dir / 'index.html'}",
+            Msg("report.summary", dataset=self.dataset, out=self.out_dir, w=n["written"],
+                s=n["skipped"], f=n["failed"], sec=self.seconds, jobs=self.jobs),
+            Msg("report.open", path=self.out_dir / "index.html"),
         ]
         if n["skipped"]:
-            lines.append("Up-to-date reports were skipped; use --force to re-run them.")
+            lines.append(Msg("report.skipped"))
         if self.pdfs:
             k = {s: sum(r.status == s for r in self.pdfs) for s in ("written", "skipped", "failed")}
-            lines.append(f"A4 PDFs: {k['written']} printed, {k['skipped']} up to date, "
-                         f"{k['failed']} failed (beside the pages, <page>.pdf).")
-            lines += [f"FAILED PDF of {r.name}: {r.error}" for r in self.pdfs if r.status == "failed"]
+            lines.append(Msg("report.pdfs", w=k["written"], s=k["skipped"], f=k["failed"]))
+            lines += [Msg("report.pdf_failed", name=r.name, error=r.error)
+                      for r in self.pdfs if r.status == "failed"]
         for r in self.failures:
-            cell = f" in cell {r.cell}" if r.cell is not None else ""
-            where = f"; partial notebook: {r.failed_notebook}" if r.failed_notebook else ""
-            lines.append(f"FAILED {r.name}{cell}: {r.error}{where}")
+            cell = Msg("report.cell", cell=r.cell) if r.cell is not None else ""
+            where = Msg("report.partial", path=r.failed_notebook) if r.failed_notebook else ""
+            lines.append(Msg("report.failed", name=r.name, cell=cell, error=r.error, where=where))
         if any(r.name != "index" for r in self.failures):
-            lines.append("A report that failed keeps its last good page, marked out of date in "
-                         "the index until a run succeeds.")
-        return "\n".join(lines)
+            lines.append(Msg("report.keeps"))
+        return "\n".join(m.render(language) for m in lines)
 
 
 class ReportInterrupted(ReportError):
@@ -492,8 +493,7 @@ def run_reports(
                          temp_need=2 * sum(sorted(map(_page_estimate, todo))[-jobs:]))
             with output_lock(out_dir, say):
                 remove_parts(out_dir)
-                say(f"{len(todo)} report(s) to run, {len(tasks) - len(todo)} up to date; "
-                    f"{jobs} job(s).")
+                say(Msg("report.todo", n=len(todo), up=len(tasks) - len(todo), jobs=jobs))
                 with _scratch() as scratch:
                     _execute([replace(t, scratch=scratch) for t in todo], jobs, progress, done)
                 results += done
@@ -541,7 +541,7 @@ def print_pdfs(tasks: Sequence[Task], results: Sequence[TaskResult], chromium: s
     out += [TaskResult(t.name, "skipped") for t in todo if t not in stale]
     if not stale:
         return out
-    say(f"Printing {len(stale)} A4 PDF(s) with {chromium} …")
+    say(Msg("report.printing", n=len(stale), chromium=chromium))
     try:
         with Browser(chromium) as browser:
             for t in stale:
@@ -626,8 +626,7 @@ def output_lock(out_dir: Path, say: Callable[[str], Any]) -> Iterator[None]:
         except BlockingIOError:
             fh.seek(0)
             holder = fh.read().strip() or "?"
-            say(f"Another `pairing-eval report` (process {holder}) is writing {out_dir}; "
-                "waiting for it to finish (Ctrl-C to give up).")
+            say(Msg("report.waiting", holder=holder, out=out_dir))
             fcntl.flock(fh, fcntl.LOCK_EX)
         with contextlib.suppress(OSError):
             fh.seek(0)
