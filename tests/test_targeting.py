@@ -18,6 +18,8 @@ from analysis.effectiveness import dose_response
 from analysis.errors import SpecificationError
 from analysis.panel import derive_panel
 from analysis.synth import TABLE_NAMES, generate, write_demo
+from analysis.synth.design import OUTCOME_MODEL
+from analysis.synth.targeting import DEFAULT_PERSISTENCE, PERSISTENT_SD
 from analysis.within import fe_ols
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "raw" / "demo"
@@ -37,10 +39,51 @@ def test_default_options_write_the_committed_demo_byte_for_byte(tmp_path):
 
 def test_default_world_equals_explicit_zero_targeting():
     a, ta = generate(11)
-    b, tb = generate(11, targeting=0.0, supply_sd=0.0, effect_scale=1.0)
+    b, tb = generate(11, targeting=0.0, supply_sd=0.0, effect_scale=1.0, persistence=0.0)
     for name in TABLE_NAMES:
         pd.testing.assert_frame_equal(a[name], b[name])
     assert ta == tb
+
+
+def test_persistence_defaults_to_0_7_in_a_targeting_world_only():
+    _, demo = generate(11)
+    assert "targeting" not in demo
+    _, t = generate(11, targeting=0.5, supply_sd=1.0)
+    assert t["targeting"]["persistence"] == DEFAULT_PERSISTENCE == 0.7
+    assert t["targeting"]["persistent_sd"] == PERSISTENT_SD
+    _, t0 = generate(11, targeting=0.5, supply_sd=1.0, persistence=0.0)
+    assert t0["targeting"]["persistence"] == 0.0
+    # persistence alone makes a (re-allocated) targeting world that says so
+    _, tp = generate(11, persistence=0.5)
+    assert tp["targeting"]["persistence"] == 0.5 and tp["targeting"]["strength"] == 0.0
+
+
+def test_persistent_shock_is_one_ar1_shared_by_the_three_scores():
+    """Without targeting the help does not depend on outcomes, so the same seed with and without
+    the shock has the same activities and safety counts; the scores differ by exactly
+    PERSISTENT_SD · noise_sd_y · h (up to the one-decimal rounding), and h is a unit-SD AR(1)
+    with the stated coefficient."""
+    kw = {"targeting": 0.0, "supply_sd": 0.5, "effect_scale": 1.0}
+    with_h, _ = generate(13, persistence=0.7, **kw)
+    without, _ = generate(13, persistence=0.0, **kw)
+    pd.testing.assert_frame_equal(with_h["activities"], without["activities"])
+    a, b = with_h["assessments"], without["assessments"]
+    assert (a["safety_hazards"] == b["safety_hazards"]).all()
+    h = {y: (a[y] - b[y]).to_numpy(float) / (PERSISTENT_SD * OUTCOME_MODEL[y]["noise_sd"])
+         for y in ("environment_score", "service_score", "happiness_score")}
+    # each difference of two scores rounded to 0.1 is off by at most 0.1
+    rounding = {y: 0.1 / (PERSISTENT_SD * OUTCOME_MODEL[y]["noise_sd"]) + 1e-9 for y in h}
+    for y in ("service_score", "happiness_score"):
+        gap = np.abs(h["environment_score"] - h[y]).max()
+        assert gap <= rounding["environment_score"] + rounding[y], y
+    hh = a[["institution_id", "period"]].assign(h=h["environment_score"])
+    t = hh["period"].map(lambda p: int(p[:4]) * 4 + int(p[-1]) - 1)
+    hh = hh.assign(t=t).sort_values(["institution_id", "t"])
+    prev = hh.groupby("institution_id")["h"].shift(1)
+    consecutive = hh.groupby("institution_id")["t"].diff() == 1
+    rho = np.corrcoef(hh.loc[consecutive, "h"], prev[consecutive])[0, 1]
+    assert rho == pytest.approx(0.7, abs=0.05)  # about 2,000 pairs: s.e. about 0.015
+    assert hh["h"].std() == pytest.approx(1.0, abs=0.1)
 
 
 @pytest.fixture(scope="module")
@@ -100,16 +143,20 @@ def test_lead_placebo_detects_strong_targeting(worlds):
 def test_cli_writes_a_targeting_world(tmp_path):
     out = tmp_path / "t"
     res = CliRunner().invoke(app, ["synth", "--out", str(out), "--seed", "5", "--targeting",
-                                   "0.5", "--supply-sd", "0.5", "--effect-scale", "0"])
+                                   "0.5", "--supply-sd", "0.5", "--effect-scale", "0",
+                                   "--persistence", "0.5"])
     assert res.exit_code == 0, res.output
     truth = json.loads((out / "TRUTH.json").read_text(encoding="utf-8"))
     assert truth["targeting"]["strength"] == 0.5 and truth["targeting"]["supply_sd"] == 0.5
+    assert truth["targeting"]["persistence"] == 0.5
     assert set(truth["dose_response"]["effects"].values()) == {0.0}
     assert "NOT independent" in truth["dose_response"]["description"]
 
 
 @pytest.mark.parametrize("bad", [{"targeting": float("nan")}, {"supply_sd": -1.0},
-                                 {"effect_scale": "1"}])
+                                 {"effect_scale": "1"}, {"persistence": 1.0},
+                                 {"persistence": -0.1}, {"persistence": float("nan")},
+                                 {"persistence": "0.7"}])
 def test_bad_world_options_are_refused(bad):
     with pytest.raises(SpecificationError):
         generate(1, **bad)
@@ -119,10 +166,10 @@ def test_monte_carlo_runs_and_summarises():
     spec = importlib.util.spec_from_file_location("targeting_mc", VALIDATION)
     mc = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mc)
-    rows = mc.one(0, 9000, strengths=(0.0, 1.0), scales=(1.0,))
+    rows = mc.one(0, 9000, strengths=(0.0, 0.5), scales=(1.0,), persistences=(0.7,))
     df = pd.DataFrame(rows)
-    assert len(df) == 2 and set(df["truth"]) == {1.5}
+    assert len(df) == 2 and set(df["truth"]) == {1.5} and set(df["persistence"]) == {0.7}
     s = mc.summarise(df)
-    assert list(s["targeting"]) == [0.0, 1.0]
-    assert df.loc[df["targeting"] == 1.0, "lead_reject_inst"].item()
-    assert "| 1.5 | 1.00 | 1 |" in mc.table(s)
+    assert list(s["targeting"]) == [0.0, 0.5]
+    assert df.loc[df["targeting"] == 0.5, "lead_reject_inst"].item()
+    assert "| 1.5 | 0.7 | 0.50 | 1 |" in mc.table(s)

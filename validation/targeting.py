@@ -38,6 +38,7 @@ import argparse
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -52,61 +53,88 @@ from analysis.panel import derive_panel  # noqa: E402
 from analysis.synth import OUTCOME_MODEL, generate  # noqa: E402
 from analysis.within import fe_ols  # noqa: E402
 
-STRENGTHS = (0.0, 0.5, 1.0)
+STRENGTHS = (0.0, 0.5)
 SCALES = (0.0, 1.0)
-SUPPLY_SD = 0.5
+PERSISTENCES = (0.0, 0.7)
+SUPPLY_SD = 1.0
+CONTROLS = ("reform_treated", "repaired")
+FE = ["institution_id", "period"]
 OUTCOME = "environment_score"
 LEAD = "log1p(activities_lead1)"
 
 
 def one(rep: int, seed: int, strengths: tuple[float, ...] = STRENGTHS,
-        scales: tuple[float, ...] = SCALES) -> list[dict]:
+        scales: tuple[float, ...] = SCALES,
+        persistences: tuple[float, ...] = PERSISTENCES,
+        supply_sd: float = SUPPLY_SD) -> list[dict]:
     """Every cell of the grid on world ``rep`` (the same generator seed in each cell)."""
     out = []
     for scale in scales:
         truth = scale * OUTCOME_MODEL[OUTCOME]["dose"]
-        for kappa in strengths:
-            tables, _ = generate(seed + rep, targeting=kappa, supply_sd=SUPPLY_SD,
-                                 effect_scale=scale)
-            panel = derive_panel(tables)
-            fe = dose_response(panel, outcome=OUTCOME, inference=("analytic",))
-            pl = dose_response(panel, outcome=OUTCOME, placebo=True, inference=("analytic",))
-            lead = pl.coefficient(LEAD)
-            # the same placebo model clustered by county, t(G - 1)
-            d = pl_data(panel)
-            fit = fe_ols(d, y=OUTCOME, x=["x", "lead", "reform_treated", "repaired"],
-                         fe=["institution_id", "period"], cluster="county_code")
-            t_lead = fit.coef[1] / np.sqrt(fit.vcov[1, 1])
-            p_county = 2 * stats.t.sf(abs(t_lead), fit.n_clusters - 1)
-            iv = dose_response_iv(panel, tables, outcome=OUTCOME, jackknife=False)
-            ivr = iv.coefficient("county_code", "analytic")
-            out.append({
-                "rep": rep, "effect_scale": scale, "truth": truth, "targeting": kappa,
-                "fe": float(fe.coefficient()["estimate"]),
-                "fe_cover": bool(fe.coefficient()["ci_low"] <= truth <= fe.coefficient()["ci_high"]),
-                "lead": float(lead["estimate"]),
-                "lead_reject_inst": bool(lead["p_value"] < 0.05),
-                "lead_reject_county": bool(p_county < 0.05),
-                "iv": float(ivr["estimate"]),
-                "iv_cover": bool(ivr["ci_low"] <= truth <= ivr["ci_high"]),
-                "iv_f": float(ivr["first_stage_f"]),
-            })
+        for rho in persistences:
+            for kappa in strengths:
+                tables, _ = generate(seed + rep, targeting=kappa, supply_sd=supply_sd,
+                                     effect_scale=scale, persistence=rho)
+                panel = derive_panel(tables)
+                out.append({"rep": rep, "effect_scale": scale, "truth": truth,
+                            "supply_sd": supply_sd, "targeting": kappa, "persistence": rho,
+                            **estimates(panel, tables, truth)})
     return out
 
 
-def pl_data(panel: pd.DataFrame) -> pd.DataFrame:
-    """The placebo model's columns (dose, lead, controls) for the county-clustered fit."""
+def estimates(panel: pd.DataFrame, tables: dict, truth: float) -> dict:
+    """The FE, lead placebo, reduced form and IV of one world against the planted ``truth``."""
+    fe = dose_response(panel, outcome=OUTCOME, inference=("analytic",)).coefficient()
+    pl = dose_response(panel, outcome=OUTCOME, placebo=True, inference=("analytic",))
+    lead = pl.coefficient(LEAD)
+    d = model_data(panel, tables)
+    # the FE dose-response and the placebo model clustered by county, t(G - 1)
+    fe_c = fe_ols(d, y=OUTCOME, x=["x", *CONTROLS], fe=FE, cluster="county_code")
+    se_c = float(np.sqrt(fe_c.vcov[0, 0]))
+    q = stats.t.ppf(0.975, fe_c.n_clusters - 1)
+    dl = d.dropna(subset=["lead"])
+    fit = fe_ols(dl, y=OUTCOME, x=["x", "lead", *CONTROLS], fe=FE, cluster="county_code")
+    t_lead = fit.coef[1] / np.sqrt(fit.vcov[1, 1])
+    p_county = 2 * stats.t.sf(abs(t_lead), fit.n_clusters - 1)
+    # the reduced form: the outcome on the instrument (0 in expectation under a zero effect
+    # when the instrument is valid)
+    dz = d.dropna(subset=["z"])
+    rf = fe_ols(dz, y=OUTCOME, x=["z", *CONTROLS], fe=FE, cluster="county_code")
+    iv = dose_response_iv(panel, tables, outcome=OUTCOME, jackknife=False)
+    ivr = iv.coefficient("county_code", "analytic")
+    return {
+        "fe": float(fe["estimate"]),
+        "fe_cover": bool(fe["ci_low"] <= truth <= fe["ci_high"]),
+        "fe_cover_county": bool(abs(fe_c.coef[0] - truth) <= q * se_c),
+        "lead": float(lead["estimate"]),
+        "lead_reject_inst": bool(lead["p_value"] < 0.05),
+        "lead_reject_county": bool(p_county < 0.05),
+        "rf": float(rf.coef[0]),
+        "rf_reject_county": bool(2 * stats.t.sf(abs(rf.coef[0]) / np.sqrt(rf.vcov[0, 0]),
+                                                rf.n_clusters - 1) < 0.05),
+        "iv": float(ivr["estimate"]),
+        "iv_cover": bool(ivr["ci_low"] <= truth <= ivr["ci_high"]),
+        "iv_f": float(ivr["first_stage_f"]),
+    }
+
+
+def model_data(panel: pd.DataFrame, tables: dict) -> pd.DataFrame:
+    """The models' columns: dose ``x``, ``lead``, instrument ``z`` (all ``log1p``), controls."""
     from analysis.effectiveness import with_outcome
+    from analysis.effectiveness.prepare import partner_activity
 
     d = with_outcome(panel, OUTCOME)
-    d = d.assign(x=np.log1p(d["activities_lag1"]), lead=np.log1p(d["activities_lead1"]))
-    return d.dropna(subset=[OUTCOME, "x", "lead", "reform_treated", "repaired"])
+    z = partner_activity(tables, d)["partner_activity_lag1"].to_numpy(float)
+    d = d.assign(x=np.log1p(d["activities_lag1"]), lead=np.log1p(d["activities_lead1"]),
+                 z=np.log1p(z))
+    return d.dropna(subset=[OUTCOME, "x", *CONTROLS])
 
 
 def summarise(df: pd.DataFrame) -> pd.DataFrame:
     """Per cell: biases, rates and their Monte Carlo standard errors."""
     rows = []
-    for (_scale, kappa), g in df.groupby(["effect_scale", "targeting"], sort=True):
+    for (sigma, _scale, rho, kappa), g in df.groupby(
+            ["supply_sd", "effect_scale", "persistence", "targeting"], sort=True):
         r = len(g)
         truth = float(g["truth"].iloc[0])
 
@@ -114,67 +142,113 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
             p = float(g[col].mean())
             return p, float(np.sqrt(p * (1 - p) / r))
 
-        fe_b = g["fe"] - truth
+        def mean(v: pd.Series, r: int = r) -> tuple[float, float]:
+            return float(v.mean()), float(v.std(ddof=1) / np.sqrt(r)) if r > 1 else float("nan")
+
         iv_b = g["iv"] - truth
         rows.append({
-            "effect": truth, "targeting": kappa, "worlds": r,
-            "fe_bias": fe_b.mean(), "fe_bias_se": fe_b.std(ddof=1) / np.sqrt(r),
-            "fe_sd": g["fe"].std(ddof=1), "fe_cover": rate("fe_cover"),
+            "supply_sd": sigma, "effect": truth, "persistence": rho, "targeting": kappa,
+            "worlds": r,
+            "fe_bias": mean(g["fe"] - truth), "fe_sd": g["fe"].std(ddof=1),
+            "fe_cover": rate("fe_cover"), "fe_cover_county": rate("fe_cover_county"),
             "lead_mean": g["lead"].mean(),
             "lead_power_inst": rate("lead_reject_inst"),
             "lead_power_county": rate("lead_reject_county"),
-            "iv_bias": iv_b.mean(), "iv_bias_se": iv_b.std(ddof=1) / np.sqrt(r),
-            "iv_median_bias": iv_b.median(), "iv_sd": g["iv"].std(ddof=1),
+            "rf": mean(g["rf"]), "rf_reject": rate("rf_reject_county"),
+            "iv_bias": mean(iv_b), "iv_median_bias": median(iv_b), "iv_sd": g["iv"].std(ddof=1),
             "iv_cover": rate("iv_cover"), "iv_f_median": g["iv_f"].median(),
+            "iv_f_min": g["iv_f"].min(),
         })
     return pd.DataFrame(rows)
 
 
-def table(s: pd.DataFrame) -> str:
-    def pm(v: float, se: float, k: int = 3) -> str:
-        return f"{v:.{k}f} ± {se:.{k}f}"
+def median(v: pd.Series) -> tuple[float, float]:
+    """The median and its Monte Carlo s.e. from the order statistics' 95 % interval
+    (binomial, ``n/2 ± 1.96·√n/2``) divided by 2 × 1.96."""
+    x = np.sort(v.to_numpy(float))
+    n = len(x)
+    if n < 2:
+        return float(np.median(x)), float("nan")
+    lo = int(np.clip(np.floor(n / 2 - 1.96 * np.sqrt(n) / 2), 0, n - 1))
+    hi = int(np.clip(np.ceil(n / 2 + 1.96 * np.sqrt(n) / 2), 0, n - 1))
+    return float(np.median(x)), float((x[hi] - x[lo]) / (2 * 1.96))
 
-    def pr(p: tuple[float, float]) -> str:
-        return f"{p[0]:.3f} ± {p[1]:.3f}"
+
+def table(s: pd.DataFrame) -> str:
+    def pm(p: tuple[float, float], k: int = 3) -> str:
+        return f"{p[0]:.{k}f} ± {p[1]:.{k}f}"
 
     lines = [
-        "| true effect | κ | worlds | FE bias | FE sd | FE 95% coverage (inst.) | lead coef. "
-        "(mean) | lead power (inst.) | lead power (county, t(G−1)) | IV bias (mean) | IV bias "
-        "(median) | IV sd | IV 95% coverage (county, t(G−1)) | IV first-stage F (median) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| σ | true effect | ρ | κ | worlds | FE bias | FE sd | FE 95% coverage (inst.) | FE 95% "
+        "coverage (county) | lead coef. (mean) | lead power (inst.) | lead power (county) | "
+        "reduced form (mean) | reduced form rejects (county) | IV bias (mean) | IV bias "
+        "(median) | IV sd | IV 95% coverage (county) | IV first-stage F (median; min) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for _, r in s.iterrows():
         lines.append(
-            f"| {r['effect']:.1f} | {r['targeting']:.2f} | {r['worlds']} | "
-            f"{pm(r['fe_bias'], r['fe_bias_se'])} | {r['fe_sd']:.3f} | {pr(r['fe_cover'])} | "
-            f"{r['lead_mean']:.3f} | {pr(r['lead_power_inst'])} | {pr(r['lead_power_county'])} | "
-            f"{pm(r['iv_bias'], r['iv_bias_se'])} | {r['iv_median_bias']:.3f} | "
-            f"{r['iv_sd']:.3f} | {pr(r['iv_cover'])} | {r['iv_f_median']:.1f} |")
+            f"| {r['supply_sd']:.1f} | {r['effect']:.1f} | {r['persistence']:.1f} | {r['targeting']:.2f} | "
+            f"{r['worlds']} | {pm(r['fe_bias'])} | {r['fe_sd']:.3f} | {pm(r['fe_cover'])} | "
+            f"{pm(r['fe_cover_county'])} | {r['lead_mean']:.3f} | {pm(r['lead_power_inst'])} | "
+            f"{pm(r['lead_power_county'])} | {pm(r['rf'])} | {pm(r['rf_reject'])} | "
+            f"{pm(r['iv_bias'])} | {pm(r['iv_median_bias'])} | {r['iv_sd']:.3f} | "
+            f"{pm(r['iv_cover'])} | {r['iv_f_median']:.1f}; {r['iv_f_min']:.1f} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=200)
+    ap.add_argument("--first", type=int, default=0, help="first world (runs in batches)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=7000)
+    ap.add_argument("--supply-sd", type=float, default=SUPPLY_SD)
+    ap.add_argument("--strengths", type=float, nargs="+", default=STRENGTHS)
+    ap.add_argument("--persistences", type=float, nargs="+", default=PERSISTENCES)
+    ap.add_argument("--scales", type=float, nargs="+", default=SCALES)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--raw", type=Path,
+                    help="append every world's estimates to this CSV as each world finishes")
+    ap.add_argument("--summarise", type=Path, nargs="+", metavar="RAW",
+                    help="run nothing: summarise these raw CSVs (worlds of earlier batches)")
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
-    if a.jobs > 1:
-        with ProcessPoolExecutor(a.jobs) as ex:
-            parts = list(ex.map(one, range(a.reps), [a.seed] * a.reps, chunksize=4))
+    if a.summarise:
+        df = pd.concat([pd.read_csv(f) for f in a.summarise], ignore_index=True)
+        df = df.drop_duplicates(["rep", "supply_sd", "effect_scale", "persistence",
+                                 "targeting"])
+        took = ""
     else:
-        parts = [one(r, a.seed) for r in range(a.reps)]
-    df = pd.DataFrame([row for part in parts for row in part])
-    md = table(summarise(df))
-    took = time.perf_counter() - t0
-    head = (f"{a.reps} worlds per cell, seeds {a.seed}..{a.seed + a.reps - 1}, supply_sd "
-            f"{SUPPLY_SD}, outcome {OUTCOME}; {took / 60:.1f} min with {a.jobs} process(es).")
+        reps = range(a.first, a.first + a.reps)
+        grid = partial(one, seed=a.seed, strengths=tuple(a.strengths), scales=tuple(a.scales),
+                       persistences=tuple(a.persistences), supply_sd=a.supply_sd)
+        rows: list[dict] = []
+        if a.jobs > 1:
+            with ProcessPoolExecutor(a.jobs) as ex:
+                for part in ex.map(grid, reps, chunksize=1):
+                    rows.extend(part)
+                    _append(a.raw, part)
+        else:
+            for r in reps:
+                part = grid(r)
+                rows.extend(part)
+                _append(a.raw, part)
+        df = pd.DataFrame(rows)
+        took = (f"; {(time.perf_counter() - t0) / 60:.1f} min with {a.jobs} process(es)")
+    s = summarise(df)
+    md = table(s)
+    worlds = sorted(df["rep"].unique())
+    head = (f"{s['worlds'].min()}–{s['worlds'].max()} worlds per cell (world r: seed "
+            f"{a.seed} + r, r in {worlds[0]}..{worlds[-1]}), outcome {OUTCOME}{took}.")
     print(head)
     print(md)
     if a.out:
         a.out.write_text(RESULTS_HEAD + head + "\n\n" + md + "\n" + RESULTS_TAIL, encoding="utf-8")
+
+
+def _append(raw: Path | None, part: list[dict]) -> None:
+    if raw is not None:
+        pd.DataFrame(part).to_csv(raw, mode="a", header=not raw.exists(), index=False)
 
 
 RESULTS_HEAD = """# Targeting: FE bias, the lead placebo's power and the IV (validation/targeting.py)

@@ -209,6 +209,9 @@ def synth(
         help="SD of the units' quarterly supply shocks, log scale (0: the demo)")] = 0.0,
     effect_scale: Annotated[float, typer.Option(
         help="multiplies the planted dose-response effects (0: help has no effect)")] = 1.0,
+    persistence: Annotated[float | None, typer.Option(
+        help="AR(1) coefficient of a persistent institution shock to the scores (default: 0.7 in "
+             "a targeting world, none in the demo; 0: none)")] = None,
     lang: Lang = None,
 ) -> None:
     """Generate the synthetic demo world (deterministic from the seed) with TRUTH.json; with
@@ -218,7 +221,7 @@ def synth(
     language = _language(lang)
     try:
         written = write_demo(out, seed=seed, targeting=targeting, supply_sd=supply_sd,
-                             effect_scale=effect_scale)
+                             effect_scale=effect_scale, persistence=persistence)
     except AnalysisError as err:
         _fail(err, language=language)
     typer.echo(Msg("cli.synth_wrote", n=len(written), out=out, seed=seed).render(language))

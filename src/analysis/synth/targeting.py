@@ -23,35 +23,93 @@ are known:
 * the quarter's assessments follow from the planted outcome model with the new activities of the
   previous quarter (the dose effects times ``effect_scale``; 0 plants no effect at all); the
   safety-hazard counts are drawn here, quarter by quarter, since the next quarter's help responds
-  to them.
+  to them;
+* with ``persistence = ρ > 0`` (``generate(..., persistence=ρ)``, ``--persistence ρ``; 0.7 by
+  default in a targeting world) the three scores share a **persistent institution shock**
+  (:func:`persist`): a stationary AR(1) ``h_i,t`` with coefficient ``ρ`` and unit SD, entering
+  score ``y`` as ``PERSISTENT_SD · noise_sd_y · h_i,t`` — a struggling spell (a bad manager, a
+  staff shortage) lowers all three scores together and lasts about ``1/(1 − ρ)`` quarters.
+  ``ρ = 0`` adds no shock: the scores' shocks are the demo world's transitory noise.
 
 Need is measured against the county-quarter mean because a county's homes share its shocks;
 help that chased county shocks would make every county-level instrument invalid too, and a county
-bureau compares its own homes. What stays true: help rises after a *transitory* bad quarter
-(score noise), and the institution effects absorb targeting on *persistent* need.
+bureau compares its own homes.
+
+Why the persistence matters. The dose of quarter *t* is ``log1p(activities_t−1)``, and the
+activities of *t − 1* follow the need of *t − 2*. Targeting on a home's *permanent* level of need
+is absorbed by the institution effects. With transitory shocks only (``ρ = 0``) the shock that
+drew the help is gone two quarters later; the within estimator is then biased only through the
+institution mean (the dip that drew help lowers the home's mean, so later quarters look better
+than the mean: an upward, mean-reversion bias of order ``1/T``, Nickell 1981). With ``ρ > 0`` the
+dip persists: help goes to homes whose low scores continue (correlation ``ρ²`` two quarters on),
+so the help is paired with low outcomes and the fixed-effects coefficient is biased
+**downwards**; this channel dominates as soon as ``ρ²`` is well above ``1/T``
+(``validation/targeting.py`` measures both).
 
 The randomness of the re-allocation (supply shocks, multinomial draws, days, safety counts) comes
-from its own stream, ``numpy.random.default_rng([seed, TARGETING_STREAM])``; the world's own
-stream is drawn exactly as in the demo world up to the safety counts, which are no longer drawn
-from it.
+from its own stream, ``numpy.random.default_rng([seed, TARGETING_STREAM])``, the persistent shock
+from ``default_rng([seed, TARGETING_STREAM, PERSISTENT_STREAM])``; the world's own stream is drawn
+exactly as in the demo world up to the safety counts, which are no longer drawn from it. A world
+with ``ρ = 0`` is the targeting world as it was before the persistent shock existed.
+
+References: Ashenfelter (1978) *Rev. Econ. Stat.* 60(1) (the pre-programme dip); Nickell (1981)
+*Econometrica* 49(6) (the within estimator's ``O(1/T)`` bias with feedback); Wooldridge (2010),
+§10.7 (strict exogeneity).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..domain import DIRECTION, OUTCOMES
-from .design import SAFETY_MEAN_FLOOR
+from .design import OUTCOME_MODEL, SAFETY_MEAN_FLOOR
 from .events import Sources, activity_table
 from .outcomes import OutcomeParts, dose_coef, score_value
 
 #: second element of the re-allocation stream's seed, ``default_rng([seed, TARGETING_STREAM])``
 TARGETING_STREAM = 1212
 
-__all__ = ["TARGETING_STREAM", "retarget", "truth_entry"]
+#: third element of the persistent shock's stream, ``default_rng([seed, TARGETING_STREAM,
+#: PERSISTENT_STREAM])`` (its own stream: the re-allocation draws do not depend on it)
+PERSISTENT_STREAM = 1
+#: AR(1) coefficient of the persistent institution shock in a targeting world when none is given
+#: (``generate(..., persistence=None)``); the demo world has no such shock
+DEFAULT_PERSISTENCE = 0.7
+#: marginal SD of the persistent shock in each score, in units of the score's ``noise_sd``
+PERSISTENT_SD = 2.0
+
+__all__ = ["DEFAULT_PERSISTENCE", "PERSISTENT_SD", "PERSISTENT_STREAM", "TARGETING_STREAM",
+           "persist", "retarget", "truth_entry"]
+
+
+def persist(parts: OutcomeParts, persistence: float, seed: int) -> OutcomeParts:
+    """The outcome parts with the **persistent institution shock** added to the three scores.
+
+    ``h_i,t`` is a stationary AR(1) per institution, ``h_i,0 = η_i,0`` and ``h_i,t = ρ·h_i,t−1 +
+    √(1 − ρ²)·η_i,t`` with ``ρ = persistence``, ``η ~ N(0, 1)`` from its own stream
+    ``default_rng([seed, TARGETING_STREAM, PERSISTENT_STREAM])``. It enters every score ``y`` as
+    ``PERSISTENT_SD · noise_sd_y · h_i,t`` (a home's struggling spell lowers all three scores
+    together, by twice their transitory noise SD per SD of ``h``; the safety-hazard counts are
+    not touched). ``ρ = 0`` adds nothing: the scores keep the demo world's transitory noise
+    only, and ``parts`` is returned unchanged.
+    """
+    if persistence == 0:
+        return parts
+    rho = float(persistence)
+    eta = np.random.default_rng([seed, TARGETING_STREAM, PERSISTENT_STREAM]).standard_normal(
+        (len(parts.ids), len(parts.ts)))
+    h = np.empty_like(eta)
+    h[:, 0] = eta[:, 0]
+    scale = np.sqrt(1.0 - rho**2)
+    for k in range(1, eta.shape[1]):
+        h[:, k] = rho * h[:, k - 1] + scale * eta[:, k]
+    noise = {y: e + PERSISTENT_SD * OUTCOME_MODEL[y]["noise_sd"] * h
+             for y, e in parts.noise.items()}
+    return replace(parts, noise=noise)
 
 
 def _need(values: dict[str, np.ndarray], observed: np.ndarray, c_idx: np.ndarray) -> np.ndarray:
@@ -132,13 +190,17 @@ def retarget(
     return table, counts, safety
 
 
-def truth_entry(targeting: float, supply_sd: float, effect_scale: float) -> dict[str, Any]:
+def truth_entry(targeting: float, supply_sd: float, effect_scale: float,
+                persistence: float = 0.0) -> dict[str, Any]:
     """What ``TRUTH.json`` says of the targeting world."""
     return {
         "strength": float(targeting),
         "supply_sd": float(supply_sd),
         "effect_scale": float(effect_scale),
+        "persistence": float(persistence),
         "stream": TARGETING_STREAM,
+        "persistent_stream": PERSISTENT_STREAM,
+        "persistent_sd": PERSISTENT_SD,
         "description": (
             "Activities from the programme start on are re-allocated quarter by quarter: each "
             "source's weight (unit, township team or county leaders' team at an institution) is "
@@ -148,7 +210,12 @@ def truth_entry(targeting: float, supply_sd: float, effect_scale: float) -> dict
             "-direction * (y - county-quarter mean) / SD across assessed institutions, scaled to "
             "unit SD (0 when not assessed). Each quarter's events of the demo world (category, "
             "value, participants, beneficiaries) are dealt to the sources by one multinomial "
-            "draw, so the calibrated totals are unchanged. Dose effects are effect_scale times "
-            "OUTCOME_MODEL's; dose_response.effects states the planted values."
+            "draw, so the calibrated totals are unchanged. With persistence > 0 the three scores "
+            "share a persistent institution shock h: AR(1) with coefficient persistence and unit "
+            "marginal SD, h_t = persistence * h_t-1 + sqrt(1 - persistence^2) * eta_t, eta ~ "
+            "N(0, 1) from the stream [seed, stream, persistent_stream], entering score y as "
+            "persistent_sd * noise_sd_y * h (a struggling spell lowers all three scores and "
+            "lasts); 0: no such shock, transitory noise only as in the demo world. Dose effects are effect_scale times OUTCOME_MODEL's; dose_response.effects "
+            "states the planted values."
         ),
     }

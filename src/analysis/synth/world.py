@@ -19,7 +19,7 @@ from .design import DEFAULT_SEED, check_design
 from .events import draw_activities, draw_problems
 from .outcomes import compose_assessments, draw_outcome_parts, exposure
 from .population import draw_counties, draw_institutions, draw_pairings, draw_units
-from .targeting import retarget, truth_entry
+from .targeting import DEFAULT_PERSISTENCE, persist, retarget, truth_entry
 from .truth import build_truth
 from .writer import contract_columns, parsed_types, write_tables
 
@@ -29,13 +29,17 @@ def _check_seed(seed: object) -> None:
         raise SpecificationError(f"seed={seed!r}: use an integer (the demo uses {DEFAULT_SEED}).")
 
 
-def _check_world(targeting: object, supply_sd: object, effect_scale: object) -> None:
+def _check_world(targeting: object, supply_sd: object, effect_scale: object,
+                 persistence: object = 0.0) -> None:
     for name, v, low in (("targeting", targeting, None), ("supply_sd", supply_sd, 0.0),
-                         ("effect_scale", effect_scale, None)):
+                         ("effect_scale", effect_scale, None), ("persistence", persistence, 0.0)):
         if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
             raise SpecificationError(f"{name}={v!r}: use a finite number.")
         if low is not None and v < low:
             raise SpecificationError(f"{name}={v!r} must be at least {low}.")
+    if persistence >= 1:  # type: ignore[operator]
+        raise SpecificationError(f"persistence={persistence!r} must be below 1 (a stationary "
+                                 "AR(1) shock; 0.7 is the targeting worlds' default).")
 
 
 def generate(
@@ -44,6 +48,7 @@ def generate(
     targeting: float = 0.0,
     supply_sd: float = 0.0,
     effect_scale: float = 1.0,
+    persistence: float | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Generate the demo world, or a targeting world.
 
@@ -59,6 +64,12 @@ def generate(
         SD of the units' quarterly supply shocks (log scale) in a re-allocated world.
     effect_scale : float
         Multiplies the planted dose-response effects (0: help has no effect at all).
+    persistence : float or None
+        AR(1) coefficient ``ρ`` (0 ≤ ρ < 1) of a persistent institution shock common to the
+        three scores (:func:`analysis.synth.targeting.persist`: marginal SD twice each score's
+        transitory noise SD, drawn from its own stream). ``None``: 0.7 (``DEFAULT_PERSISTENCE``)
+        in a targeting world (``targeting`` or ``supply_sd`` not 0), 0 in the demo world. 0: no
+        such shock, the scores' shocks are transitory as in the demo world.
 
     Returns
     -------
@@ -70,7 +81,10 @@ def generate(
         The planted effects, outcome model and calibration (written as ``TRUTH.json``).
     """
     _check_seed(seed)
-    _check_world(targeting, supply_sd, effect_scale)
+    retargeted = targeting != 0 or supply_sd != 0 or bool(persistence)
+    if persistence is None:
+        persistence = DEFAULT_PERSISTENCE if retargeted else 0.0
+    _check_world(targeting, supply_sd, effect_scale, persistence)
     check_design()
     rng = np.random.default_rng(seed)
     counties = draw_counties(rng)
@@ -87,9 +101,8 @@ def generate(
         "activities": activities,
         "problems": problems,
     }
-    retargeted = targeting != 0 or supply_sd != 0
     if retargeted:
-        parts = draw_outcome_parts(rng, tables)
+        parts = persist(draw_outcome_parts(rng, tables), float(persistence), seed)
         activities, counts, safety = retarget(seed, activities, sources, parts,
                                               targeting=float(targeting),
                                               supply_sd=float(supply_sd),
@@ -110,7 +123,7 @@ def generate(
               for name, df in ordered.items()}
     truth = build_truth(seed, tables, draws, effect_scale=effect_scale)
     if retargeted:
-        truth["targeting"] = truth_entry(targeting, supply_sd, effect_scale)
+        truth["targeting"] = truth_entry(targeting, supply_sd, effect_scale, persistence)
         truth["dose_response"]["description"] = truth["dose_response"]["description"].replace(
             "independent of outcome noise.",
             "and here also from the previous quarter's outcomes and unit supply shocks (see "
@@ -119,7 +132,8 @@ def generate(
 
 
 def write_demo(out: Path, *, seed: int = DEFAULT_SEED, targeting: float = 0.0,
-               supply_sd: float = 0.0, effect_scale: float = 1.0) -> list[Path]:
+               supply_sd: float = 0.0, effect_scale: float = 1.0,
+               persistence: float | None = None) -> list[Path]:
     """Generate the demo world (or a targeting world: the options of :func:`generate`) and write
     it into ``out``.
 
@@ -133,6 +147,6 @@ def write_demo(out: Path, *, seed: int = DEFAULT_SEED, targeting: float = 0.0,
     """
     out = Path(out)
     tables, truth = generate(seed, targeting=targeting, supply_sd=supply_sd,
-                             effect_scale=effect_scale)
+                             effect_scale=effect_scale, persistence=persistence)
     out.mkdir(parents=True, exist_ok=True)
     return write_tables(out, tables, truth, seed)
