@@ -235,17 +235,16 @@ def _foreign_keys(raw: RawTables, present: list[str], out: Findings) -> None:
             make = _locator(raw, name)
             psrc = raw.sources[parent]
             cand = sorted(map(str, known))
-            hint_cache: dict[str, Msg | str] = {}
+            fix_cache: dict[str, Msg] = {}
             expected = Msg("rules.foreign.expected", pcol=pcol, where=psrc.where())
             for pos in np.flatnonzero(bad.to_numpy()):
                 v = vals.iat[pos]
-                if v not in hint_cache:
+                if v not in fix_cache:
                     close = difflib.get_close_matches(str(v), cand, n=1, cutoff=0.8)
-                    hint_cache[v] = Msg("rules.foreign.hint", close=close[0]) if close else ""
-                out.problems.append(make(
-                    pos, col.name, v, expected,
-                    Msg("rules.foreign.fix", hint=hint_cache[v], pcol=pcol, value=v,
-                        where=psrc.where())))
+                    hint = Msg("rules.foreign.hint", close=close[0]) if close else ""
+                    fix_cache[v] = Msg("rules.foreign.fix", hint=hint, pcol=pcol, value=v,
+                                       where=psrc.where())
+                out.problems.append(make(pos, col.name, v, expected, fix_cache[v]))
 
 
 def _date_order(raw: RawTables, present: list[str], out: Findings) -> None:

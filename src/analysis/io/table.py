@@ -58,6 +58,7 @@ class Source:
     headers: dict[str, str] = field(default_factory=dict)  # canonical -> the user's header text
     extra: list[str] = field(default_factory=list)
     n_rows: int = 0
+    _shown: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def where(self) -> str:
         """The file, and the sheet of a workbook, as messages name them (a
@@ -65,7 +66,14 @@ class Source:
         return Msg("loc.source", file=self.file, sheet=self.sheet) if self.sheet else self.file
 
     def display_column(self, column: str) -> str:
-        """A column as the user headed it, with the canonical name when that differs."""
+        """A column as the user headed it, with the canonical name when that differs (the same
+        object for every problem of the column)."""
+        shown = self._shown.get(column)
+        if shown is None:
+            shown = self._shown[column] = self._display_column(column)
+        return shown
+
+    def _display_column(self, column: str) -> str:
         h = self.headers.get(column)
         if h is None:
             return column
