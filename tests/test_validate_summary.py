@@ -236,8 +236,8 @@ def test_report_accepts_a_chinese_name_and_says_it_is_not_built(project: Path):
 class _Outcome:
     ok = True
 
-    def render(self) -> str:
-        return "done"
+    def render(self, language: str = "en") -> str:
+        return "完成" if language == "zh" else "done"
 
 
 def test_report_jobs_at_least_one_and_capped(monkeypatch, project: Path):
