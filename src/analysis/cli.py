@@ -267,6 +267,15 @@ def report(
     pdf: Annotated[bool, typer.Option(
         "--pdf", help="also print every page to an A4 PDF beside it (needs headless Chromium)")
     ] = False,
+    scheduler: Annotated[str | None, typer.Option(
+        help="run the reports on a running Dask cluster: its scheduler's address, e.g. "
+             "tcp://HOST:8786 (without it they run in a local process pool)")] = None,
+    data_url: Annotated[str | None, typer.Option(
+        help="with --scheduler: where the workers read the processed data (a folder they all see "
+             "or an fsspec URL); default this project's data/processed")] = None,
+    warm: Annotated[bool, typer.Option(
+        help="run report after report in kept kernels (state reset between reports); --no-warm "
+             "starts a new kernel per report")] = True,
 ) -> None:
     """Execute the county report notebook per county, the city summary and index.html."""
     from .paths import DatasetNameError, check_dataset
@@ -290,6 +299,9 @@ def report(
             echo=_echo(_STATE["language"]),
             accept_small_counts=accept_small_counts,
             pdf=pdf,
+            warm=warm,
+            scheduler=scheduler,
+            data_url=data_url,
         )
     except AnalysisError as err:
         _fail(err)

@@ -658,6 +658,20 @@ HELP: dict[str, Label] = catalogue({
         "may be shown; every page then says so"),
     "help.report.pdf": ("同时把每一页打印成旁边的 A4 PDF（需要无界面的 Chromium）",
                         "also print every page to an A4 PDF beside it (needs headless Chromium)"),
+    "help.report.scheduler": (
+        "在已运行的 Dask 集群上生成报告：调度器地址，如 tcp://HOST:8786（不给则在本机进程池中运行）",
+        "run the reports on a running Dask cluster: its scheduler's address, e.g. tcp://HOST:8786 "
+        "(without it they run in a local process pool)"),
+    "help.report.data_url": (
+        "与 --scheduler 一起使用：工作节点读取处理后数据的位置，即它们都能看到的 data/processed 文件夹，"
+        "或其副本的 fsspec 地址（如 s3://bucket/pairing/processed）；默认是本项目的 data/processed",
+        "with --scheduler: where the workers read the processed data, the data/processed folder as "
+        "they all see it, or an fsspec URL of a copy (e.g. s3://bucket/pairing/processed); default "
+        "this project's data/processed"),
+    "help.report.warm": (
+        "在保持运行的内核中连续生成报告（每份之间重置状态）；--no-warm 为每份报告启动新内核",
+        "run report after report in kept kernels (state reset between reports); --no-warm starts "
+        "a new kernel per report"),
 })
 
 

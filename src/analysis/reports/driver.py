@@ -57,7 +57,7 @@ from ..errors import ReportError, SpecificationError
 from ..hashing import code_hash, files_hash, sha256_file
 from ..labels import Language, check_language
 from ..messages import Msg
-from ..paths import ENV_ROOT, processed_dir, project_root, reports_dir
+from ..paths import processed_dir, project_root, reports_dir
 from . import html as page_html
 from .index import (
     Failure,
@@ -71,10 +71,10 @@ from .index import (
 from .index import nav as nav_links
 from .sections.base import check_county, check_threshold, county_codes
 from .sections.people import check_people
+from .task import Task, TaskResult, io_reason, run_task
 
 CITY = "city"
 NOTEBOOK_DIR = Path(__file__).resolve().parents[3] / "notebooks"
-EXECUTION_TIMEOUT = 900  # seconds per cell
 #: bytes assumed for a report page not written before (measured: demo county pages 0.26 MB, the
 #: city page 0.20 MB; larger cities have more homes per page); the temporary folder is checked
 #: for twice this per parallel report (executed notebook and kernel log)
@@ -142,129 +142,6 @@ def report_key(inputs: str, notebook: Path, parameters: Mapping[str, Any]) -> st
         default=str,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Task:
-    name: str  # county code or "city"
-    notebook: str
-    parameters: dict[str, Any]
-    html: str
-    failed_dir: str
-    root: str
-    language: str
-    key: str
-    nav: str = ""
-    scratch: str = ""  # folder for the task's temporary files (removed by the driver)
-    running: str = ""  # the running header of the page's PDF (county, dataset, data fingerprint)
-
-
-@dataclass(frozen=True)
-class TaskResult:
-    name: str
-    status: str  # "written", "skipped", "failed"
-    seconds: float = 0.0
-    error: str = ""
-    cell: int | None = None
-    failed_notebook: str = ""
-
-
-def io_reason(err: OSError) -> str:
-    """What an operating-system error means for the user, with what to do."""
-    if err.errno in (errno.ENOSPC, errno.EDQUOT):
-        return "the disk is full (no space left on device); free some space and run again"
-    if err.errno == errno.EROFS:
-        return ("the folder is on a read-only file system; run from a project folder you can "
-                "write to")
-    if err.errno in (errno.EACCES, errno.EPERM) or isinstance(err, PermissionError):
-        return "permission denied; make the folder writable (or run as its owner) and run again"
-    return f"{err.strerror or type(err).__name__}"
-
-
-def run_task(task: Task) -> TaskResult:
-    """Execute one notebook and export it; never raises for a notebook error or a failed write
-    (the ``.part`` file is removed and the previous page kept)."""
-    start = time.perf_counter()
-    try:
-        return _run_task(task, start)
-    except OSError as err:
-        where = f" {err.filename}" if err.filename else ""
-        return _failed(task, None, start, f"cannot write{where}: {io_reason(err)}", None)
-
-
-def _run_task(task: Task, start: float) -> TaskResult:
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    from .kernel import KERNEL_LOG, ProjectKernelManager
-
-    tmp = Path(tempfile.mkdtemp(prefix="pe-report-", dir=task.scratch or None))
-    executed = tmp / f"{task.name}.ipynb"
-    saved = {k: os.environ.get(k) for k in (ENV_ROOT, KERNEL_LOG)}
-    os.environ[ENV_ROOT] = task.root
-    os.environ[KERNEL_LOG] = str(tmp / "kernel.log")
-    try:
-        try:
-            nb = papermill.execute_notebook(
-                task.notebook,
-                str(executed),
-                parameters=task.parameters,
-                kernel_name="python3",
-                language="python",
-                kernel_manager_class=ProjectKernelManager,
-                progress_bar=False,
-                cwd=str(Path(task.notebook).parent),
-                execution_timeout=EXECUTION_TIMEOUT,
-            )
-        except PapermillExecutionError as err:
-            return _failed(task, executed, start, f"{err.ename}: {err.evalue}", err.cell_index)
-        except Exception as err:  # kernel died, timeout, unreadable notebook …
-            log = tmp / "kernel.log"
-            tail = log.read_text(errors="replace").strip().splitlines()[-5:] if log.exists() else []
-            detail = (" | kernel log: " + " / ".join(tail)) if tail else ""
-            return _failed(task, executed, start, f"{type(err).__name__}: {err}{detail}", None)
-        try:
-            text = page_html.notebook_to_page(nb, language=task.language, key=task.key, nav=task.nav,
-                                              running=task.running)
-        except Exception as err:
-            return _failed(task, executed, start, f"HTML export failed: {type(err).__name__}: {err}", None)
-        out = Path(task.html)
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            page_html.write_atomic(out, text.encode("utf-8"))
-        except OSError as err:
-            return _failed(task, executed, start,
-                           f"cannot write {out.name}: {io_reason(err)}", None)
-        stale = Path(task.failed_dir) / f"{task.name}.ipynb"
-        with contextlib.suppress(OSError):
-            stale.unlink(missing_ok=True)
-        return TaskResult(task.name, "written", time.perf_counter() - start)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _failed(task: Task, executed: Path | None, start: float, error: str,
-            cell: int | None) -> TaskResult:
-    """A failed report: its partial notebook is kept in ``failed/`` when it can be written; its
-    last good page stays (the index marks it as out of date)."""
-    target = Path(task.failed_dir) / f"{task.name}.ipynb"
-    kept = ""
-    if executed is not None and executed.exists():
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            page_html.write_atomic(target, executed.read_bytes())
-            kept = str(target)
-        except OSError as err:
-            error += f" (the partial notebook could not be kept: {io_reason(err)})"
-    if not kept:  # an older partial notebook would be taken for this failure's
-        with contextlib.suppress(OSError):
-            target.unlink(missing_ok=True)
-    return TaskResult(task.name, "failed", time.perf_counter() - start, error, cell, kept)
 
 
 @dataclass(frozen=True)
@@ -374,6 +251,9 @@ def run_reports(
     progress: bool = True,
     accept_small_counts: bool = False,
     pdf: bool = False,
+    warm: bool = True,
+    scheduler: str | None = None,
+    data_url: str | None = None,
 ) -> ReportOutcome:
     """Execute the county report per county, the city summary, and write ``index.html``.
 
@@ -409,6 +289,18 @@ def run_reports(
         Also print every page (county, city) to an A4 PDF beside it with headless Chromium
         (:mod:`analysis.reports.pdf`); a PDF not older than its page is kept. Without Chromium
         the run is refused before anything runs, saying how to install it.
+    warm : bool
+        Run the reports in kept kernels, several reports per kernel with the kernel's state reset
+        between them (:class:`~analysis.reports.kernel.KernelPool`); false starts a new kernel per
+        report.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``): the reports run on its workers
+        (:mod:`analysis.reports.cluster`) and come back to this process, which writes them; the
+        default runs them in ``jobs`` local worker processes.
+    data_url : str, optional
+        With ``scheduler``: where the workers read the processed data, a folder they all see
+        (the ``data/processed`` folder on a shared disk) or an fsspec URL of a copy of it
+        (``s3://bucket/pairing/processed``); the default is this project's ``data/processed``.
 
     Returns
     -------
@@ -419,6 +311,9 @@ def run_reports(
     check_language(language)
     if not isinstance(jobs, int) or jobs < 1:
         raise SpecificationError(f"jobs={jobs!r} must be a whole number of at least 1.")
+    if data_url is not None and scheduler is None:
+        raise SpecificationError("data_url is where the workers of a Dask cluster read the data; "
+                                 "it needs a scheduler (--scheduler tcp://HOST:PORT).")
     check_threshold(threshold)
     threshold = int(threshold)
     check_acknowledged(threshold, accept_small_counts)
@@ -468,13 +363,13 @@ def run_reports(
         tasks.append(Task(CITY, str(city_nb), base, str(out_dir / "city.html"), str(failed_dir),
                           str(root), language, report_key(inputs, city_nb, base),
                           nav_links(language, threshold, page="city.html"),
-                          running=running_header(processed, None, language)))
+                          running=running_header(processed, None, language), warm=warm))
     for code in chosen:
         params = {**base, "county_code": code}
         tasks.append(Task(code, str(county_nb), params, str(out_dir / f"{code}.html"), str(failed_dir),
                           str(root), language, report_key(inputs, county_nb, params),
                           nav_links(language, threshold, page=f"{code}.html"),
-                          running=running_header(processed, code, language)))
+                          running=running_header(processed, code, language), warm=warm))
 
     start = time.perf_counter()
     results: list[TaskResult] = []
@@ -494,8 +389,15 @@ def run_reports(
             with output_lock(out_dir, say):
                 remove_parts(out_dir)
                 say(Msg("report.todo", n=len(todo), up=len(tasks) - len(todo), jobs=jobs))
-                with _scratch() as scratch:
-                    _execute([replace(t, scratch=scratch) for t in todo], jobs, progress, done)
+                if scheduler is not None:
+                    from .cluster import execute_on_cluster
+
+                    jobs = execute_on_cluster(todo, scheduler, progress, done, dataset=dataset,
+                                              inputs=inputs, data_url=data_url, root=root)
+                else:
+                    with _scratch() as scratch:
+                        _execute([replace(t, scratch=scratch) for t in todo], jobs, progress,
+                                 done)
                 results += done
                 order = {t.name: i for i, t in enumerate(tasks)}
                 results.sort(key=lambda r: order[r.name])
