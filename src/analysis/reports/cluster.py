@@ -184,7 +184,7 @@ def execute_on_cluster(todo: Sequence[Task], scheduler: str, progress: bool, don
                                     key=f"pairing-eval-report-{t.name}-{run}", retries=RETRIES,
                                     pure=False)
                 futures[fut] = t
-            for fut in as_completed(list(futures)):
+            for fut in as_completed(list(futures), loop=client.loop):
                 t = futures[fut]
                 try:
                     rendered = fut.result()
