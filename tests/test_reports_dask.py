@@ -53,6 +53,22 @@ def test_cluster_pages_equal_the_local_pool_pages(tmp_path, cluster):
     assert (root / "reports" / "world" / "index.html").exists()
 
 
+@pytest.mark.browser
+def test_workers_print_the_pdfs_and_return_them(tmp_path, cluster):
+    """With --pdf, workers with Chromium print their pages; the driver only writes the PDFs (its
+    own printing step then finds every PDF up to date)."""
+    root = make_world(tmp_path / "w")
+    out = run_reports("world", counties=COUNTIES, root=root, city=False, progress=False,
+                      pdf=True, scheduler=cluster.scheduler_address)
+    assert out.ok, out.render()
+    assert [r.status for r in out.pdfs] == ["skipped", "skipped"]  # printed by the workers
+    d = root / "reports" / "world"
+    for c in COUNTIES:
+        pdf = (d / f"{c}.pdf").read_bytes()
+        assert pdf.startswith(b"%PDF-") and len(pdf) > 10_000
+        assert (d / f"{c}.pdf").stat().st_mtime_ns >= (d / f"{c}.html").stat().st_mtime_ns
+
+
 def test_workers_refuse_data_that_differ_from_the_drivers(tmp_path, cluster):
     root = make_world(tmp_path / "w")
     other = make_world(tmp_path / "other", seed=8)  # same layout, other numbers

@@ -44,6 +44,8 @@ from typing import Any
 from ..errors import ReportError
 from ..hashing import files_hash
 from ..paths import check_dataset
+from .html import write_atomic
+from .pdf import pdf_path
 from .task import Rendered, Task, TaskResult, commit, render_task
 
 #: times a task that raised is submitted again (a lost worker's tasks are rescheduled as well)
@@ -125,10 +127,10 @@ def local_root(data_url: str, dataset: str, inputs: str) -> str:
 
 
 def remote_render(task: Task, notebook: bytes, data_url: str, dataset: str,
-                  inputs: str) -> Rendered:
+                  inputs: str, pdf: bool = False) -> Rendered:
     """What a Dask worker runs for one report: the data made local (:func:`local_root`), the
     notebook written beside it, the report rendered (nothing written outside the worker's
-    temporary folder)."""
+    temporary folder) and, with ``pdf``, printed (:func:`print_here`)."""
     root = local_root(data_url, dataset, inputs)
     folder = Path(root) / "notebooks" / hashlib.sha256(notebook).hexdigest()[:16]
     path = folder / Path(task.notebook).name
@@ -139,14 +141,42 @@ def remote_render(task: Task, notebook: bytes, data_url: str, dataset: str,
         part.replace(path)
     scratch = Path(root) / "scratch"
     scratch.mkdir(exist_ok=True)
-    return render_task(replace(task, notebook=str(path), root=root, scratch=str(scratch),
-                               html="", failed_dir=""))
+    rendered = render_task(replace(task, notebook=str(path), root=root, scratch=str(scratch),
+                                   html="", failed_dir=""))
+    if pdf and rendered.result.status == "written":
+        rendered = replace(rendered, pdf=print_here(task.name, rendered.page, str(scratch)))
+    return rendered
+
+
+def print_here(name: str, page: bytes, scratch: str) -> bytes:
+    """The page printed to an A4 PDF by this machine's headless Chromium (with the font subset of
+    this page beside it, as the driver writes one beside its pages); empty when this machine has
+    no Chromium or printing fails: the driver then prints the page itself."""
+    from .html import write_font_subset
+    from .pdf import Browser, find_chromium
+
+    chromium = find_chromium()
+    if chromium is None:
+        return b""
+    folder = Path(tempfile.mkdtemp(prefix="pe-pdf-", dir=scratch))
+    try:
+        html = folder / f"{name}.html"
+        html.write_bytes(page)
+        write_font_subset(folder)
+        with Browser(chromium) as browser:
+            return browser.print_pdf(html, folder / f"{name}.pdf").read_bytes()
+    except (ReportError, OSError):
+        return b""
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def execute_on_cluster(todo: Sequence[Task], scheduler: str, progress: bool, done: list[TaskResult],
-                       *, dataset: str, inputs: str, data_url: str | None, root: Path) -> int:
+                       *, dataset: str, inputs: str, data_url: str | None, root: Path,
+                       pdf: bool = False) -> int:
     """Run the tasks on the Dask cluster at ``scheduler``, committing each report as its future
-    completes (appended to ``done``). Returns the number of worker threads (the run's "jobs").
+    completes (appended to ``done``); with ``pdf`` the workers also print each page and the PDF
+    is written beside it (pages a worker could not print are left to the driver). Returns the number of worker threads (the run's "jobs").
     On any exception (Ctrl-C, a termination signal) the futures are cancelled first.
 
     Raises
@@ -181,7 +211,7 @@ def execute_on_cluster(todo: Sequence[Task], scheduler: str, progress: bool, don
             run = uuid.uuid4().hex[:8]
             for t in todo:
                 fut = client.submit(remote_render, t, notebooks[t.notebook], url, dataset, inputs,
-                                    key=f"pairing-eval-report-{t.name}-{run}", retries=RETRIES,
+                                    pdf, key=f"pairing-eval-report-{t.name}-{run}", retries=RETRIES,
                                     pure=False)
                 futures[fut] = t
             for fut in as_completed(list(futures), loop=client.loop):
@@ -191,7 +221,11 @@ def execute_on_cluster(todo: Sequence[Task], scheduler: str, progress: bool, don
                 except Exception as err:  # the task raised on every try (or its worker kept dying)
                     done.append(TaskResult(t.name, "failed", 0.0, f"{type(err).__name__}: {err}"))
                 else:
-                    done.append(commit(t, rendered))
+                    result = commit(t, rendered)
+                    done.append(result)
+                    if rendered.pdf and result.status == "written":
+                        with contextlib.suppress(OSError):  # else the driver prints it
+                            write_atomic(pdf_path(Path(t.html)), rendered.pdf)
                 bar.set_postfix_str(t.name)
                 bar.update()
         except BaseException:

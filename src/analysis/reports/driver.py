@@ -393,7 +393,8 @@ def run_reports(
                     from .cluster import execute_on_cluster
 
                     jobs = execute_on_cluster(todo, scheduler, progress, done, dataset=dataset,
-                                              inputs=inputs, data_url=data_url, root=root)
+                                              inputs=inputs, data_url=data_url, root=root,
+                                              pdf=chromium is not None)
                 else:
                     with _scratch() as scratch:
                         _execute([replace(t, scratch=scratch) for t in todo], jobs, progress,

@@ -73,6 +73,7 @@ class Rendered:
     result: TaskResult
     page: bytes = b""
     partial: bytes = b""
+    pdf: bytes = b""  # the page printed to an A4 PDF where the report ran (Dask workers, --pdf)
 
 
 def run_task(task: Task) -> TaskResult:
