@@ -529,6 +529,8 @@ ZH_CASES = {
     "bidi-override-in-name": ("文件 institutions.csv，第2行，“institution_name”列", "值为 '合成\\u202e院老养'",
                               "应为不含控制字符的文本",
                               "如何改正：该单元格的第3个字符是 U+202E RIGHT-TO-LEFT OVERRIDE，这是一个会改变文字显示顺序的不可见字符"),
+    "missing-column": ("文件 institutions.csv，第1行，“beds”列", "", "应为beds 列（床位数 / 床位）",
+                       "如何改正：请添加表头为 'beds' 或 '床位数' 的列（床位数）。"),
     "missing-table": ("文件 pairings.csv", "", "应为名为 pairings（或 结对关系）的一个文件，存放 pairings 表",
                       "如何改正：请补上 pairings 表（各列见 `pairing-eval template` 生成的模板）。"),
 }

@@ -35,8 +35,9 @@ import numpy as np
 import pandas as pd
 
 from ..contract import CONTROL_CHARACTERS, Table, control_character, strip_control_characters
+from ..contract.markdown import ZH_TEXT
 from ..errors import Problem
-from ..messages import Msg
+from ..messages import Label, Msg
 from .cells import Err, cell_parser, is_empty
 from .grid import Sheet
 from .inert import csv_unguarding
@@ -241,7 +242,8 @@ def _map_columns(rd: _Reading, header_row: int, header: list[Any],
         close = difflib.get_close_matches(c.zh, unknown, n=1, cutoff=0.5) or \
             difflib.get_close_matches(c.name, unknown, n=1, cutoff=0.6)
         fix = (Msg("table.column.rename", old=close[0], name=c.name, zh=c.zh) if close
-               else Msg("table.column.add", name=c.name, zh=c.zh, description=c.description))
+               else Msg("table.column.add", name=c.name, zh=c.zh, description=Label(
+                   ZH_TEXT.get(f"{spec.name}.{c.name}", c.description), c.description)))
         rd.problem(header_row, c.name, None,
                    Msg("table.column.expected", name=c.name, names=" / ".join(names[1:])), fix,
                    rule="missing_column")
