@@ -217,8 +217,11 @@ def table(summary: pd.DataFrame) -> str:
               lambda r: f"{r['length']:.2f} ({r['length_se']:.2f})"
               if np.isfinite(r["length"]) else "—")
     for test in ("slope", "last_four"):
+        sub = summary[summary["aggregate"] == f"pretrend {test}"]
+        n = f"{int(sub['worlds'].min())}–{int(sub['worlds'].max())} worlds per scenario; " \
+            if len(sub) else ""
         block(f"**pre-trend test: {test}** — rejection of parallel trends (true) at 5%, % "
-              "(Monte Carlo s.e.)", f"pretrend {test}",
+              f"({n}Monte Carlo s.e.)", f"pretrend {test}",
               lambda r: _pct(r["reject"], r["reject_se"], TARGET))
     eff = summary[(summary["scenario"] == "heterogeneous") & summary["power"].notna()
                   & ~summary["aggregate"].str.startswith("pretrend")]
