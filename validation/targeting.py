@@ -1,34 +1,48 @@
 """What targeting does to the dose-response: FE bias, the lead placebo's power, the IV's bias.
 
 Worlds are the demo world's generator with help re-allocated towards the homes that had a bad
-quarter (``analysis.synth.generate(seed, targeting=κ, supply_sd=σ, effect_scale=s)``;
-``analysis.synth.targeting`` explains the mechanism): the expected activities of a home rise by
-``exp(κ)`` per SD of its previous-quarter shortfall against its county's mean, and every unit has
-quarterly supply shocks of SD ``σ`` = 0.5 (log scale) common to the homes it serves. The grid
-crosses the targeting strength ``κ`` with a zero true effect (``s = 0``) and the planted effect
-(``s = 1``: 1.5 points of environment score per unit of ``log1p(activities_lag1)``).
+quarter (``analysis.synth.generate(seed, targeting=κ, supply_sd=σ, effect_scale=s,
+persistence=ρ)``; ``analysis.synth.targeting`` explains the mechanism): the expected activities of
+a home rise by ``exp(κ)`` per SD of its previous-quarter shortfall against its county's mean,
+every unit has quarterly supply shocks of SD ``σ`` (log scale, default 1.0) common to the homes it
+serves, and with ``ρ > 0`` the three scores share a persistent institution shock (AR(1) with
+coefficient ``ρ``, marginal SD twice each score's transitory noise SD; ``ρ = 0``: none). The
+default grid crosses ``κ`` ∈ {0, 0.5} with ``ρ`` ∈ {0, 0.7} and a zero true effect (``s = 0``)
+and the planted effect (``s = 1``: 1.5 points of environment score per unit of
+``log1p(activities_lag1)``); ``--strengths``, ``--persistences``, ``--scales`` and
+``--supply-sd`` choose other cells.
 
 Estimators, on the environment score (each world's panel from ``analysis.panel.derive_panel``):
 
 * ``fe`` — the build's primary fixed-effects dose-response (institution and quarter effects,
   reform and re-pairing controls), its coefficient on ``log1p(activities_lag1)``; bias against
-  the planted value;
+  the planted value, coverage of its institution-clustered interval and of the county-clustered
+  one with ``t(G − 1)``;
 * ``lead placebo`` — the same model with next quarter's intensity added
   (``dose_response(placebo=True)``); the rejection rate at 5 % of its lead coefficient, by the
   analytic institution-clustered t test and by the county-clustered one with ``t(G − 1)``;
+* ``reduced form`` — the outcome on the instrument ``log1p(partner_activity_lag1)`` with the
+  same effects and controls, clustered by county: under a zero effect its coefficient is 0 in
+  expectation exactly when the instrument is valid (the partner units' activity elsewhere does
+  not move with this home's shocks);
 * ``iv`` — ``analysis.effectiveness.iv.dose_response_iv`` (the partner units' leave-one-out
   activity as instrument): bias (mean and median: 2SLS has no finite mean when the instrument is
-  weak), the coverage of its county-clustered ``t(G − 1)`` interval, and the median first-stage F.
+  weak), the coverage of its county-clustered ``t(G − 1)`` interval, and the first-stage F
+  (median and minimum over the worlds).
 
 Seeds: world ``r`` of every cell uses ``generate`` seed ``seed + r`` (default ``seed`` 7000), so
 all cells share the demo generator's draws and all estimators share each world (common random
 numbers across estimators and across the grid); the re-allocation stream is
-``default_rng([seed + r, TARGETING_STREAM])``. Monte Carlo standard errors: ``sd/√R`` for
-means, ``√(p(1 − p)/R)`` for rates.
+``default_rng([seed + r, TARGETING_STREAM])`` and the persistent shock's
+``default_rng([seed + r, TARGETING_STREAM, PERSISTENT_STREAM])``. Monte Carlo standard errors:
+``sd/√R`` for means, ``√(p(1 − p)/R)`` for rates, for medians the width of the order statistics'
+95 % interval divided by 2 × 1.96.
 
-Usage (from the project root, niced on a shared machine)::
+Usage (from the project root, niced on a shared machine; ``--raw`` appends each world's rows as
+it finishes, so a run can be stopped and continued with ``--first``)::
 
-    nice -n 10 .venv/bin/python validation/targeting.py --reps 200 --jobs 2 \
+    nice -n 10 .venv/bin/python validation/targeting.py --reps 200 --jobs 2 --raw raw.csv
+    .venv/bin/python validation/targeting.py --summarise raw.csv [more.csv] \
         --out validation/targeting_results.md
 """
 
@@ -254,9 +268,11 @@ def _append(raw: Path | None, part: list[dict]) -> None:
 RESULTS_HEAD = """# Targeting: FE bias, the lead placebo's power and the IV (validation/targeting.py)
 
 Monte Carlo of `validation/targeting.py` (its docstring states the worlds, estimators and seeds).
-Entries are mean ± Monte Carlo standard error; κ is the targeting strength (expected help ×
-exp(κ) per SD of the previous quarter's shortfall against the county mean); "inst." = clustered by
-institution with t(G − 1); "county" = clustered by county with t(10).
+Entries are mean ± Monte Carlo standard error (medians: ± the s.e. from the order statistics); σ
+is the SD of the units' supply shocks, ρ the persistence of the institution shock (0: none), κ
+the targeting strength (expected help × exp(κ) per SD of the previous quarter's shortfall against
+the county mean); "inst." = clustered by institution, "county" = clustered by county with t(10).
+The bias of a median is the median of the estimates minus the truth.
 
 """
 
