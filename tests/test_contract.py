@@ -152,7 +152,8 @@ def tiny_dir(tmp_path: Path) -> Path:
 DESIGN_COLUMNS = {
     "counties": "county_code 县区代码 · county_name 县区名称 · county_name_en 英文名 · county_kind 类型 · "
                 "population 常住人口 · elderly_share 老年人口占比 · rural_share 农村人口占比 · "
-                "county_management_date 收归县管日期",
+                "county_management_date 收归县管日期 · prefecture_code 地市代码 · prefecture_name 地市名称 · "
+                "province_code 省份代码 · province_name 省份名称",
     "institutions": "institution_id 机构编号 · institution_name 机构名称 · county_code 县区代码 · "
                     "township 乡镇街道 · kind 机构类型 · operator 举办主体 · area 城乡 · beds 床位数 · "
                     "distance_km 距县城距离 · opened_year 建成年份",
@@ -190,7 +191,9 @@ DESIGN_ENUMS = {
 DESIGN_OPTIONAL = {("counties", "county_name_en"), ("counties", "rural_share"),
                    ("institutions", "township"), ("institutions", "distance_km"),
                    ("institutions", "opened_year"), ("units", "staff"), ("problems", "unit_id"),
-                   ("assessments", "over_capacity_flag")}
+                   ("assessments", "over_capacity_flag"), ("counties", "prefecture_code"),
+                   ("counties", "prefecture_name"), ("counties", "province_code"),
+                   ("counties", "province_name")}
 
 
 def test_columns_and_aliases_follow_design():

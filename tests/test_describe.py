@@ -16,7 +16,8 @@ from analysis.domain import DISCLOSURE_THRESHOLD, OUTCOMES
 from analysis.errors import SpecificationError
 
 RESULTS_FILES = ("describe_coverage", "describe_network", "describe_activity_mix",
-                 "describe_outcomes", "describe_league", "describe_trends", "describe_quality")
+                 "describe_outcomes", "describe_league", "describe_trends", "describe_quality",
+                 "describe_levels")
 
 
 # ----------------------------------------------------------------------------------------------

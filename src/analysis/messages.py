@@ -189,6 +189,15 @@ MESSAGES: dict[str, Label] = catalogue({
                              "before it starts"),
     "rules.order.fix": ("请更正 {end} 或 {start}（是否填反了？）",
                         "correct {end} or {start} (were they swapped?)"),
+    "rules.hierarchy.prefecture.expected": (
+        "{want}：县区代码 {code} 的前四位加 00（GB/T 2260 的地市代码）",
+        "{want}: the first four digits of county code {code} and 00 (the prefecture, GB/T 2260)"),
+    "rules.hierarchy.province.expected": (
+        "{want}：县区代码 {code} 的前两位加 0000（GB/T 2260 的省份代码）",
+        "{want}: the first two digits of county code {code} and 0000 (the province, GB/T 2260)"),
+    "rules.hierarchy.fix": ("请把 {col} 改为 {want}，或更正县区代码；也可以删除 {col} 列，系统会从县区代码推出",
+                            "put {want} in {col} or correct county_code; or leave {col} out: it is "
+                            "derived from county_code"),
     "verb.end": ("结束", "end"),
     "verb.be resolved": ("解决", "be resolved"),
     "rules.beds.expected": ("不超过该机构的床位数 {beds}（institutions 表的 beds 列）",

@@ -50,7 +50,8 @@ EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "counties": [
         dict(county_code="511102", county_name=f"{_E}市中区", county_name_en="Shizhong",
              county_kind="district", population=600000, elderly_share=0.21, rural_share=0.3,
-             county_management_date="2022-03-15"),
+             county_management_date="2022-03-15", prefecture_code="511100",
+             prefecture_name=f"{_E}地市", province_code="510000", province_name=f"{_E}省"),
     ],
     "institutions": [
         dict(institution_id=f"{_E}I001", institution_name=f"{_E}敬老院", county_code="511102",

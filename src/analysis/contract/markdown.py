@@ -23,6 +23,10 @@ ZH_TEXT: dict[str, str] = {
     "counties.elderly_share": "60 岁及以上人口占常住人口的比例",
     "counties.rural_share": "居住在农村的人口比例",
     "counties.county_management_date": "农村公办养老机构收归县管的日期；留空 = 数据期内未收归",
+    "counties.prefecture_code": "所属地市（GB/T 2260）：县区代码的前四位加 00，例如 511100；不填时由县区代码推出",
+    "counties.prefecture_name": "地市名称",
+    "counties.province_code": "所属省份（GB/T 2260）：县区代码的前两位加 0000，例如 510000；不填时由县区代码推出",
+    "counties.province_name": "省份名称",
     "institutions": "每个机构（养老机构、敬老院、儿童福利院）一行。",
     "institutions.institution_id": "编号，不得重复（按文本保存：开头的 0 保留）",
     "institutions.institution_name": "名称",
@@ -77,7 +81,7 @@ ZH_TEXT: dict[str, str] = {
 
 #: the Chinese rules of each table (the English ones are ``Table.rules``)
 ZH_RULES: dict[str, tuple[str, ...]] = {
-    "counties": ("county_code 不得重复。",),
+    "counties": ("county_code 不得重复。", "prefecture_code 和 province_code 填写时，必须与 county_code 一致。"),
     "institutions": ("institution_id 不得重复。", "county_code 必须是 counties 表中列出的。"),
     "units": ("unit_id 不得重复。",),
     "pairings": ("pairing_id 不得重复。", "unit_id 必须是 units 表中列出的；institution_id 必须是 institutions 表中列出的。",
@@ -192,6 +196,11 @@ def render_markdown(language: str = "en") -> str:
         "  counts towards the institution's activities.",
         "* `activities` and `problems` may have a header and no data rows (a note is shown); every",
         "  other table needs at least one row.",
+        "* **Levels**: a dataset may hold one county, one prefecture, a province or the nation.",
+        "  Counties belong to prefectures and provinces by their GB/T 2260 code (first four digits",
+        "  and `00`, first two and `0000`); the optional `prefecture_code` / `province_code` columns",
+        "  only repeat this and must agree with it. Analyses cluster at the county and are summarised",
+        "  at the levels above it.",
         "",
     ]
     return "\n".join(out)
@@ -291,6 +300,9 @@ def _render_zh() -> str:
         "  真实帮扶。它会被保留，并计入该机构的活动。",
         "* `activities` 和 `problems` 可以只有表头、没有数据行（会显示提示）；其他每张表都至少",
         "  需要一行。",
+        "* **层级**：一份数据可以是一个县、一个地市、一个省或全国。县区按 GB/T 2260 代码归属",
+        "  地市和省份（前四位加 `00`、前两位加 `0000`）；可选列 `prefecture_code` / `province_code`",
+        "  只是重复这一关系，必须与之一致。分析在县一级聚类，并可在其上各级汇总。",
         "",
     ]
     return "\n".join(out)

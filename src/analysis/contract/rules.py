@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataContractError, Problem
+from ..hierarchy import prefecture_code, province_code
 from ..messages import Label, Msg, joined
 from .spec import EXAMPLE_MARK, TABLES
 
@@ -279,6 +280,28 @@ def _residents_within_beds(raw: RawTables, present: list[str], out: Findings) ->
             Msg("rules.beds.expected", beds=int(beds.iat[pos])), Msg("rules.beds.fix")))
 
 
+def _hierarchy_codes(raw: RawTables, present: list[str], out: Findings) -> None:
+    """``prefecture_code`` and ``province_code``, where a row gives them, are the county code's
+    first four digits and ``00`` / first two and ``0000`` (GB/T 2260; :mod:`analysis.hierarchy`)."""
+    if "counties" not in present:
+        return
+    c = raw.tables["counties"]
+    code = c["county_code"]
+    make = _locator(raw, "counties")
+    for col, derive, level in (("prefecture_code", prefecture_code, "prefecture"),
+                               ("province_code", province_code, "province")):
+        if col not in c.columns:
+            continue
+        given = c[col]
+        for pos in np.flatnonzero((given.notna() & code.notna()).to_numpy()):
+            want = derive(str(code.iat[pos]))
+            if str(given.iat[pos]) != want:
+                out.problems.append(make(
+                    pos, col, _fmt(given.iat[pos]),
+                    Msg(f"rules.hierarchy.{level}.expected", want=want, code=code.iat[pos]),
+                    Msg("rules.hierarchy.fix", col=col, want=want)))
+
+
 #: activities matched against the pairings at a time (the match, a merge, is held for one chunk)
 MATCH_CHUNK = 250_000
 
@@ -327,7 +350,7 @@ def _activities_outside_pairings(raw: RawTables, present: list[str], out: Findin
 
 #: the rules in the order they run (problems of one row keep this order in the report)
 RULES: tuple[Callable[[RawTables, list[str], Findings], None], ...] = (
-    _non_empty, _example_rows, _unique_keys, _foreign_keys, _date_order, _residents_within_beds,
+    _non_empty, _example_rows, _unique_keys, _hierarchy_codes, _foreign_keys, _date_order, _residents_within_beds,
     _activities_outside_pairings,
 )
 

@@ -21,6 +21,8 @@ function                   what it describes                            results 
 :func:`quarterly_means`    county and city quarterly means, weighted as ``describe_trends``
                            :func:`analysis.indicators.trends`
 :func:`data_quality`       per-county data-quality flags                ``describe_quality``
+:func:`level_summary`      the league summarised by prefecture,         ``describe_levels``
+                           province and nation (:mod:`.levels`)
 =========================  ===========================================  ========================
 
 Results files (``data/processed/<dataset>/results/``, written by :data:`STEP`, step ``describe``):
@@ -70,18 +72,26 @@ missing on ``city`` rows.
     ``tiny_homes`` (institutions whose latest assessment counts fewer residents than the
     threshold, at least one), ``threshold`` (:data:`analysis.domain.DISCLOSURE_THRESHOLD`).
     Counts only: no row names an institution.
+``describe_levels``
+    the league table summarised at the levels above the county (:func:`summarise_by_level` with
+    :data:`LEAGUE_RULES`): one row per prefecture, province and the nation: ``level``, ``code``
+    (GB/T 2260; ``000000`` for the nation), ``name`` (where the counties table gives one),
+    ``counties`` and the league's figures (sums; rates from the sums; ``paired_share`` weighted by
+    institutions, ``composite_change`` by residents in the latest quarter).
 """
 
 from .activity import ActivityMix, activity_mix
 from .coverage import Coverage, coverage
 from .league import CountyLeague, county_league
+from .levels import LEAGUE_RULES, LevelSummary, level_summary, summarise_by_level
 from .network import PairingNetwork, pairing_network
 from .outcomes import OutcomeDistributions, QuarterlyMeans, outcome_distributions, quarterly_means
 from .quality import DataQuality, data_quality
 from .step import STEP, build_results
 
 __all__ = [
-    "STEP", "ActivityMix", "CountyLeague", "Coverage", "DataQuality", "OutcomeDistributions",
+    "LEAGUE_RULES", "STEP", "ActivityMix", "CountyLeague", "LevelSummary", "level_summary",
+    "summarise_by_level", "Coverage", "DataQuality", "OutcomeDistributions",
     "PairingNetwork", "QuarterlyMeans", "activity_mix", "build_results", "county_league",
     "coverage", "data_quality", "outcome_distributions", "pairing_network", "quarterly_means",
 ]

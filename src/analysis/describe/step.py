@@ -11,6 +11,7 @@ from ..indicators import Weighting
 from .activity import activity_mix
 from .coverage import coverage
 from .league import county_league
+from .levels import level_summary
 from .network import pairing_network
 from .outcomes import outcome_distributions, quarterly_means
 from .quality import data_quality
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def build_results(processed: Processed) -> dict[str, pd.DataFrame]:
-    """Results hook: the seven ``describe_*`` files (see :mod:`analysis.describe` for columns).
+    """Results hook: the eight ``describe_*`` files (see :mod:`analysis.describe` for columns).
 
     ``describe_trends`` holds both weightings (``weighting`` column; ``residents`` first, the
     primary); ``describe_quality`` uses the default disclosure threshold.
@@ -35,6 +36,7 @@ def build_results(processed: Processed) -> dict[str, pd.DataFrame]:
         "describe_league": county_league(processed).tidy(),
         "describe_trends": trends,
         "describe_quality": data_quality(processed).tidy(),
+        "describe_levels": level_summary(processed).tidy(),
     }
 
 
@@ -45,6 +47,7 @@ def _run_step(processed: Processed, options: BuildOptions) -> dict[str, pd.DataF
 #: the build step (no resampling, so no options are used)
 STEP = Step("describe", run=_run_step,
             description="descriptive results: coverage, pairing network, activity mix, outcome "
-                        "distributions, county league, quarterly means, data quality")
+                        "distributions, county league, quarterly means, data quality, "
+                        "league summarised by prefecture, province and nation")
 
 __all__ = ["STEP", "build_results"]
