@@ -212,16 +212,19 @@ def synth(
     persistence: Annotated[float | None, typer.Option(
         help="AR(1) coefficient of a persistent institution shock to the scores (default: 0.7 in "
              "a targeting world, none in the demo; 0: none)")] = None,
+    scale: Annotated[str, typer.Option(
+        help="city (the demo), sichuan (183 counties) or national (about 2,850 counties)")] = "city",
     lang: Lang = None,
 ) -> None:
     """Generate the synthetic demo world (deterministic from the seed) with TRUTH.json; with
     --targeting or --supply-sd a targeting world (docs/demo_world.md)."""
-    from .synth import write_demo
+    from .synth.scale import write_world
 
     language = _language(lang)
     try:
-        written = write_demo(out, seed=seed, targeting=targeting, supply_sd=supply_sd,
-                             effect_scale=effect_scale, persistence=persistence)
+        written = write_world(out, scale=scale, seed=seed, targeting=targeting,
+                              supply_sd=supply_sd, effect_scale=effect_scale,
+                              persistence=persistence)
     except AnalysisError as err:
         _fail(err, language=language)
     typer.echo(Msg("cli.synth_wrote", n=len(written), out=out, seed=seed).render(language))

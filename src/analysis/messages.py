@@ -631,6 +631,9 @@ HELP: dict[str, Label] = catalogue({
                    "Generate the synthetic demo world (deterministic from the seed) with TRUTH.json; "
                    "with --targeting or --supply-sd a targeting world (docs/demo_world.md)."),
     "help.synth.out": ("写入合成原始表格的文件夹", "folder to write the synthetic raw tables into"),
+    "help.synth.scale": ("city（演示数据）、sichuan（183 个县）或 national（约 2,850 个县）；后两者由种子生成，不随仓库提交",
+                         "city (the demo), sichuan (183 counties) or national (about 2,850 counties); "
+                         "the scaled worlds are generated on demand, not committed"),
     "help.synth.seed": ("随机种子（自带的演示数据用 20210101）", "random seed (the bundled demo uses 20210101)"),
     "help.synth.targeting": ("帮扶跟随上一季度缺口的强度（0：演示数据）",
                              "strength with which help follows the previous quarter's shortfall "
