@@ -19,6 +19,9 @@ function of the seed, byte for byte.
 * :mod:`~analysis.synth.writer` — fixed-format CSV files whose columns are the contract's, and
   reading them back;
 * :mod:`~analysis.synth.world` — :func:`generate` and :func:`write_demo`.
+* :mod:`~analysis.synth.scale` — worlds at scale (``sichuan``: 183 counties in 21 prefectures;
+  ``national``: about 2,850 counties and 40,000 institutions) with the same mechanisms and their
+  own design, and ``write_world`` behind ``pairing-eval synth --scale``.
 
 Design in full: ``docs/demo_world.md``. Hand-written because no library generates this domain;
 only numpy and pandas are used.
