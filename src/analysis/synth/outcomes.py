@@ -20,6 +20,7 @@ from the panel ``derive_panel`` builds, so the two routes are checked against ea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -158,7 +159,25 @@ def draw_outcome_parts(rng: np.random.Generator, tables: dict[str, pd.DataFrame]
     county_codes = [c[0] for c in COUNTIES]
     c_idx = np.array([county_codes.index(c) for c in county])
 
-    beds = inst["beds"].to_numpy(dtype=float)
+    return draw_components(
+        rng, ids=ids, ts=ts, beds=inst["beds"].to_numpy(dtype=float), c_idx=c_idx,
+        n_counties=len(COUNTIES), unit_ids=units, unit_sum=lambda u: member.astype(float) @ u,
+        n_cover=n_cover, reform_on=reform_on, event_idx=event_idx, repair_on=repair_on)
+
+
+def draw_components(rng: np.random.Generator, *, ids: np.ndarray, ts: np.ndarray,
+                    beds: np.ndarray, c_idx: np.ndarray, n_counties: int, unit_ids: np.ndarray,
+                    unit_sum: Callable[[np.ndarray], np.ndarray], n_cover: np.ndarray,
+                    reform_on: np.ndarray, event_idx: np.ndarray, repair_on: np.ndarray
+                    ) -> OutcomeParts:
+    """The outcome model's random components in the generator's fixed order — residents, the
+    assessment mask, then per outcome the institution effects, the common trend, the county ×
+    quarter AR(1) shocks, the unit effects and the scores' noise — for any number of counties.
+    ``unit_sum(u)`` maps the units' effects to the institution × quarter sum over the units that
+    cover each cell (the demo world uses a dense membership array, the scaled worlds a sparse
+    sum); ``n_cover`` counts those units."""
+    n_i, n_t = len(ids), len(ts)
+    t0 = ts[0]
     occupancy = rng.uniform(0.55, 0.92, size=n_i)
     residents = rng.binomial(beds.astype(int)[:, None].repeat(n_t, 1), occupancy[:, None])
     observed = rng.random((n_i, n_t)) >= MISSING_RATE
@@ -172,16 +191,16 @@ def draw_outcome_parts(rng: np.random.Generator, tables: dict[str, pd.DataFrame]
         alpha = rng.normal(0.0, par["alpha_sd"], size=n_i)
         trend = par["trend_slope"] * (ts - t0) + rng.normal(0.0, par["common_sd"], size=n_t)
         rho, sd = par["shock_rho"], par["shock_sd"]
-        shock = np.empty((len(COUNTIES), n_t))
-        shock[:, 0] = rng.normal(0.0, sd, size=len(COUNTIES))
+        shock = np.empty((n_counties, n_t))
+        shock[:, 0] = rng.normal(0.0, sd, size=n_counties)
         for j in range(1, n_t):
             shock[:, j] = rho * shock[:, j - 1] + np.sqrt(1 - rho**2) * rng.normal(
-                0.0, sd, size=len(COUNTIES)
+                0.0, sd, size=n_counties
             )
-        u_eff = rng.normal(0.0, par["unit_sd"], size=len(units))
-        realized[y] = {u: round(float(v), 4) for u, v in zip(units, u_eff, strict=True)}
-        unit_sum = member.astype(float) @ u_eff
-        unit_term = np.divide(unit_sum, n_cover, out=np.zeros_like(unit_sum), where=n_cover > 0)
+        u_eff = rng.normal(0.0, par["unit_sd"], size=len(unit_ids))
+        realized[y] = {u: round(float(v), 4) for u, v in zip(unit_ids, u_eff, strict=True)}
+        unit_term = np.divide(unit_sum(u_eff), n_cover,
+                              out=np.zeros((n_i, n_t)), where=n_cover > 0)
         att = np.array([par["att"][str(e)] for e in range(MAX_EVENT_TIME + 1)])
         head[y] = par["base"] + alpha[:, None] + trend[None, :] + shock[c_idx, :]
         tail[y] = (np.where(reform_on, att[event_idx], 0.0), par["repair"] * repair_on, unit_term)

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..contract import TABLE_NAMES
-from ..domain import OUTCOMES, date_to_t, period_to_t
+from ..domain import date_to_t, period_to_t
 from ..errors import SpecificationError, check_option
 from .design import (
     ACTIVITY_EXACT,
@@ -51,9 +51,6 @@ from .design import (
     CITY_SECTORS,
     FIRST_PERIOD,
     LAST_PERIOD,
-    MAX_EVENT_TIME,
-    MISSING_RATE,
-    OUTCOME_MODEL,
     PROBLEM_TARGETS,
     PROGRAMME_START,
     PROGRAMME_T,
@@ -65,7 +62,7 @@ from .design import (
     quarter_start,
 )
 from .events import activity_table, found_day_sector
-from .outcomes import OutcomeParts, compose_assessments, exposure
+from .outcomes import OutcomeParts, compose_assessments, draw_components, exposure
 from .truth import build_truth
 from .writer import contract_columns, parsed_types, write_tables
 
@@ -452,34 +449,13 @@ def draw_scaled_outcome_parts(rng: np.random.Generator, tables: dict[str, pd.Dat
     codes = counties["county_code"].to_numpy()
     c_idx = pd.Series(np.arange(len(codes)), index=codes).reindex(
         inst["county_code"].to_numpy()).to_numpy()
-    beds = inst["beds"].to_numpy(dtype=float)
-    occupancy = rng.uniform(0.55, 0.92, size=n_i)
-    residents = rng.binomial(beds.astype(int)[:, None].repeat(n_t, 1), occupancy[:, None])
-    observed = rng.random((n_i, n_t)) >= MISSING_RATE
-    realized: dict[str, dict[str, float]] = {}
-    head, tail, noise = {}, {}, {}
-    for y in OUTCOMES:
-        par = OUTCOME_MODEL[y]
-        alpha = rng.normal(0.0, par["alpha_sd"], size=n_i)
-        trend = par["trend_slope"] * (ts - t0) + rng.normal(0.0, par["common_sd"], size=n_t)
-        rho, sd = par["shock_rho"], par["shock_sd"]
-        shock = np.empty((len(codes), n_t))
-        shock[:, 0] = rng.normal(0.0, sd, size=len(codes))
-        for j in range(1, n_t):
-            shock[:, j] = rho * shock[:, j - 1] + np.sqrt(1 - rho**2) * rng.normal(
-                0.0, sd, size=len(codes))
-        u_eff = rng.normal(0.0, par["unit_sd"], size=len(unit_ids))
-        realized[y] = {u: round(float(v), 4) for u, v in zip(unit_ids, u_eff, strict=True)}
-        unit_sum = np.bincount(cell_unit["cell"], weights=u_eff[cell_unit["u"].to_numpy()],
-                               minlength=n_i * n_t).reshape(n_i, n_t)
-        unit_term = np.divide(unit_sum, n_cover, out=np.zeros_like(unit_sum), where=n_cover > 0)
-        att = np.array([par["att"][str(e)] for e in range(MAX_EVENT_TIME + 1)])
-        head[y] = par["base"] + alpha[:, None] + trend[None, :] + shock[c_idx, :]
-        tail[y] = (np.where(reform_on, att[event_idx], 0.0), par["repair"] * repair_on, unit_term)
-        if y != "safety_hazards":
-            noise[y] = rng.normal(0.0, par["noise_sd"], size=(n_i, n_t))
-    return OutcomeParts(ts=ts, ids=ids, c_idx=c_idx, residents=residents, observed=observed,
-                        head=head, tail=tail, noise=noise, unit_effects=realized)
+    cells, units_of_cell = cell_unit["cell"].to_numpy(), cell_unit["u"].to_numpy()
+    return draw_components(
+        rng, ids=ids, ts=ts, beds=inst["beds"].to_numpy(dtype=float), c_idx=c_idx,
+        n_counties=len(codes), unit_ids=unit_ids,
+        unit_sum=lambda u: np.bincount(cells, weights=u[units_of_cell],
+                                       minlength=n_i * n_t).reshape(n_i, n_t),
+        n_cover=n_cover, reform_on=reform_on, event_idx=event_idx, repair_on=repair_on)
 
 
 def generate_scaled(scale: str, seed: int, *, counties: int | None = None
