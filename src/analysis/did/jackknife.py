@@ -67,36 +67,52 @@ def leave_one_out(res: ATTgtResult, spec: AggSpec, arrays: np.ndarray, *,
     glist = np.unique(res.cells.g)
     closed = (C >= CLOSED_FORM_MIN_CLUSTERS and p.X is None
               and res.cells.sample != "either_period")
-    loo_att = _closed_form_att(res, arrays) if closed else None
+    shares = []
     for c in range(C):
         keep = p.cl != c
-        G, w = p.G[keep], p.w[keep]
         if not keep.any():
+            shares.append(None)
             continue
+        G, w = p.G[keep], p.w[keep]
         pg = group_shares(G, w, glist)
         pgc = pg[np.searchsorted(glist, res.cells.g)]
         pgg = None
         if spec.overall == "pgg":
             pgg = group_shares(G, w, np.asarray(spec.key_groups, float))
-        X = None if p.X is None else p.X[keep]
-        obs = p.obs[keep]
+        shares.append((keep, pgc, pgg))
+    if closed:  # chunks outside, clusters inside: (G, chunk, K) at a time
         for s in range(0, R, chunk):
-            if loo_att is not None:
-                att = loo_att[c, s:s + chunk]
-            else:
-                Yb = arrays[s:s + chunk][:, keep]
-                att, _, _, _ = attgt_core(Yb, obs, G, w, res.cells, res.control_group,
-                                          res.anticipation, want_if=False, X=X)
-            r = att.shape[0]
-            keys, overall = aggregate_point(spec, att, np.broadcast_to(pgc, att.shape),
-                                            None if pgg is None else np.broadcast_to(pgg, (r, len(pgg))))
-            if spec.overall == "pgg":  # cohorts absent without cluster c have share 0
-                k = np.isfinite(keys)
-                wk = np.where(k, pgg[None, :], 0.0)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    overall = (np.where(k, keys, 0.0) * wk).sum(1) / wk.sum(1)
-            out[c, s:s + r] = np.column_stack([keys, overall])
+            loo = _closed_form_att(res, arrays[s:s + chunk])
+            for c, sh in enumerate(shares):
+                if sh is not None:
+                    out[c, s:s + loo.shape[1]] = _aggregate(spec, loo[c], sh[1], sh[2])
+        return out
+    for c, sh in enumerate(shares):
+        if sh is None:
+            continue
+        keep = sh[0]
+        X = None if p.X is None else p.X[keep]
+        for s in range(0, R, chunk):
+            att, _, _, _ = attgt_core(arrays[s:s + chunk][:, keep], p.obs[keep], p.G[keep],
+                                      p.w[keep], res.cells, res.control_group,
+                                      res.anticipation, want_if=False, X=X)
+            out[c, s:s + att.shape[0]] = _aggregate(spec, att, sh[1], sh[2])
     return out
+
+
+def _aggregate(spec: AggSpec, att: np.ndarray, pgc: np.ndarray,
+               pgg: np.ndarray | None) -> np.ndarray:
+    """``(r, J)``: the keys and the overall (last) of ``att`` ``(r, K)`` with the cohort shares
+    of the sample without one cluster."""
+    r = att.shape[0]
+    keys, overall = aggregate_point(spec, att, np.broadcast_to(pgc, att.shape),
+                                    None if pgg is None else np.broadcast_to(pgg, (r, len(pgg))))
+    if spec.overall == "pgg":  # cohorts absent without the cluster have share 0
+        k = np.isfinite(keys)
+        wk = np.where(k, pgg[None, :], 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            overall = (np.where(k, keys, 0.0) * wk).sum(1) / wk.sum(1)
+    return np.column_stack([keys, overall])
 
 
 def _closed_form_att(res: ATTgtResult, arrays: np.ndarray) -> np.ndarray:
