@@ -25,7 +25,7 @@ weighted outcome sum and weight in that cell (a cell whose treated or comparison
 cluster ``g`` does not exist without it, as in the re-run). The numbers are the re-runs' up to
 rounding (``tests/test_jackknife_closed_form.py``); the cost falls from ``G`` runs of the core,
 ``O(G·R·n·K)``, to ``O(R·n·K)``, which is what makes CV3 feasible with the hundreds of counties of a
-province (183 counties: the re-runs took more than 10 minutes per outcome, ``docs/scale.md``).
+province (``docs/scale.md``: 7.0 s against 0.41 s for 64 arrays with 183 counties).
 Below the threshold the re-runs are kept, so small datasets' numbers stay exactly as they were.
 
 Why hand-written: ``summclust`` / boottest compute CV3 for regressions; no library offers the
