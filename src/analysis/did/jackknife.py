@@ -24,7 +24,7 @@ cell's ATT is a difference of two weighted means, so without cluster ``g`` it is
 weighted outcome sum and weight in that cell (a cell whose treated or comparison units all sit in
 cluster ``g`` does not exist without it, as in the re-run). The numbers are the re-runs' up to
 rounding (``tests/test_jackknife_closed_form.py``); the cost falls from ``G`` runs of the core,
-``O(G·R·n·K)``, to ``O(R·n·K)``, which is what makes CV3 feasible with the hundreds of counties of a
+``O(G·R·n·K)``, to ``O(R·n·K)``, a factor ``G`` less for the hundreds of counties of a
 province (``docs/scale.md``: 7.0 s against 0.41 s for 64 arrays with 183 counties).
 Below the threshold the re-runs are kept, so small datasets' numbers stay exactly as they were.
 
