@@ -17,9 +17,7 @@ from statsmodels.stats.multitest import multipletests
 
 from analysis.domain import PRIMARY_OUTCOME, SECONDARY_OUTCOMES, is_primary
 from analysis.errors import SpecificationError
-from analysis.inference import WCRBootstrap, draw_weights
 from analysis.inference.stepdown import NullDraws, family_adjust, holm, romano_wolf
-from analysis.within import demean, factorize
 
 
 def closure_pvalues(observed: np.ndarray, draws: np.ndarray) -> np.ndarray:
@@ -94,31 +92,28 @@ def test_primary_outcome_vocabulary() -> None:
     assert not any(is_primary(o) for o in SECONDARY_OUTCOMES)
 
 
-def null_world_rejections(rng: np.random.Generator, *, n_boot: int = 199, G: int = 11,
-                          per: int = 4, T: int = 8, K: int = 4, rho: float = 0.5
-                          ) -> tuple[bool, bool]:
-    """One null world of a few-cluster panel regression with ``K`` correlated outcomes, none
-    affected by the dose: (any raw wild-bootstrap p ≤ 5%, any Romano–Wolf p ≤ 5%)."""
-    n = G * per * T
-    county = np.repeat(np.arange(G), per * T)
-    inst = np.repeat(np.arange(G * per), T)
-    period = np.tile(np.arange(T), G * per)
-    x = rng.gamma(2.0, 1.0, n) + np.repeat(rng.normal(0, 1, G), per * T) ** 2
-    L = np.linalg.cholesky((1 - rho) * np.eye(K) + rho)
-    shock = (rng.normal(size=(G * T, K)) @ L.T)[county * T + period]
-    noise = rng.normal(size=(n, K)) @ L.T
-    Y = shock + noise
-    codes = [factorize(inst)[0]]
-    X = demean(np.column_stack([x, (period[:, None] == np.arange(1, T)[None, :])]), codes)
-    W = draw_weights(rng, G, n_boot, "webb")  # one set of weights for every outcome
-    obs, draws = [], []
-    for k in range(K):
-        bt = WCRBootstrap(demean(Y[:, k], codes), X, county, 0, W, n_params=X.shape[1] + G * per)
-        obs.append(abs(bt.t_stat(0.0)))
-        draws.append(np.abs(bt.t_star(0.0)))
-    obs_a, D = np.array(obs), np.column_stack(draws)
-    raw = (1 + (D >= obs_a[None, :]).sum(0)) / (n_boot + 1)
-    return bool((raw <= 0.05).any()), bool((romano_wolf(obs_a, D) <= 0.05).any())
+def null_world_rejections(rng: np.random.Generator, *, n_boot: int = 199,
+                          rho: float = 0.5) -> tuple[bool, bool]:
+    """One null world of ``validation/multiplicity.py`` (a few-cluster panel regression with four
+    correlated outcomes, none affected by the dose): (any raw wild-bootstrap p ≤ 5%, any
+    Romano–Wolf p ≤ 5%)."""
+    raw, _, rw = _multiplicity().world(rng, rho=rho, n_boot=n_boot)
+    return raw, rw
+
+
+def _multiplicity():
+    """The Monte Carlo's module, loaded from ``validation/`` (one home for its null worlds)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    if "validation_multiplicity" not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "validation" / "multiplicity.py"
+        spec = importlib.util.spec_from_file_location("validation_multiplicity", path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules["validation_multiplicity"]
 
 
 def test_family_wise_error_rate_on_null_worlds() -> None:
