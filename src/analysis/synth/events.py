@@ -217,6 +217,18 @@ def found_day_sector(problems: pd.DataFrame, pairings: pd.DataFrame,
     return out
 
 
+def resolution_dates(df: pd.DataFrame, latent: np.ndarray, pairings: pd.DataFrame,
+                     units: pd.DataFrame) -> pd.Series:
+    """Resolution dates of problems ``df`` (``institution_id``, ``found_date``) from their latent
+    exponential durations in days, with the planted resolution effect: problems found while a unit
+    of :data:`RESOLUTION_EFFECT`'s sector was the institution's paired department resolve
+    ``hazard_ratio`` times faster; missing (still open) after the window's end."""
+    faster = found_day_sector(df, pairings, units) == RESOLUTION_EFFECT["sector"]
+    latent = np.where(faster, latent / RESOLUTION_EFFECT["hazard_ratio"], latent)
+    resolved = df["found_date"] + pd.to_timedelta(np.floor(latent).astype(int), unit="D")
+    return resolved.where(resolved <= WINDOW_END)
+
+
 def draw_problems(rng: np.random.Generator, inst: pd.DataFrame, pairings: pd.DataFrame,
                   units: pd.DataFrame) -> pd.DataFrame:
     """Problems 2021–2024 with the planted resolution effect
@@ -253,11 +265,7 @@ def draw_problems(rng: np.random.Generator, inst: pd.DataFrame, pairings: pd.Dat
     # the planted resolution effect: the exponential time of a problem found while a unit of the
     # planted sector was the institution's paired department is divided by the hazard ratio (a
     # deterministic rescaling: no draw is added, so the rest of the world is unchanged)
-    faster = found_day_sector(df, pairings, units) == RESOLUTION_EFFECT["sector"]
-    latent = df.pop("latent_days").to_numpy()
-    latent = np.where(faster, latent / RESOLUTION_EFFECT["hazard_ratio"], latent)
-    resolved = df["found_date"] + pd.to_timedelta(np.floor(latent).astype(int), unit="D")
-    df["resolved_date"] = resolved.where(resolved <= WINDOW_END)
+    df["resolved_date"] = resolution_dates(df, df.pop("latent_days").to_numpy(), pairings, units)
     # the solving unit: a unit paired with the institution on the resolution day, for ~3 in 4
     unit = np.full(len(df), None, dtype=object)
     draw = rng.random(len(df))

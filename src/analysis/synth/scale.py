@@ -54,14 +54,13 @@ from .design import (
     PROBLEM_TARGETS,
     PROGRAMME_START,
     PROGRAMME_T,
-    RESOLUTION_EFFECT,
     SEASON,
     WINDOW_END,
     YEAR_LEVEL,
     quarter_end,
     quarter_start,
 )
-from .events import activity_table, found_day_sector
+from .events import activity_table, resolution_dates
 from .outcomes import OutcomeParts, compose_assessments, draw_components, exposure
 from .truth import build_truth
 from .writer import contract_columns, parsed_types, write_tables
@@ -394,11 +393,7 @@ def draw_scaled_problems(rng: np.random.Generator, d: ScaleDesign, inst: pd.Data
                                                             unit="D"),
             "latent": rng.exponential(mean_days, size=len(k))}))
     df = pd.concat(frames, ignore_index=True)
-    faster = found_day_sector(df, pairings, units) == RESOLUTION_EFFECT["sector"]
-    latent = df.pop("latent").to_numpy()
-    latent = np.where(faster, latent / RESOLUTION_EFFECT["hazard_ratio"], latent)
-    resolved = df["found_date"] + pd.to_timedelta(np.floor(latent).astype(int), unit="D")
-    df["resolved_date"] = resolved.where(resolved <= WINDOW_END)
+    df["resolved_date"] = resolution_dates(df, df.pop("latent").to_numpy(), pairings, units)
     # the solving unit for about 3 in 4 resolved problems: the institution's first unit paired
     # on the resolution day (by pairing order)
     want = df["resolved_date"].notna().to_numpy() & (rng.random(len(df)) < 0.75)
