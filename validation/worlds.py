@@ -13,7 +13,8 @@ idiosyncratic noise ``ε ~ N(0, 2.5²)`` and 4% of assessments missing at random
 
 :class:`Design` says how counties differ: the adoption date of each county, the number of
 institutions of the adopting counties (shuffled in every world, or fixed), the never-treated
-counties' sizes and shock scale. :data:`SCENARIOS` holds the designs the Monte Carlo uses.
+counties' sizes and shock scale. :data:`SCENARIOS` holds the designs the Monte Carlo uses;
+:func:`scaled` replicates a design's counties to study inference with more clusters.
 
 Random numbers are drawn in one fixed order — quarter noise, the shuffle of sizes (when
 shuffled), then county by county its shocks and institution by institution its effect, noise and
@@ -24,7 +25,7 @@ seed gives the same shocks to every method that is compared on it (common random
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -100,6 +101,24 @@ SCENARIOS: dict[str, Design] = {d.name: d for d in (
            description="as unequal, with effects that differ by cohort (×0.5 … ×2.5) and grow "
                        "with event time (1, 2, 3, 3, …)"),
 )}
+
+
+def scaled(design: Design, n: int) -> Design:
+    """``design`` with its counties replicated ``n`` times: ``11 n`` counties for the demo's
+    structure, every cohort ``n`` times as large (the adoption dates unchanged), the adopting
+    counties' sizes repeated ``n`` times (so the skew stays: 2 to 14 institutions, geometric),
+    ``n`` copies of each never-treated county with its size and shock scale. ``scaled(d, 1)`` is
+    ``d`` itself, so every existing world is unchanged."""
+    if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n={n!r}: the number of copies is a positive integer")
+    if n == 1:
+        return design
+    return replace(design, cohorts=design.cohorts * n,
+                   treated_sizes=design.treated_sizes if design.alternate
+                   else design.treated_sizes * n,
+                   never_sizes=design.never_sizes if design.alternate
+                   else design.never_sizes * n,
+                   description=f"{design.description}; the counties replicated {n} times")
 
 
 def world(rng: np.random.Generator, design: Design, *,
