@@ -70,7 +70,7 @@ from analysis.inference import aggregate  # noqa: E402
 SCENARIOS = ("unequal", "large_never", "noisy_never", "one_county_cohorts")
 COPIES = (1, 2, 4, 8, 16)
 #: worlds with the wild bootstrap per number of copies (the first of each cell)
-WILD = {1: 100, 2: 60, 4: 30}
+WILD = {1: 100, 2: 40, 4: 20}
 TARGET = monte_carlo.TARGET
 ALPHA = monte_carlo.ALPHA
 COLUMNS = ("scenario", "copies", "G", "rep", "method", "aggregate", "att", "se", "ci_low",
@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="copies of the 11 counties (G = 11 × copies)")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--wild", default=",".join(f"{k}:{v}" for k, v in WILD.items()),
-                    help="copies:worlds with the wild bootstrap, e.g. 1:100,2:60,4:30")
+                    help="copies:worlds with the wild bootstrap, e.g. 1:100,2:40,4:20")
     ap.add_argument("--wild-scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--n-boot", type=int, default=199)
     ap.add_argument("--seed", type=int, default=20261130)

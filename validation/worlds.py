@@ -131,7 +131,10 @@ def world(rng: np.random.Generator, design: Design, *,
     sizes = list(rng.permutation(design.treated_sizes)) if design.shuffle \
         else list(design.treated_sizes)
     never = list(design.never_sizes)
-    rows = []
+    # the columns institution by institution, assembled once at the end (a data frame per
+    # institution cost most of a world's time with hundreds of counties)
+    cols: dict[str, list] = {"institution_id": [], "county_code": [], "t": [], "y": [],
+                             "adoption_t": []}
     for c, g in enumerate(design.cohorts):
         treated = bool(np.isfinite(g))
         if design.alternate:
@@ -151,6 +154,12 @@ def world(rng: np.random.Generator, design: Design, *,
         for i in range(n_inst):
             y = 70 + rng.normal(0, 4.0) + trend + shock + extra + rng.normal(0, 2.5, N_T)
             keep = rng.random(N_T) >= 0.04
-            rows.append(pd.DataFrame({"institution_id": f"c{c}i{i}", "county_code": f"C{c:02d}",
-                                      "t": ts[keep], "y": y[keep], "adoption_t": g}))
-    return pd.concat(rows, ignore_index=True)
+            k = int(keep.sum())
+            cols["institution_id"] += [f"c{c}i{i}"] * k
+            cols["county_code"] += [f"C{c:02d}"] * k
+            cols["t"].append(ts[keep])
+            cols["y"].append(y[keep])
+            cols["adoption_t"].append(np.full(k, g))
+    for name in ("t", "y", "adoption_t"):
+        cols[name] = np.concatenate(cols[name])
+    return pd.DataFrame(cols)
