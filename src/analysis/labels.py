@@ -465,6 +465,74 @@ LABELS: dict[str, Label] = catalogue({
     "index_link": ("索引", "index"),
     "other_language": ("英文版", "中文版 (Chinese)"),
     "other_language_index": ("英文版报告索引", "中文版报告索引 (index of the Chinese reports)"),
+    # pages above the county (a dataset of several prefectures or provinces)
+    "province_title": ("“一老一小”结对帮扶评估：全省汇总", "Paired assistance for the elderly and children: province summary"),
+    "nation_title": ("“一老一小”结对帮扶评估：全国汇总", "Paired assistance for the elderly and children: national summary"),
+    "area_title": ("“一老一小”结对帮扶评估：{name}汇总", "Paired assistance for the elderly and children: {name} summary"),
+    "index_province": ("全省汇总报告", "Province summary report"),
+    "index_nation": ("全国汇总报告", "National summary report"),
+    "level_prefecture": ("地市", "Prefecture"),
+    "level_province": ("省份", "Province"),
+    "level_nation": ("全国", "Nation"),
+    "unnamed_prefecture": ("地市{code}", "Prefecture {code}"),
+    "unnamed_province": ("省份{code}", "Province {code}"),
+    "comparison_prefecture": ("各地市比较", "Prefectures compared"),
+    "comparison_province": ("各省份比较", "Provinces compared"),
+    "area_code": ("代码", "Code"),
+    "counties_n": ("县区数", "Counties"),
+    "area_figures": ("关键指标与上级汇总", "Key figures and the levels above"),
+    "area_figures_note": (
+        "各列为本区域及其上级（最后一列为整个数据集）所辖县区的汇总：数量和金额相加，比率由相加后的分子分母重新计算，结对机构占比按机构数加权，综合指数变化为各县区变化按最新季度在院人数加权的汇总（不是单独估计）。均为描述性数字，不是效应。",
+        "Each column sums the counties of the area and of each level above it (the last column is "
+        "the whole dataset): counts and amounts added, rates recomputed from the added parts, the "
+        "paired share weighted by institutions, and the composite change a summary of the "
+        "counties' changes weighted by residents in the latest quarter (not an estimate of its "
+        "own). Descriptive figures, not effects.",
+    ),
+    "scorecard_members": (
+        "各{level}中达到各项目标的县区数（达标县区数/县区数）；各县区的数值见其报告。",
+        "Counties meeting each target in each {level} (counties meeting it / counties); each "
+        "county's values are on its page.",
+    ),
+    "scorecard_area_whole": (
+        "指标只按县区和整个数据集计算：上表为本区域各县区，下表为整个数据集。",
+        "The indicators are computed per county and for the whole dataset only: the table above "
+        "lists this area's counties, the one below is the whole dataset.",
+    ),
+    "fs_area_targets": (
+        "{area}的{n}个县区中，{k}个达到全部{m}项目标",
+        "{k} of the {n} counties of {area} met all {m} targets",
+    ),
+    "fs_area_composite": (
+        "；各县区综合指数变化按在院人数加权汇总为{change}",
+        "; their composite-index changes, weighted by residents, sum up to {change}",
+    ),
+    "fs_alloc_area": (
+        "建议方案在{area}调整{n}对结对，预测合计改善{gain}",
+        "the plan changes {n} pairings in {area}, a predicted gain of {gain} in total",
+    ),
+    "eff_context_area": (
+        "{area}机构平均每季度接受帮扶活动{here:.1f}场（整个数据集{city:.1f}场）；结对季度占比{share_a:.0%}（整个数据集{share_city:.0%}）。",
+        "Institutions in {area} received {here:.1f} activities per quarter on average (whole "
+        "dataset {city:.1f}); {share_a:.0%} of institution-quarters were paired (whole dataset "
+        "{share_city:.0%}).",
+    ),
+    "reform_area": (
+        "{area}的{n}个县区按收归县管季度分列如下；下方的效应为整个数据集统一估计（按县区聚类）。",
+        "The {n} counties of {area} by the quarter they moved under county management; the "
+        "effects below are estimated once for the whole dataset (clustered by county).",
+    ),
+    "index_area_title": ("{name}：县区报告索引", "{name}: county reports"),
+    "index_province_title": ("{name}：地市报告索引", "{name}: prefecture reports"),
+    "index_area_page": ("汇总报告", "summary"),
+    "index_counties": ("县区列表", "counties"),
+    "index_prefectures": ("地市列表", "prefectures"),
+    "index_failed_n": ("（其中{n}份报告过期或生成失败）", " ({n} report(s) out of date or failed)"),
+    "index_levels_note": (
+        "各行为所辖县区的汇总（规则同各汇总报告的“关键指标与上级汇总”）；各行的列表链接通往下一级的报告。",
+        "Each row sums its counties (the rules of the summary pages' key figures); each row's list "
+        "leads to the reports one level down.",
+    ),
 })
 
 #: institution kinds (the ``kind`` column's codes)

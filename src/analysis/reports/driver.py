@@ -1,7 +1,11 @@
 """Run the report notebooks for many counties with papermill, export HTML, write the index.
 
 One task per county (``notebooks/county_report.ipynb``) plus the city summary
-(``notebooks/city_summary.ipynb``). Before anything runs, parameters are checked against the
+(``notebooks/city_summary.ipynb``: the whole dataset, ``city.html``). A dataset of several
+prefectures also gets a summary per prefecture (``prefecture-<code>.html``) and, with several
+provinces, per province (``province-<code>.html``): the same notebook with ``area`` set, run as
+more tasks through the same path (worker processes, kept kernels, a Dask cluster); the index
+becomes one page per level (:mod:`analysis.reports.index`). Before anything runs, parameters are checked against the
 notebook's ``parameters`` cell (``papermill.inspect_notebook``: papermill itself only warns about
 unknown names) and county codes against the counties table. Tasks run in a process pool
 (``spawn``: no forked ZeroMQ state), each kernel on IPC sockets
@@ -62,14 +66,23 @@ from . import html as page_html
 from .index import (
     Failure,
     language_dir,
+    nav_up,
     other_language,
     read_failures,
     reports_base,
+    summary_label,
     write_failures,
     write_index,
 )
 from .index import nav as nav_links
-from .sections.base import check_county, check_threshold, county_codes
+from .sections.base import (
+    ReportContext,
+    area_pages,
+    area_report,
+    check_county,
+    check_threshold,
+    county_codes,
+)
 from .sections.people import check_people
 from .task import Task, TaskResult, io_reason, run_task
 
@@ -279,7 +292,9 @@ def run_reports(
     parameters : mapping, optional
         Extra notebook parameters; names the notebooks do not declare are refused.
     city : bool
-        Also run the city summary (default true).
+        Also run the city summary (default true) and, for a dataset of several prefectures, the
+        summary of every prefecture (and of every province when there are several) that holds
+        one of the counties run.
     progress : bool
         Show a progress bar on standard error.
     accept_small_counts : bool
@@ -350,8 +365,16 @@ def run_reports(
     extra = dict(parameters or {})
     base = {"dataset": dataset, "language": language, "threshold": threshold, **extra}
     check_parameters(county_nb, {**base, "county_code": codes[0]})
+    whole = ReportContext(processed, None, language, threshold)
+    summary = summary_label(whole)
+    areas: list[str] = []
     if city:
         check_parameters(city_nb, base)
+        prefixes = {c[:4] for c in chosen} | {c[:2] for c in chosen}
+        areas = [a for a in area_pages(processed)
+                 if (a[:2] if a.endswith("0000") else a[:4]) in prefixes]
+        if areas:
+            check_parameters(city_nb, {**base, "area": areas[0]})
 
     # each language in a folder of its own (reports/<dataset>/ and reports/<dataset>/en/)
     out_dir = language_dir(reports_dir(dataset, root), language)
@@ -362,13 +385,23 @@ def run_reports(
     if city:
         tasks.append(Task(CITY, str(city_nb), base, str(out_dir / "city.html"), str(failed_dir),
                           str(root), language, report_key(inputs, city_nb, base),
-                          nav_links(language, threshold, page="city.html"),
+                          nav_links(language, threshold, page="city.html", summary=summary),
                           running=running_header(processed, None, language), warm=warm))
+    for area in areas:  # the same notebook, one task per prefecture and province
+        name = area_report(area)
+        params = {**base, "area": area}
+        tasks.append(Task(name, str(city_nb), params, str(out_dir / f"{name}.html"),
+                          str(failed_dir), str(root), language, report_key(inputs, city_nb, params),
+                          nav_links(language, threshold, page=f"{name}.html", summary=summary,
+                                    up=nav_up(whole, area=area)),
+                          running=running_header(processed, None, language, area=area),
+                          warm=warm))
     for code in chosen:
         params = {**base, "county_code": code}
         tasks.append(Task(code, str(county_nb), params, str(out_dir / f"{code}.html"), str(failed_dir),
                           str(root), language, report_key(inputs, county_nb, params),
-                          nav_links(language, threshold, page=f"{code}.html"),
+                          nav_links(language, threshold, page=f"{code}.html", summary=summary,
+                                    up=nav_up(whole, county_code=code)),
                           running=running_header(processed, code, language), warm=warm))
 
     start = time.perf_counter()
@@ -417,15 +450,21 @@ def run_reports(
                          tuple(pdfs))
 
 
-def running_header(processed: Any, county: str | None, language: str) -> str:
-    """The running header of a page's PDF: the county (or the city summary), the dataset and the
-    data fingerprint (:func:`analysis.hashing.fingerprint`), in the page's language."""
+def running_header(processed: Any, county: str | None, language: str, *,
+                   area: str | None = None) -> str:
+    """The running header of a page's PDF: the county, the area (prefecture or province) or the
+    dataset's summary, the dataset and the data fingerprint
+    (:func:`analysis.hashing.fingerprint`), in the page's language."""
     from ..hashing import fingerprint
     from ..labels import label
-    from .sections.base import ReportContext
 
-    who = (f"{ReportContext(processed, county, language).county_name()} ({county})" if county
-           else label("index_city", language))
+    ctx = ReportContext(processed, county, language, area=area)  # type: ignore[arg-type]
+    if county:
+        who = f"{ctx.county_name()} ({county})"
+    elif area is not None:
+        who = f"{ctx.scope_name} ({area})"
+    else:
+        who = label(summary_label(ctx), language)
     return (f"{who} · {label('dataset', language)} {processed.dataset} · "
             f"{label('data_hash', language)} {fingerprint(processed.manifest)}")
 

@@ -21,7 +21,9 @@ module                 section
 ``allocation``         allocation recommendations (:func:`recommendations`)
 ``quality``            data-quality notes (:func:`data_quality`)
 ``methods``            methods and references (:func:`methods`)
-``league``             counties compared, the index table (:func:`comparison`, :func:`league_table`)
+``league``             counties compared, the index table (:func:`comparison`, :func:`league_table`);
+                       on an area's page the units one level below, linked to their pages
+``area``               an area's key figures beside the levels above (:func:`area_figures`)
 ``base``               :class:`Section`, HTML and disclosure helpers, :func:`open_report`
 ``estimates``          inference methods side by side, forest plots
 ``readers``            results read by several sections (indicators, cohorts)
@@ -32,7 +34,8 @@ module                 section
 from __future__ import annotations
 
 from .allocation import recommendations
-from .base import ReportContext, Section, check_county, county_codes, open_report
+from .area import area_figures
+from .base import ReportContext, Section, check_area, check_county, county_codes, open_report
 from .effectiveness import effectiveness
 from .findings import findings
 from .header import header
@@ -45,7 +48,7 @@ from .reform import reform
 from .scorecard import scorecard
 
 __all__ = [
-    "ReportContext", "Section", "check_county", "comparison", "county_codes", "data_quality",
+    "ReportContext", "Section", "area_figures", "check_area", "check_county", "comparison", "county_codes", "data_quality",
     "effectiveness", "findings", "header", "institutions", "key_figures", "league", "league_table", "methods",
     "open_report", "recommendations", "reform", "scorecard",
 ]

@@ -28,7 +28,8 @@ def recommendations(ctx: ReportContext, *, max_rows: int = 30) -> Section:
     """What the city-wide allocation plan recommends for the county's institutions: the pairings to
     add or end, and the county's predicted gain against the current pairings (summed over distinct
     institutions, as ``allocation_plan.parquet`` documents). At city scope: changes and gain per
-    county, and the plan's summary metrics."""
+    county (per prefecture or province above one prefecture; an area's page: its own units), and
+    the plan's summary metrics (the whole dataset's)."""
     lang = ctx.language
     plan = ctx.result("allocation_plan")
     if plan is None:
@@ -82,13 +83,17 @@ def _county_blocks(plan: pd.DataFrame, ctx: ReportContext, max_rows: int) -> lis
 
 def _city_blocks(plan: pd.DataFrame, summary: pd.DataFrame | None, ctx: ReportContext) -> list[str]:
     lang = ctx.language
+    level = ctx.member_level
+    plan = plan[plan["county_code"].astype(str).isin(ctx.scope_codes)]
+    unit = ctx.member_of(plan["county_code"].astype(str)).to_numpy()
     rows = [
         {
-            label("county", lang): ctx.county_name(str(code)),
+            label("county" if level == "county" else f"level_{level}", lang):
+                ctx.unit_name(level, str(code)),
             label("n_changes", lang): int(d["change"].isin(["added", "ended"]).sum()),
             label("county_gain", lang): float(institution_gain(d).sum()),
         }
-        for code, d in plan.groupby("county_code", sort=True)
+        for code, d in plan.groupby(unit, sort=True)
     ]
     blocks = [table_html(pd.DataFrame(rows))]
     if summary is not None:

@@ -20,6 +20,7 @@ import html
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -33,8 +34,15 @@ from ...disclosure import (
 )
 from ...disclosure import check_threshold as _check_threshold
 from ...errors import SpecificationError
+from ...hierarchy import CODE_COLUMN, NATION_CODE, hierarchy, level_of
 from ...labels import Language, check_language, label
 from .people import people_publication
+
+#: the levels an area page can have (a county has its own page; the dataset has the city page)
+AreaLevel = Literal["prefecture", "province"]
+AREA_LEVELS: tuple[str, ...] = ("prefecture", "province")
+#: the report name of the whole dataset's page (``city.html``)
+DATASET_REPORT = "city"
 
 # ----------------------------------------------------------------------------------------------
 # the display object and HTML helpers
@@ -107,13 +115,15 @@ def people_table(df: pd.DataFrame, cells: dict[tuple[int, str], str], ctx: Repor
 
 @dataclass(frozen=True)
 class ReportContext:
-    """What every section needs: the processed data, the county (``None`` for the city summary),
-    the language and the disclosure threshold."""
+    """What every section needs: the processed data, the page's scope (a county; an ``area``, the
+    code of a prefecture or province; or neither: the whole dataset, the city summary), the
+    language and the disclosure threshold."""
 
     processed: Processed = field(repr=False)
     county_code: str | None
     language: Language = "zh"
     threshold: int = DEFAULT_THRESHOLD
+    area: str | None = None
 
     @cached_property
     def people(self) -> Publication:
@@ -143,6 +153,132 @@ class ReportContext:
             return None
         return self.processed.result(name)
 
+    # -- levels: the page's scope and the units its tables list ---------------------------------
+
+    @cached_property
+    def levels(self) -> pd.DataFrame:
+        """One row per county: its prefecture and province (codes and names,
+        :func:`analysis.hierarchy.hierarchy`), in code order."""
+        return hierarchy(self.counties).sort_values("county_code").reset_index(drop=True)
+
+    @cached_property
+    def dataset_level(self) -> str:
+        """What the dataset covers: ``county``, ``prefecture``, ``province`` or ``nation``."""
+        return level_of(self.counties)
+
+    @property
+    def area_level(self) -> str | None:
+        """``prefecture`` or ``province`` on an area page, else ``None``."""
+        return None if self.area is None else area_level(self.area)
+
+    @property
+    def scope(self) -> str:
+        """``county``, ``prefecture``, ``province`` (an area page) or ``dataset``."""
+        if self.county_code:
+            return "county"
+        return self.area_level or "dataset"
+
+    @cached_property
+    def scope_codes(self) -> list[str]:
+        """The county codes the page covers, in code order: its county, its area's counties, or
+        every county of the dataset."""
+        if self.county_code:
+            return [self.county_code]
+        lv = self.levels
+        if self.area is None:
+            return lv["county_code"].tolist()
+        return lv.loc[lv[CODE_COLUMN[area_level(self.area)]] == self.area, "county_code"].tolist()
+
+    @property
+    def member_level(self) -> str:
+        """The level of the units the page's tables list: counties on a county page, a prefecture
+        page and the city page of a one-prefecture dataset; prefectures on a province page and the
+        dataset page of one province; provinces on the dataset page of several."""
+        if self.county_code or self.area_level == "prefecture":
+            return "county"
+        if self.area_level == "province":
+            return "prefecture"
+        return {"nation": "province", "province": "prefecture"}.get(self.dataset_level, "county")
+
+    def member_of(self, county_codes: pd.Series | list[str]) -> pd.Series:
+        """The code of the :attr:`member_level` unit each county belongs to (same index)."""
+        codes = pd.Series(county_codes).astype(str)
+        if self.member_level == "county":
+            return codes
+        column = CODE_COLUMN[self.member_level]
+        return codes.map(self.levels.set_index("county_code")[column])
+
+    def unit_name(self, level: str, code: str) -> str:
+        """The name of a county, prefecture or province (of the counties table where it gives one,
+        else generated from the level and the code); the nation's in words."""
+        if level == "county":
+            return self.county_name(code)
+        if level == "nation" or code == NATION_CODE:
+            return label("level_nation", self.language)
+        names = self.levels.drop_duplicates(CODE_COLUMN[level]).set_index(CODE_COLUMN[level])
+        name = names[f"{level}_name"].get(code)
+        if name is None or pd.isna(name):
+            return label(f"unnamed_{level}", self.language, code=code)
+        return str(name)
+
+    @property
+    def scope_name(self) -> str:
+        """The name of the page's county or area ('' for the whole dataset)."""
+        if self.county_code:
+            return self.county_name()
+        if self.area is not None:
+            return self.unit_name(area_level(self.area), self.area)
+        return ""
+
+    @property
+    def dataset_title_key(self) -> str:
+        """The label of the whole dataset's page: the city summary for a dataset of one
+        prefecture (or county), the province or national summary above it."""
+        return {"province": "province_title", "nation": "nation_title"}.get(self.dataset_level,
+                                                                           "city_title")
+
+
+def area_level(code: str) -> str:
+    """``province`` for a code ending in ``0000`` (GB/T 2260: ``PP0000``), else ``prefecture``."""
+    return "province" if str(code).endswith("0000") else "prefecture"
+
+
+def area_report(code: str) -> str:
+    """The report name of an area's page: ``prefecture-511100``, ``province-510000`` (its file is
+    the name with ``.html``)."""
+    return f"{area_level(code)}-{code}"
+
+
+def area_codes(processed: Processed, level: str) -> list[str]:
+    """The codes of the dataset's prefectures or provinces, in code order."""
+    if level not in AREA_LEVELS:
+        raise ValueError(f"level={level!r}: use one of {', '.join(AREA_LEVELS)}")
+    h = hierarchy(processed.tables["counties"])
+    return sorted(h[CODE_COLUMN[level]].unique().tolist())
+
+
+def area_pages(processed: Processed) -> list[str]:
+    """The areas that get a page of their own: every province when the dataset has several,
+    every prefecture when it has several (province codes first), in code order."""
+    out: list[str] = []
+    for level in ("province", "prefecture"):
+        codes = area_codes(processed, level)
+        if len(codes) > 1:
+            out += codes
+    return out
+
+
+def check_area(processed: Processed, area: str) -> None:
+    """Raise ``SpecificationError`` unless ``area`` is a prefecture or province of the dataset."""
+    level = area_level(area)
+    codes = area_codes(processed, level)
+    if str(area) not in codes:
+        raise SpecificationError(
+            f"area {area!r} is not a {level} of dataset {processed.dataset!r}; its {level}s: "
+            f"{', '.join(codes)}. An area is a prefecture code (the county code's first four "
+            "digits and 00) or a province code (first two digits and 0000)."
+        )
+
 
 def county_codes(processed: Processed) -> list[str]:
     """County codes of the dataset, in code order."""
@@ -168,18 +304,23 @@ def open_report(
     dataset: str = "demo",
     county_code: str | None = None,
     *,
+    area: str | None = None,
     language: Language = "zh",
     threshold: int = DEFAULT_THRESHOLD,
     root: Path | None = None,
 ) -> ReportContext:
-    """Load the processed dataset and check the options once (county code, language, threshold).
+    """Load the processed dataset and check the options once (county or area, language,
+    threshold).
 
     Parameters
     ----------
     dataset : str
         Folder under ``data/processed``.
     county_code : str, optional
-        The county of the report; ``None`` opens the city summary.
+        The county of the report; ``None`` opens a summary (of ``area``, else of the dataset).
+    area : str, optional
+        A prefecture code (``511100``) or province code (``510000``) of the dataset: the summary
+        of its counties. ``None`` with no county: the whole dataset (the city summary).
     language : {"zh", "en"}
     threshold : int
         Counts of people below this are suppressed.
@@ -193,7 +334,13 @@ def open_report(
     check_language(language)
     check_threshold(threshold)
     processed = load_processed(dataset, root=root)
+    if county_code is not None and area is not None:
+        raise SpecificationError("a report is of one county or of one area, not both: give "
+                                 "county_code or area.")
     if county_code is not None:
         county_code = str(county_code)
         check_county(processed, county_code)
-    return ReportContext(processed, county_code, language, int(threshold))
+    if area is not None:
+        area = str(area)
+        check_area(processed, area)
+    return ReportContext(processed, county_code, language, int(threshold), area)

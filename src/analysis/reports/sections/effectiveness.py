@@ -16,8 +16,10 @@ MAIN_MODELS = ("dose_response", "placebo_lead")
 def effectiveness(ctx: ReportContext, *, models: Sequence[str] = MAIN_MODELS,
                   max_rows: int = 30) -> Section:
     """City-wide pairing-effectiveness estimates of the main ``models`` (every inference method
-    side by side), the county's own rows if the results hold any, the county's intensity of help to
-    read them against, and the list of the other models the results file holds."""
+    side by side), the county's own rows if the results hold any, the county's (or the area's)
+    intensity of help to read them against, and the list of the other models the results file
+    holds. The estimates are the whole dataset's on every page (one estimate, clustered by
+    county)."""
     lang = ctx.language
     eff = ctx.result("effectiveness")
     blocks: list[str] = []
@@ -57,6 +59,14 @@ def effectiveness(ctx: ReportContext, *, models: Sequence[str] = MAIN_MODELS,
             blocks.append(paragraph(label("eff_county_rows", lang)))
             blocks.append(table_html(inference_wide(mine, ["model", "outcome", "term"],
                                                     value="estimate", lang=lang, draws=draws)))
+    elif ctx.area is not None:  # the area's intensity of help beside the whole dataset's
+        p = ctx.processed.panel
+        pa = p[p["county_code"].astype(str).isin(ctx.scope_codes)]
+        blocks.append(paragraph(label(
+            "eff_context_area", lang, area=ctx.scope_name,
+            here=float(pa["activities"].mean()), city=float(p["activities"].mean()),
+            share_a=float(pa["paired"].mean()), share_city=float(p["paired"].mean()),
+        )))
     # the figure: the first main model, one interval per outcome (wild bootstrap when present)
     first = main[main["model"].astype(str) == shown[0]]
     plot_rows = preferred_rows(first, ["outcome", "term"]).sort_values(["outcome", "term"],

@@ -38,7 +38,7 @@ from .base import ReportContext, Section
 #: the results files the findings read
 RESULTS: tuple[str, ...] = (
     "indicators", "describe_league", "reform_aggregate", "reform_sensitivity", "reform_pretrends",
-    "effectiveness", "allocation_plan", "allocation_summary", "need",
+    "effectiveness", "allocation_plan", "allocation_summary", "need", "describe_levels",
 )
 
 
@@ -55,6 +55,10 @@ class FindingsInput:
     names: Mapping[str, str] = field(default_factory=dict)
     n_counties: int = 0
     cohort_size: int = 0
+    #: an area's page (a prefecture or province): its code, name and counties
+    area: str | None = None
+    area_name: str = ""
+    area_counties: tuple[str, ...] = ()
 
     def table(self, name: str) -> pd.DataFrame | None:
         t = self.results.get(name)
@@ -170,6 +174,8 @@ def scorecard_finding(inp: FindingsInput, lang: str) -> Finding | None:
     ind = inp.table("indicators")
     if ind is None or ind.empty:
         return None
+    if inp.area is not None:
+        return area_scorecard_finding(inp, ind, lang)
     level, ident = ("county", inp.county_code) if inp.county_code else ("city", None)
     mine = _indicator_rows(ind, level, ident)
     if mine.empty:
@@ -205,6 +211,42 @@ def scorecard_finding(inp: FindingsInput, lang: str) -> Finding | None:
             text += label("fs_rank", lang, rank=int(row[col].iloc[0]), n=len(lg))
     elif not inp.county_code and lg is not None and len(lg) and "composite_change" in lg.columns:
         d = lg.dropna(subset=["composite_change"]).sort_values("composite_change")
+        if len(d) >= 2:
+            text += label("fs_best_worst", lang,
+                          best=inp.name(d["county_code"].iloc[-1]),
+                          best_v=num(d["composite_change"].iloc[-1]),
+                          worst=inp.name(d["county_code"].iloc[0]),
+                          worst_v=num(d["composite_change"].iloc[0]))
+    return Finding("scorecard", label("fs_scorecard_head", lang) + text + label("fs_end", lang))
+
+
+def area_scorecard_finding(inp: FindingsInput, ind: pd.DataFrame, lang: str) -> Finding | None:
+    """An area's page: how many of its counties met all four targets, the residents-weighted
+    summary of their composite changes (``describe_levels``), and its best and worst county. The
+    indicators have no area rows: nothing here is an area estimate with an interval."""
+    codes = set(inp.area_counties)
+    rows = ind[(ind["level"] == "county") & ind["id"].astype(str).isin(codes)]
+    if "weighting" in rows.columns and len(rows):
+        present = list(dict.fromkeys(rows["weighting"].astype(str)))
+        rows = rows[rows["weighting"].astype(str) == ("residents" if "residents" in present
+                                                       else present[0])]
+    targets = rows[rows["indicator"].isin(list(INDICATORS))]
+    if targets.empty:
+        return None
+    met = targets.assign(ok=[m is True or m == 1 for m in targets["target_met"]])
+    per_county = met.groupby(met["id"].astype(str))["ok"].agg(["sum", "size"])
+    all_met = int((per_county["sum"] == per_county["size"]).sum())
+    text = label("fs_area_targets", lang, area=inp.area_name, k=all_met, n=len(per_county),
+                 m=int(per_county["size"].max()))
+    lv = inp.table("describe_levels")
+    if lv is not None and len(lv):
+        row = lv[lv["code"].astype(str) == inp.area]
+        if len(row) and pd.notna(row["composite_change"].iloc[0]):
+            text += label("fs_area_composite", lang, change=num(row["composite_change"].iloc[0]))
+    lg = inp.table("describe_league")
+    if lg is not None and len(lg) and "composite_change" in lg.columns:
+        d = lg[lg["county_code"].astype(str).isin(codes)].dropna(subset=["composite_change"])
+        d = d.sort_values("composite_change")
         if len(d) >= 2:
             text += label("fs_best_worst", lang,
                           best=inp.name(d["county_code"].iloc[-1]),
@@ -332,6 +374,14 @@ def allocation_finding(inp: FindingsInput, lang: str) -> Finding | None:
     if math.isfinite(city_gain):
         lo, hi = gain_interval(city_gain, beta, ev)
         city_text = label("fs_alloc_city", lang, gain=with_ci(city_gain, lo, hi, lang))
+    if not inp.county_code and inp.area is not None:
+        here = plan[plan["county_code"].astype(str).isin(set(inp.area_counties))]
+        n = int(here["change"].isin(["added", "ended"]).sum())
+        gain = float(here.drop_duplicates("institution_id")["predicted_gain"].sum())
+        lo, hi = gain_interval(gain, beta, ev)
+        return Finding("allocation", head + label("fs_alloc_area", lang, area=inp.area_name, n=n,
+                                                  gain=with_ci(gain, lo, hi, lang))
+                       + city_text + label("fs_end", lang))
     if not inp.county_code:
         n = int(plan["change"].isin(["added", "ended"]).sum())
         return Finding("allocation", head + label("fs_alloc_city_changes", lang, n=n)
@@ -391,8 +441,11 @@ def findings_input(ctx: ReportContext) -> FindingsInput:
         eligible = bool(is_eligible(inst[inst["county_code"] == ctx.county_code]).any())
     names = {str(c): ctx.county_name(str(c)) for c in ctx.counties["county_code"]}
     size = int((coh == cohort).sum()) if cohort else 0
+    area = {} if ctx.area is None else {"area": ctx.area, "area_name": ctx.scope_name,
+                                        "area_counties": tuple(ctx.scope_codes)}
     return FindingsInput(results=results, county_code=ctx.county_code, cohort=cohort,
-                         eligible=eligible, names=names, n_counties=len(names), cohort_size=size)
+                         eligible=eligible, names=names, n_counties=len(names), cohort_size=size,
+                         **area)
 
 
 def findings(ctx: ReportContext) -> Section:

@@ -45,13 +45,19 @@ def now() -> str:
 
 def header(ctx: ReportContext, *, generated: str | None = None) -> Section:
     """Title, provenance (dataset, data hash, package version, generation time) and, for synthetic
-    data, a banner."""
+    data, a banner. An area's page names the area (and its level) in the title and provenance."""
     lang = ctx.language
-    title = (label("report_title", lang, name=ctx.county_name()) if ctx.county_code
-             else label("city_title", lang))
+    if ctx.county_code:
+        title = label("report_title", lang, name=ctx.county_name())
+    elif ctx.area is not None:
+        title = label("area_title", lang, name=ctx.scope_name)
+    else:
+        title = label(ctx.dataset_title_key, lang)
     rows = provenance_rows(ctx, generated or now())
     if ctx.county_code:
         rows.insert(0, (label("county", lang), f"{ctx.county_name()} ({ctx.county_code})"))
+    elif ctx.area is not None:
+        rows.insert(0, (label(f"level_{ctx.area_level}", lang), f"{ctx.scope_name} ({ctx.area})"))
     blocks = [f"<h1>{html.escape(title)}</h1>"]
     if ctx.processed.synthetic:
         blocks.append(synthetic_banner(lang))

@@ -9,15 +9,22 @@ cell                                       where
 =========================================  ====================================================
 a home's residents (its latest assessment)  its county's page, institutions table
 a county's residents (latest quarter)       its county's page, key figures; the city page and
-                                            the index, counties table
-the city's residents                        every county page, key figures (city value)
+                                            the index, counties table (with several prefectures:
+                                            its prefecture's page and index page)
+a prefecture's residents (several           its page, its province's page (or the dataset's),
+prefectures in the dataset)                 the index pages
+a province's residents (several provinces)  its page, the dataset's page, the index
+the city's residents                        every county page, key figures (city value); the
+                                            summary by level of every area page
 =========================================  ====================================================
 
 and the sums that tie them, which an attacker can solve: a county's residents = Σ residents of
 its homes assessed in the latest quarter (``describe_league``; a home last assessed earlier shows
-that earlier count, which is in no total), and the city's = Σ counties. A home's residents do not
-exceed its beds (a rule of the data contract; beds are shown beside them), unless the count is
-already above them.
+that earlier count, which is in no total), a prefecture's = Σ its counties, a province's = Σ its
+prefectures, and the city's (the whole dataset's) = Σ counties. A home's residents do not exceed
+its beds (a rule of the data contract; beds are shown beside them), unless the count is already
+above them. An area's total is published only when the dataset has several areas of that level
+(otherwise it is the city's), so a dataset of one prefecture publishes what it always did.
 
 :func:`people_publication` states these cells and relations from the processed data and the
 results, and protects them with :func:`analysis.disclosure.protect` — one pattern for the whole
@@ -35,6 +42,7 @@ import pandas as pd
 from ...data import Processed
 from ...disclosure import Audit, Cell, Publication, Relation, audit, protect
 from ...errors import ReportError
+from ...hierarchy import CODE_COLUMN, hierarchy
 from .readers import league
 
 CITY_CELL = "residents/city"
@@ -48,6 +56,12 @@ def institution_cell(institution_id: str) -> str:
 def county_cell(county_code: str) -> str:
     """Cell id of a county's residents."""
     return f"residents/county/{county_code}"
+
+
+def area_cell(level: str, code: str) -> str:
+    """Cell id of a prefecture's or province's residents (``level``: ``prefecture``,
+    ``province``)."""
+    return f"residents/{level}/{code}"
 
 
 def latest_residents(processed: Processed) -> pd.DataFrame:
@@ -106,7 +120,35 @@ def people_cells(processed: Processed) -> tuple[list[Cell], list[Relation]]:
         cells.append(Cell(CITY_CELL, total, label="residents of the city",
                           pages=("every county page",)))
         relations.append(Relation(CITY_CELL, tuple(county_ids), label="city: Σ counties"))
+        area_cells(processed, cells, relations)
     return cells, relations
+
+
+def area_cells(processed: Processed, cells: list[Cell], relations: list[Relation]) -> None:
+    """Add the prefectures' totals (Σ their counties) when the dataset has several prefectures,
+    and the provinces' (Σ their prefectures) when it has several provinces."""
+    h = hierarchy(processed.tables["counties"])
+    value = {c.id: c.value for c in cells}
+    below = {county_cell(str(r.county_code)): (str(r.prefecture_code), str(r.province_code))
+             for r in h.itertuples(index=False)}
+    for depth, level in enumerate(("prefecture", "province")):
+        if h[CODE_COLUMN[level]].nunique() < 2:
+            return
+        members: dict[str, list[str]] = {}
+        for cid, parents in below.items():
+            if cid in value:
+                members.setdefault(parents[depth], []).append(cid)
+        up: dict[str, tuple[str, str]] = {}
+        for code in sorted(members):
+            cid = area_cell(level, code)
+            parts = tuple(members[code])
+            value[cid] = math.fsum(value[p] for p in parts)
+            cells.append(Cell(cid, value[cid], label=f"residents of {level} {code}",
+                              pages=(f"{level} page {code}", "index pages")))
+            relations.append(Relation(cid, parts, label=f"{level} {code}: Σ its "
+                                      f"{'counties' if level == 'prefecture' else 'prefectures'}"))
+            up[cid] = (code, code[:2] + "0000")
+        below = up
 
 
 def people_publication(processed: Processed, threshold: int) -> Publication:

@@ -1,4 +1,5 @@
-"""Data-quality notes for the county (or city): the flags of ``describe_quality.parquet``
+"""Data-quality notes for the county (or area, or city; an area's counts are its counties' summed):
+the flags of ``describe_quality.parquet``
 (:func:`analysis.describe.data_quality`) in words, and the notes the build recorded."""
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ def data_quality(ctx: ReportContext) -> Section:
     """Notes on coverage and flags for the county (or city): assessment coverage, residents above
     beds, activities without a unit, open problems, small institutions hidden, build warnings."""
     lang = ctx.language
-    flags = quality(ctx.processed, ctx.county_code)
+    flags = quality(ctx.processed, ctx.county_code,
+                    ctx.scope_codes if ctx.area is not None else None)
     if flags is None:
         return Section("quality", label("quality", lang), (not_run("describe_quality", lang),))
     notes = flag_notes(flags, ctx.threshold, lang) + manifest_notes(ctx)

@@ -62,6 +62,15 @@ def league(processed: Processed) -> pd.DataFrame | None:
     return lg.assign(county_code=lg["county_code"].astype(str))
 
 
+def levels(processed: Processed) -> pd.DataFrame | None:
+    """``describe_levels.parquet``: the league summarised per prefecture, province and the nation
+    (:func:`analysis.describe.levels.summarise_by_level`), codes as text."""
+    lv = _result(processed, "describe_levels")
+    if lv is None:
+        return None
+    return lv.assign(code=lv["code"].astype(str), level=lv["level"].astype(str))
+
+
 def trends(processed: Processed) -> pd.DataFrame | None:
     """``describe_trends.parquet`` at the preferred weighting (the scorecard's): quarterly means
     per (``level``, ``county_code``, ``period``, ``outcome``), weighted as
@@ -70,11 +79,32 @@ def trends(processed: Processed) -> pd.DataFrame | None:
     return None if tr is None else _one_weighting(tr)
 
 
-def quality(processed: Processed, county_code: str | None) -> pd.Series | None:
-    """The county's row of ``describe_quality.parquet`` (the city's for ``None``)."""
+#: the columns of ``describe_quality`` that count (summed over an area's counties)
+QUALITY_COUNTS = ("institutions", "institution_quarters", "assessed", "missing_assessments",
+                  "never_assessed", "residents_over_beds", "activities_without_unit",
+                  "problems_open", "small_latest_quarter", "tiny_homes")
+
+
+def quality(processed: Processed, county_code: str | None,
+            counties: list[str] | None = None) -> pd.Series | None:
+    """The county's row of ``describe_quality.parquet`` (the city's for ``None``); with
+    ``counties`` (an area's county codes), their counts summed and the assessed share recomputed
+    from the sums (``None`` when the file has none of their rows)."""
     dq = _result(processed, "describe_quality")
     if dq is None:
         return None
+    if counties is not None:
+        rows = dq[(dq["level"] == "county") & dq["county_code"].astype(str).isin(counties)]
+        if rows.empty:
+            return None
+        out = rows.iloc[0].copy()
+        for col in QUALITY_COUNTS:
+            if col in rows.columns:
+                out[col] = rows[col].sum()
+        out["level"], out["county_code"] = "area", None
+        quarters = float(out.get("institution_quarters", 0) or 0)
+        out["assessed_share"] = float(out["assessed"]) / quarters if quarters else 0.0
+        return out
     if county_code is None:
         rows = dq[dq["level"] == "city"]
     else:

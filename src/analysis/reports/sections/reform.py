@@ -42,6 +42,8 @@ def reform(ctx: ReportContext, *, outcome_for_plot: str = "composite") -> Sectio
             blocks.append(paragraph(label("reform_never", lang)))
         if not eligible:
             blocks.append(paragraph(label("reform_no_eligible", lang), cls="pe-note"))
+    elif ctx.area is not None:
+        blocks.append(area_cohorts(ctx))
     if agg is None:
         blocks.append(not_run("reform_aggregate", lang))
         return Section("reform", label("reform", lang), tuple(blocks))
@@ -75,6 +77,20 @@ def reform(ctx: ReportContext, *, outcome_for_plot: str = "composite") -> Sectio
     elif att_gt is None:
         blocks.append(not_run("reform_attgt", lang))
     return Section("reform", label("reform", lang), tuple(blocks))
+
+
+def area_cohorts(ctx: ReportContext) -> str:
+    """An area's counties by the quarter they moved under county management (the estimates below
+    are the whole dataset's): one row per cohort, with how many of the area's counties it holds."""
+    lang = ctx.language
+    c = cohorts(ctx.processed).reindex(ctx.scope_codes)
+    keys = [label("never", lang) if pd.isna(v) else str(v) for v in c]
+    counts = pd.Series(keys).value_counts(sort=False)
+    order = sorted(counts.index, key=lambda k: (k == label("never", lang), k))
+    tab = pd.DataFrame({label("cohort", lang): order,
+                        label("counties_n", lang): [int(counts[k]) for k in order]})
+    return (paragraph(label("reform_area", lang, area=ctx.scope_name, n=len(ctx.scope_codes)))
+            + table_html(tab))
 
 
 #: the columns that say how many counties an estimate rests on (``reform_aggregate``)

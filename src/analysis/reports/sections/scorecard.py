@@ -1,7 +1,12 @@
 """The 三升一降 scorecard: baseline against latest from ``indicators.parquet``, target met, the
 county's change against the city's, and the quarterly means of the four outcomes from
 ``describe_trends.parquet`` (weighted as :func:`analysis.indicators.trends`, at the weighting of
-the scorecard's county and city values)."""
+the scorecard's county and city values).
+
+The indicators are computed for each county and for the whole dataset (the city). An area's page
+shows its counties' rows (a prefecture) or, per prefecture or province, how many of its counties
+met each target, and then the whole dataset's row; it has no quarterly figure (no area means are
+computed)."""
 
 from __future__ import annotations
 
@@ -33,8 +38,17 @@ def scorecard(ctx: ReportContext) -> Section:
         if ctx.county_code:
             blocks.append(table_html(_county_table(ind, city, ctx)))
         else:
-            blocks += [table_html(t) for t in _city_tables(ind, city, ctx)]
-    blocks.append(trend_figure(ctx))
+            members, whole = _city_tables(ind, city, ctx)
+            if ctx.member_level != "county":
+                blocks.append(paragraph(label("scorecard_members", lang,
+                                              level=label(f"level_{ctx.member_level}", lang)),
+                                        cls="pe-note"))
+            blocks.append(table_html(members))
+            if ctx.area is not None:
+                blocks.append(paragraph(label("scorecard_area_whole", lang), cls="pe-note"))
+            blocks.append(table_html(whole))
+    if ctx.area is None:
+        blocks.append(trend_figure(ctx))
     return Section("scorecard", label("scorecard", lang), tuple(blocks))
 
 
@@ -63,13 +77,20 @@ def _county_table(ind: pd.DataFrame, city: pd.DataFrame, ctx: ReportContext) -> 
 
 def _city_tables(ind: pd.DataFrame, city: pd.DataFrame, ctx: ReportContext) -> list[pd.DataFrame]:
     lang = ctx.language
-    cty = ind[ind["level"] == "county"]
+    cty = ind[(ind["level"] == "county") & ind["id"].isin(ctx.scope_codes)]
+    if ctx.member_level != "county":
+        return [_members_table(cty, ctx), _whole_table(city, lang)]
     wide = cty.pivot_table(index="id", columns="indicator", values="change", aggfunc="first")
     wide.columns = [outcome_label(c, lang) for c in wide.columns]
     met = cty.pivot_table(index="id", columns="indicator", values="target_met", aggfunc="first")
     n_met = met.astype(float).sum(axis=1)
     wide.insert(0, label("county", lang), [ctx.county_name(c) for c in wide.index])
     wide[label("target_met", lang)] = [f"{int(v)}/{met.shape[1]}" for v in n_met.reindex(wide.index)]
+    return [wide.reset_index(names=label("code", lang)), _whole_table(city, lang)]
+
+
+def _whole_table(city: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The whole dataset's (the city's) baseline, latest value, change and target met."""
     recs = [
         {
             label("indicator", lang): outcome_label(i, lang),
@@ -80,7 +101,25 @@ def _city_tables(ind: pd.DataFrame, city: pd.DataFrame, ctx: ReportContext) -> l
         }
         for i, r in city.iterrows()
     ]
-    return [wide.reset_index(names=label("code", lang)), pd.DataFrame(recs)]
+    return pd.DataFrame(recs)
+
+
+def _members_table(cty: pd.DataFrame, ctx: ReportContext) -> pd.DataFrame:
+    """Per prefecture or province (:attr:`ReportContext.member_level`): how many of its counties
+    met each target, as ``met/counties``."""
+    lang = ctx.language
+    level = ctx.member_level
+    met = cty.pivot_table(index="id", columns="indicator", values="target_met", aggfunc="first")
+    met = met.astype(float)
+    unit = ctx.member_of(pd.Series(met.index, index=met.index))
+    got = met.groupby(unit).sum(min_count=1)
+    n = met.notna().groupby(unit).sum()
+    out = pd.DataFrame({label("area_code", lang): got.index,
+                        label(f"level_{level}", lang): [ctx.unit_name(level, c) for c in got.index]})
+    for col in met.columns:
+        out[outcome_label(col, lang)] = [f"{int(k)}/{int(m)}" if m else ""
+                                         for k, m in zip(got[col].fillna(0), n[col], strict=True)]
+    return out
 
 
 def compare(change: float, city_change: float, lower_better: bool) -> str:
