@@ -220,7 +220,7 @@ def test_specification_errors_say_what_to_change(world) -> None:
     with pytest.raises(SpecificationError, match="start_period="):
         interrupted_time_series(world.panel, start_period="2021-1")
     # options are Literal types checked at the entry: the message lists the allowed values
-    with pytest.raises(SpecificationError, match="'analytic', 'wild_bootstrap'"):
+    with pytest.raises(SpecificationError, match="'analytic', 'analytic_county', 'wild_bootstrap'"):
         dose_response(world.panel, inference=("cluster",))  # type: ignore[arg-type]
     with pytest.raises(SpecificationError, match="intensity="):
         dose_response(world.panel, intensity="money")  # type: ignore[arg-type]

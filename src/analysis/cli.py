@@ -183,6 +183,9 @@ def build(
     n_boot: Annotated[int, typer.Option(help="wild-bootstrap draws")] = 999,
     n_perm: Annotated[int, typer.Option(help="randomisation-inference permutations")] = 999,
     seed: Annotated[int, typer.Option(help="root random seed of the resampling methods")] = 20210101,
+    steps: Annotated[str | None, typer.Option(
+        help="run only these results steps and what they require, comma-separated "
+             "(indicators, reform, effectiveness, allocation, describe; default: all)")] = None,
     lang: Lang = None,
 ) -> None:
     """Validate, then write data/processed/<dataset>/: tables, panel, manifest and results/."""
@@ -191,7 +194,8 @@ def build(
 
     language = _language(lang)
     try:
-        options = BuildOptions(n_boot=n_boot, n_perm=n_perm, seed=seed)
+        only = None if steps is None else tuple(s.strip() for s in steps.split(",") if s.strip())
+        options = BuildOptions(n_boot=n_boot, n_perm=n_perm, seed=seed, steps=only)
         outcome = run_build(raw_dir, options=options, force=force, out_root=out_root,
                             echo=_echo(language))
     except AnalysisError as err:

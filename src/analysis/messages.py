@@ -626,6 +626,10 @@ HELP: dict[str, Label] = catalogue({
     "help.build.n_boot": ("野自助法的抽样次数", "wild-bootstrap draws"),
     "help.build.n_perm": ("随机化推断的置换次数", "randomisation-inference permutations"),
     "help.build.seed": ("重抽样方法的根随机种子", "root random seed of the resampling methods"),
+    "help.build.steps": ("只运行这些结果步骤及其依赖的步骤，用逗号分隔"
+                         "（indicators、reform、effectiveness、allocation、describe；默认全部）",
+                         "run only these results steps and what they require, comma-separated "
+                         "(indicators, reform, effectiveness, allocation, describe; default: all)"),
     "help.synth": ("生成合成的演示数据（由种子决定，结果可重复），并写出 TRUTH.json；"
                    "给出 --targeting 或 --supply-sd 时生成“帮扶跟着缺口走”的数据（见 docs/demo_world.md）。",
                    "Generate the synthetic demo world (deterministic from the seed) with TRUTH.json; "

@@ -69,6 +69,7 @@ from .inference import (
     pretrend_test,
     wild_cluster_bootstrap,
 )
+from .inference.policy import methods_for, resampling_applies
 from .inference.stepdown import cs_null_draws, family_adjust, holm
 from .results import ResultMixin, few_cluster_warning
 from .within import fe_ols
@@ -307,7 +308,8 @@ def twfe(
     effects on the eligible institutions, clustered by county.
 
     The static coefficient also gets the restricted wild cluster bootstrap (Webb) from
-    :func:`analysis.inference.wild_cluster_bootstrap`. Event study: dummies for event times in
+    :func:`analysis.inference.wild_cluster_bootstrap`, below
+    :data:`analysis.inference.policy.ANALYTIC_FROM_CLUSTERS` counties. Event study: dummies for event times in
     ``window`` (endpoints binned), reference period ``-1``.
 
     References
@@ -327,16 +329,18 @@ def twfe(
                    cluster="county_code")
         t = r.tidy()
         rows = [t]
-        wb = wild_cluster_bootstrap(d, y=outcome, x=["reform_treated"], term="reform_treated",
-                                    cluster="county_code", fe="institution_id",
-                                    dummies=["period"], n_boot=n_boot, seed=seed)
-        wt = wb.tidy()
-        rows.append(pd.DataFrame({
-            "term": ["reform_treated"], "estimate": [float(t["estimate"].iloc[0])],
-            "std_error": [float(t["std_error"].iloc[0])],
-            "p_value": [float(wt["p_value"].iloc[0])], "ci_low": [float(wt["ci_low"].iloc[0])],
-            "ci_high": [float(wt["ci_high"].iloc[0])], "inference": ["wild_bootstrap"],
-            "n_obs": [r.n_obs]}))
+        if resampling_applies(n_cl):  # from ANALYTIC_FROM_CLUSTERS counties on: analytic only
+            wb = wild_cluster_bootstrap(d, y=outcome, x=["reform_treated"], term="reform_treated",
+                                        cluster="county_code", fe="institution_id",
+                                        dummies=["period"], n_boot=n_boot, seed=seed)
+            wt = wb.tidy()
+            rows.append(pd.DataFrame({
+                "term": ["reform_treated"], "estimate": [float(t["estimate"].iloc[0])],
+                "std_error": [float(t["std_error"].iloc[0])],
+                "p_value": [float(wt["p_value"].iloc[0])],
+                "ci_low": [float(wt["ci_low"].iloc[0])],
+                "ci_high": [float(wt["ci_high"].iloc[0])], "inference": ["wild_bootstrap"],
+                "n_obs": [r.n_obs]}))
         table = pd.concat(rows, ignore_index=True)
         table["event_time"] = np.nan
     else:
@@ -569,10 +573,12 @@ def _aggregate_rows(res: ATTgtResult, outcome: str, *, n_boot: int, n_perm: int,
 
 
 def _inference_for(res: ATTgtResult) -> tuple[str, ...]:
-    """Analytic always; the few-cluster methods when they apply (≤ MAX_CLUSTERS clusters)."""
+    """Analytic always; the few-cluster methods below the build's switch
+    (:data:`analysis.inference.policy.ANALYTIC_FROM_CLUSTERS`) and within what they can run
+    (``MAX_CLUSTERS``)."""
     if res.n_clusters > MAX_CLUSTERS:
         return ("analytic",)
-    return ("analytic", "wild_bootstrap", "randomization")
+    return methods_for(res.n_clusters)
 
 
 def _attgt_rows(res: ATTgtResult, outcome: str) -> pd.DataFrame:
@@ -605,7 +611,8 @@ def diagnostics(panel: pd.DataFrame, outcome: str, res: ATTgtResult, *, n_boot: 
     ``warning``)."""
     parts = []
     warn = few_cluster_warning(res.n_clusters)
-    pt = pretrend_test(res, n_boot=n_boot, n_perm=n_perm, seed=seed).tidy()
+    pt = pretrend_test(res, inference=_inference_for(res), n_boot=n_boot, n_perm=n_perm,
+                       seed=seed).tidy()
     parts.append(_diag_rows(outcome, "pretrend", pd.DataFrame({
         "term": pt["statistic"], "estimate": pt["value"], "p_value": pt["p_value"],
         "inference": pt["inference"], "df": pt["df"], "n_clusters": pt["n_clusters"]})))

@@ -52,7 +52,8 @@ __all__ = ["DoseInference", "DoseResponseResult", "TimeEffects", "Transform", "d
 Transform = Literal["log1p", "spline", "linear"]
 TimeEffects = Literal["quarter", "county_quarter"]
 #: the inference methods of a dose-response (names from :data:`analysis.domain.INFERENCE_NAMES`)
-DoseInference = Literal["analytic", "wild_bootstrap"]
+#: (``analytic_county`` gives rows with ``inference="analytic"`` and ``cluster="county_code"``)
+DoseInference = Literal["analytic", "analytic_county", "wild_bootstrap"]
 
 
 def rcs_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
@@ -123,10 +124,17 @@ class DoseResponseResult(ResultMixin):
 
     def coefficient(self, term: str | None = None,
                     inference: DoseInference = "analytic") -> pd.Series:
-        """The row of ``term`` (default: the first dose term) for one inference method."""
+        """The row of ``term`` (default: the first dose term) for one inference method
+        (``analytic``: clustered by institution; ``analytic_county``: by county)."""
         check_option("inference", inference, DoseInference)
         term = term or self.terms[0]
         t = self.table
+        if inference == "analytic_county":
+            return t[(t["term"] == term) & (t["inference"] == "analytic")
+                     & (t["cluster"] == "county_code")].iloc[0]
+        if inference == "analytic":
+            return t[(t["term"] == term) & (t["inference"] == "analytic")
+                     & (t["cluster"] == "institution_id")].iloc[0]
         return t[(t["term"] == term) & (t["inference"] == inference)].iloc[0]
 
     def plot(self, *, ax: Any = None) -> Any:
@@ -195,9 +203,13 @@ def dose_response(
     placebo : bool
         Add next quarter's intensity (same transform); a future dose cannot cause today's
         outcome, so its coefficient should be zero.
-    inference : sequence of {"analytic", "wild_bootstrap"}
+    inference : sequence of {"analytic", "analytic_county", "wild_bootstrap"}
         ``"analytic"``: CR1 clustered by institution, t with G−1 df (``G`` institutions; stated in
-        the columns ``critical`` and ``df``). ``"wild_bootstrap"``:
+        the columns ``critical`` and ``df``). ``"analytic_county"``: CR1 clustered by county, t
+        with G−1 df (``G`` counties); rows with ``inference="analytic"``,
+        ``cluster="county_code"`` — the build's headline from
+        :data:`analysis.inference.policy.ANALYTIC_FROM_CLUSTERS` counties on, where it replaces the
+        bootstrap. ``"wild_bootstrap"``:
         restricted wild cluster bootstrap-t by county, Webb weights, ``n_boot`` draws, interval
         by test inversion (Cameron, Gelbach & Miller 2008; Roodman et al. 2019).
     n_knots : int
@@ -215,7 +227,8 @@ def dose_response(
         ``tidy()`` columns: outcome, model, term, estimate, std_error, ci_low, ci_high, p_value,
         inference, cluster, n_clusters, critical (``"t"`` on analytic rows), df (``G − 1``
         there), n_obs, intensity, transform, time_effects, headline (``True`` on the county
-        wild-bootstrap rows, the interval to quote; on the analytic rows when no bootstrap ran).
+        wild-bootstrap rows, the interval to quote; else on the county-clustered analytic rows;
+        on the institution-clustered analytic rows when neither ran).
 
     Raises
     ------
@@ -235,7 +248,8 @@ def dose_response(
     for name in inference:
         check_option("inference", name, DoseInference)
     if not inference:
-        raise SpecificationError("inference is empty; ask for 'analytic' and/or 'wild_bootstrap'.")
+        raise SpecificationError("inference is empty; ask for 'analytic', 'analytic_county' "
+                                 "and/or 'wild_bootstrap'.")
     if transform == "spline" and not 3 <= n_knots <= 7:
         raise SpecificationError(f"n_knots={n_knots} must be between 3 and 7 (Harrell recommends 4 or 5).")
     d = with_outcome(panel, outcome)
@@ -296,6 +310,19 @@ def dose_response(
     null_draws: dict[str, NullDraws] = {}
     fit = fe_ols(d, y=outcome, x=xcols, fe=fes, cluster="institution_id")
     n_counties = int(d["county_code"].nunique())
+    if "analytic_county" in inference:
+        cfit = fe_ols(d, y=outcome, x=xcols, fe=fes, cluster="county_code")
+        t = cfit.coef_table(alpha=alpha)
+        t = t[t["term"].isin(terms + placebo_terms)]
+        for _, r in t.iterrows():
+            rows.append({"term": r["term"], "estimate": r["estimate"], "std_error": r["std_error"],
+                         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"],
+                         "inference": "analytic", "cluster": "county_code",
+                         "n_clusters": cfit.n_clusters, "critical": "t",
+                         "df": float(cfit.df_inference)})
+        notes.append(
+            f"County-clustered analytic rows: CR1 clustered by county, t({cfit.df_inference}) "
+            f"critical values (G = {cfit.n_clusters} counties).")
     if "analytic" in inference:
         t = fit.coef_table(alpha=alpha)
         t = t[t["term"].isin(terms + placebo_terms)]
@@ -333,9 +360,14 @@ def dose_response(
     table["intensity"] = intensity
     table["transform"] = transform
     table["time_effects"] = time_effects
-    # the headline interval: the county few-cluster one (wild bootstrap) when it was computed
-    table["headline"] = table["inference"] == ("wild_bootstrap" if "wild_bootstrap" in inference
-                                               else "analytic")
+    # the headline interval: the county few-cluster one (wild bootstrap) when it was computed,
+    # else the county-clustered analytic one, else the institution-clustered one
+    if "wild_bootstrap" in inference:
+        table["headline"] = table["inference"] == "wild_bootstrap"
+    elif "analytic_county" in inference:
+        table["headline"] = (table["inference"] == "analytic") & (table["cluster"] == "county_code")
+    else:
+        table["headline"] = table["inference"] == "analytic"
     # curve relative to zero intensity, analytic band from the institution-clustered covariance
     idx = [xcols.index(tn) for tn in terms]
     beta = fit.coef[idx]
@@ -366,8 +398,11 @@ def dose_response(
         "Read as an association conditional on the fixed effects and controls, not as a causal "
         "effect: it needs help to be unrelated to the outcome's shocks (strict exogeneity), which "
         "fails where help goes to the homes that had a bad quarter (docs/caveats.md, E1). "
-        "Headline interval: the county wild bootstrap; the institution-clustered row is shown "
-        "beside it.")
+        + ("Headline interval: the county wild bootstrap; the institution-clustered row is shown "
+           "beside it." if "wild_bootstrap" in inference else
+           "Headline interval: clustered by county (analytic, enough counties for it); the "
+           "institution-clustered row is shown beside it." if "analytic_county" in inference else
+           "Only the institution-clustered interval was computed: it ignores county-wide shocks."))
     return DoseResponseResult(
         outcome=outcome, intensity=intensity, transform=transform, terms=tuple(terms + placebo_terms),
         table=table, curve=curve, x_observed=np.quantile(x, np.linspace(0, 1, 101)),

@@ -16,6 +16,7 @@ import pandas as pd
 from ..build.steps import BuildOptions, Step
 from ..domain import ALL_OUTCOMES, COMPOSITE, SECONDARY_OUTCOMES, is_primary
 from ..errors import SpecificationError
+from ..inference.policy import ANALYTIC_FROM_CLUSTERS, methods_for, resampling_applies
 from ..inference.stepdown import family_adjust, holm
 from .dose import dose_response
 from .event_study import EventStudyResult, repairing_event_study
@@ -83,9 +84,10 @@ def dose_multiplicity(eff: pd.DataFrame, draws: dict[str, Any]) -> pd.DataFrame:
         out.loc[rows, "adjustment"] = "romano_wolf"
     rows = base & (out["inference"] == "analytic")
     rows &= out["term"] == out["outcome"].map(lambda o: _first_term(out, o))
-    if rows.any():
-        out.loc[rows, "p_adjusted"] = holm(out.loc[rows, "p_value"].to_numpy(float))
-        out.loc[rows, "adjustment"] = "holm"
+    # one family per clustering (institution; county, from ANALYTIC_FROM_CLUSTERS counties on)
+    for _, idx in out[rows].groupby(out.loc[rows, "cluster"].astype(str)).groups.items():
+        out.loc[idx, "p_adjusted"] = holm(out.loc[idx, "p_value"].to_numpy(float))
+        out.loc[idx, "adjustment"] = "holm"
     out["adjustment"] = out["adjustment"].astype("string")
     return out
 
@@ -130,8 +132,15 @@ def build_results(processed: Any, *, n_boot: int = 999,
     panel = with_outcome(processed.panel, COMPOSITE)  # composite and repaired, once
     parts, curves = [], []
     family_draws: dict[str, Any] = {}
+    # with few counties the county wild bootstrap; from ANALYTIC_FROM_CLUSTERS on, the analytic
+    # county-clustered rows in its place (analysis.inference.policy)
+    n_counties = int(panel["county_code"].nunique())
+    county = (("wild_bootstrap",) if resampling_applies(n_counties) else ("analytic_county",))
+    dose_inf = ("analytic", *county)
+    event_inf = methods_for(n_counties, ("analytic", "wild_bootstrap"))
     for outcome in ALL_OUTCOMES:
-        primary = dose_response(panel, outcome=outcome, n_boot=n_boot, seed=seed)
+        primary = dose_response(panel, outcome=outcome, inference=dose_inf, n_boot=n_boot,
+                                seed=seed)
         if outcome in SECONDARY_OUTCOMES:
             family_draws[outcome] = primary.null_draws.get(primary.terms[0])
         parts.append(primary.tidy())
@@ -139,15 +148,20 @@ def build_results(processed: Any, *, n_boot: int = 999,
         for time_effects in ("quarter", "county_quarter"):
             if time_effects != "quarter":
                 parts.append(dose_response(panel, outcome=outcome, time_effects=time_effects,
-                                           n_boot=n_boot, seed=seed).tidy())
+                                           inference=dose_inf, n_boot=n_boot, seed=seed).tidy())
             parts.append(dose_response(panel, outcome=outcome, time_effects=time_effects,
-                                       placebo=True, n_boot=n_boot, seed=seed).tidy())
+                                       placebo=True, inference=dose_inf, n_boot=n_boot,
+                                       seed=seed).tidy())
         for intensity in ("visits", "value_per_resident"):
             parts.append(dose_response(panel, outcome=outcome, intensity=intensity,
                                        inference=("analytic",)).tidy())
     eff = pd.concat(parts, ignore_index=True)
-    eff["note"] = np.where(eff["inference"] == "wild_bootstrap",
-                           "restricted wild cluster bootstrap-t, Webb weights, few clusters", "")
+    eff["note"] = np.where(
+        eff["inference"] == "wild_bootstrap",
+        "restricted wild cluster bootstrap-t, Webb weights, few clusters",
+        np.where((eff["inference"] == "analytic") & (eff["cluster"] == "county_code"),
+                 f"CR1 clustered by county, t(G − 1): {n_counties} counties, at least "
+                 f"{ANALYTIC_FROM_CLUSTERS} (analysis.inference.policy)", ""))
     rows = [eff]
     for outcome in ALL_OUTCOMES:  # the instrumented dose-response (robust to targeting)
         try:
@@ -162,7 +176,8 @@ def build_results(processed: Any, *, n_boot: int = 999,
     has_repair = "repair_t" in panel.columns and panel["repair_t"].notna().any()
     for outcome in ALL_OUTCOMES:
         if has_repair:
-            es = repairing_event_study(panel, outcome=outcome, n_boot=n_boot, seed=seed)
+            es = repairing_event_study(panel, outcome=outcome, inference=event_inf,
+                                       n_boot=n_boot, seed=seed)
             n_obs = int(panel[outcome].notna().sum())
             rows.append(_event_rows(es, n_obs))
         try:

@@ -274,6 +274,16 @@ def problem_survival(
 #: a covariate seen in fewer institutions than this has no trustworthy clustered standard error
 MIN_COX_CLUSTERS = 5
 
+#: up to this many counties a city-wide Cox model has one dummy per county (a hazard ratio per
+#: county); above it the county is a stratum (its own baseline hazard, which absorbs county
+#: differences at least as fully as a dummy). Why: lifelines' clustered (sandwich) standard
+#: errors form each problem's score residual against every earlier problem of its stratum, a cost
+#: quadratic in the stratum's size and linear in the covariates — with 183 counties, 112,000
+#: problems in four size bands and 190 covariates the step did not finish in 20 minutes on a
+#: 2-core machine; as strata, the problems split into county × size-band groups of about 150.
+#: A hazard ratio per county is also unreadable, and rests on few problems, at provincial scale.
+COX_COUNTY_DUMMIES_MAX = 30
+
 
 def _cox(pr: pd.DataFrame, *, county_code: str | None, alpha: float, robust: bool,
          stratify_size: bool, notes: list[str]) -> pd.DataFrame:
@@ -286,8 +296,12 @@ def _cox(pr: pd.DataFrame, *, county_code: str | None, alpha: float, robust: boo
     from lifelines import CoxPHFitter
     from lifelines.statistics import proportional_hazard_test
 
-    covs = ["category", "sector"] + (["county_code"] if county_code is None else [])
-    X = pr[["days", "event", "institution_id", "size_band"] + covs].copy()
+    n_counties = int(pr["county_code"].nunique())
+    county_strata = county_code is None and n_counties > COX_COUNTY_DUMMIES_MAX
+    covs = ["category", "sector"] + (
+        ["county_code"] if county_code is None and not county_strata else [])
+    X = pr[["days", "event", "institution_id", "size_band", "county_code"]
+           + [c for c in covs if c != "county_code"]].copy()
     X["event"] = X["event"].astype(int)
     dummies = []
     for c in covs:
@@ -297,14 +311,14 @@ def _cox(pr: pd.DataFrame, *, county_code: str | None, alpha: float, robust: boo
         dummies.append(dm)
         notes.append(f"Cox reference {c}: {ref}.")
     strata = stratify_size and X["size_band"].nunique() > 1
-    keep = ["days", "event"] + (["institution_id"] if robust else []) + (
-        ["size_band"] if strata else [])
+    strata_cols = (["size_band"] if strata else []) + (["county_code"] if county_strata else [])
+    keep = ["days", "event"] + (["institution_id"] if robust else []) + strata_cols
     Xc = pd.concat([X[keep], *dummies], axis=1)
     kw: dict[str, Any] = {"duration_col": "days", "event_col": "event"}
     if robust:
         kw["cluster_col"] = "institution_id"
-    if strata:
-        kw["strata"] = ["size_band"]
+    if strata_cols:
+        kw["strata"] = strata_cols
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cph = CoxPHFitter(alpha=alpha).fit(Xc, **kw)
@@ -324,7 +338,7 @@ def _cox(pr: pd.DataFrame, *, county_code: str | None, alpha: float, robust: boo
         "n_institutions": n_inst,
         "ph_statistic": ph.reindex(covariates)["test_statistic"].to_numpy(float),
         "ph_p_value": ph.reindex(covariates)["p"].to_numpy(float),
-        "strata": "size_band" if strata else ""})
+        "strata": "+".join(strata_cols)})
     table["few_clusters"] = robust & (table["n_institutions"] < MIN_COX_CLUSTERS)
     notes.append("Cox model: Efron ties; " + (
         f"robust (Lin & Wei sandwich) errors clustered by institution "
@@ -332,8 +346,10 @@ def _cox(pr: pd.DataFrame, *, county_code: str | None, alpha: float, robust: boo
         "model-based errors (problems of one institution are correlated; robust=True "
         "clusters by institution)") + (
         "; stratified by home-size band (quartiles of beds): covariates are compared within "
-        "homes of similar size" if strata else "") + "; hazard ratio > 1 = resolved faster than "
-        "the reference.")
+        "homes of similar size" if strata else "") + (
+        f"; stratified by county ({n_counties} counties, more than {COX_COUNTY_DUMMIES_MAX}: no "
+        "hazard ratio per county, covariates compared within counties)" if county_strata
+        else "") + "; hazard ratio > 1 = resolved faster than the reference.")
     few = table.loc[table["few_clusters"], "covariate"].tolist()
     if few:
         notes.append(f"Seen in fewer than {MIN_COX_CLUSTERS} institutions (clustered error not to "

@@ -26,7 +26,10 @@ documented in ``docs/report_sections.md`` § Key findings.
   results carry one, else the p-value of the default few-cluster method: the wild cluster bootstrap
   (the Monte Carlo of ``docs/methods_reform.md`` keeps its size within 3.5–6.5%), else
   randomisation inference. An analytic (cluster-robust) row alone reaches at most ``some``: with
-  eleven counties it rejects true nulls 8–11% of the time.
+  eleven counties it rejects true nulls 8–11% of the time. From
+  :data:`analysis.inference.policy.ANALYTIC_FROM_CLUSTERS` counties on the build runs analytic
+  inference only (``validation/cluster_count_results.md`` measured its size there), so an analytic
+  row clustered by that many counties is the default method and is not capped.
 * **What the number rests on** (reform): fewer than three comparison counties behind any cell with
   weight (``comparison_warning``), or fewer than :data:`MIN_TREATED` treated counties (the wild
   bootstrap is unreliable with one treated cluster: MacKinnon & Webb 2018), caps at ``some``; so
@@ -61,6 +64,7 @@ from typing import Literal
 import pandas as pd
 
 from ..domain import DIRECTION, indicator_column
+from ..inference.policy import RESAMPLING, analytic_adequate
 
 Level = Literal["strong", "some", "insufficient", "undetermined"]
 #: the rungs, strongest first
@@ -153,6 +157,7 @@ def grade(
     breakdown_m: object = None,
     pretrend_p: object = None,
     placebo_p: object = None,
+    n_clusters: object = None,
 ) -> Evidence:
     """The rung of one estimate, by the rules of this module's docstring (a pure function).
 
@@ -171,6 +176,9 @@ def grade(
     pretrend_p : p-value of the slope test of the leads (reform), by the default method.
     placebo_p : p-value of the lead placebo (dose-response), by the default method; ``None`` when
         there is none.
+    n_clusters : the counties an analytic row is clustered by; from
+        :data:`analysis.inference.policy.ANALYTIC_FROM_CLUSTERS` on the analytic interval is the
+        adequate one (the build runs no resampling there) and is not capped as ``analytic_only``.
 
     Returns
     -------
@@ -196,7 +204,8 @@ def grade(
     else:
         level = "insufficient"
     checks: list[tuple[bool, str, str]] = [
-        (method not in ("wild_bootstrap", "randomization"), "some", "analytic_only"),
+        (method not in RESAMPLING and not analytic_adequate(n_clusters), "some",
+         "analytic_only"),
     ]
     if design == "causal":
         checks += [
@@ -227,10 +236,15 @@ def grade(
 
 def pick_method(rows: pd.DataFrame) -> pd.Series | None:
     """The row of the first method of :data:`DEFAULT_METHODS` present in ``rows`` (one estimate,
-    one row per inference method), else ``None``."""
+    one row per inference method), else ``None``. Where rows carry a ``cluster`` column, rows
+    clustered by county come first within a method (the dose-response's institution-clustered
+    analytic row is never the one quoted when a county-clustered one exists)."""
     if rows is None or rows.empty or "inference" not in rows.columns:
         return None
     by = rows.assign(_m=rows["inference"].astype(str))
+    if "cluster" in by.columns:
+        county = (by["cluster"].astype(str) == "county_code").to_numpy()
+        by = pd.concat([by[county], by[~county]])
     for m in DEFAULT_METHODS:
         hit = by[by["_m"] == m]
         if len(hit):
@@ -241,6 +255,15 @@ def pick_method(rows: pd.DataFrame) -> pd.Series | None:
 def _method_p(rows: pd.DataFrame, method: str) -> float | None:
     hit = rows[rows["inference"].astype(str) == method]
     return float(hit["p_value"].iloc[0]) if len(hit) and _finite(hit["p_value"].iloc[0]) else None
+
+
+def _county_clusters(row: pd.Series) -> object:
+    """The row's ``n_clusters`` when it counts counties (no ``cluster`` column, or clustered by
+    county), else ``None``: institution clusters never make the analytic interval adequate."""
+    cluster = row.get("cluster")
+    if isinstance(cluster, str) and cluster not in ("", "county_code"):
+        return None
+    return row.get("n_clusters")
 
 
 def _opt_int(v: object) -> int | None:
@@ -311,6 +334,7 @@ def reform_evidence(agg: pd.DataFrame | None, outcome: str, *, aggregation: str,
         few_comparison=_few(row), n_treated=_opt_int(row.get("n_treated_counties")),
         n_comparison=_opt_int(row.get("n_comparison_counties")),
         breakdown_m=breakdown(sensitivity, outcome), pretrend_p=pretrend_p(pretrends, outcome),
+        n_clusters=_county_clusters(row),
     )
 
 
@@ -343,7 +367,7 @@ def dose_evidence(eff: pd.DataFrame | None, outcome: str) -> Evidence:
     return grade(
         row["estimate"], row["ci_low"], row["ci_high"], row["p_value"],
         method=str(row["inference"]), design="association", p_adjusted=row.get("p_adjusted"),
-        placebo_p=None if prow is None else prow["p_value"],
+        placebo_p=None if prow is None else prow["p_value"], n_clusters=_county_clusters(row),
     )
 
 

@@ -1,0 +1,61 @@
+"""Which inference the build reports, by the number of clusters: one home for the switch.
+
+With few counties the analytic clustered standard error over-rejects (Monte Carlo v2 in
+``validation/monte_carlo_results.md``: 5.8–17.4% at 5% with 11 counties), so the build reports the
+restricted wild cluster bootstrap and randomisation inference beside it and quotes the bootstrap.
+Both resampling methods cost more than linearly in the number of counties (the wild bootstrap's
+restricted arrays and CV3 jackknife, the permutations' re-estimation), and with many counties they
+are no longer needed: the clustered standard error with ``t(G − 1)`` critical values holds its
+size once there are enough clusters (Cameron, Gelbach & Miller 2008; MacKinnon & Webb 2017 show
+that "enough" grows with how unequal the clusters are).
+
+How many is enough here was measured, not assumed: ``validation/cluster_count.py`` replicates the
+demo's cohort structure (with its unequal county sizes, large and noisy comparison counties) to
+11 … 176 counties and records the analytic test's rejection rate of a true null
+(``validation/cluster_count_results.md``). :data:`ANALYTIC_FROM_CLUSTERS` is the smallest count at
+which that rate stayed within 3.5–6.5% in every scenario and aggregate tested. From there on the
+build runs analytic inference only, the reports quote it as the headline and the evidence ladder
+(:mod:`analysis.reports.evidence`) does not cap it as "analytic only"; below it nothing changes.
+
+References
+----------
+Cameron, A. C., Gelbach, J. B., & Miller, D. L. (2008). Bootstrap-based improvements for inference
+    with clustered errors. *Review of Economics and Statistics* 90(3), 414–427.
+MacKinnon, J. G., & Webb, M. D. (2017). Wild bootstrap inference for wildly different cluster
+    sizes. *Journal of Applied Econometrics* 32(2), 233–254.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = ["ANALYTIC_FROM_CLUSTERS", "RESAMPLING", "analytic_adequate", "methods_for",
+           "resampling_applies"]
+
+#: from this many clusters (counties) on the build reports analytic inference only
+ANALYTIC_FROM_CLUSTERS = 88
+#: the resampling methods the switch turns off
+RESAMPLING: tuple[str, ...] = ("wild_bootstrap", "randomization")
+
+
+def analytic_adequate(n_clusters: object) -> bool:
+    """True when ``n_clusters`` is a number of at least :data:`ANALYTIC_FROM_CLUSTERS`."""
+    try:
+        n = float(n_clusters)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return n >= ANALYTIC_FROM_CLUSTERS
+
+
+def resampling_applies(n_clusters: int) -> bool:
+    """True below :data:`ANALYTIC_FROM_CLUSTERS` clusters: the build runs the resampling methods."""
+    return not analytic_adequate(n_clusters)
+
+
+def methods_for(n_clusters: int, methods: Sequence[str] = ("analytic", *RESAMPLING)
+                ) -> tuple[str, ...]:
+    """``methods`` as the build runs them with ``n_clusters`` clusters: all of them below
+    :data:`ANALYTIC_FROM_CLUSTERS`, the non-resampling ones (``analytic``) from there on."""
+    if resampling_applies(n_clusters):
+        return tuple(methods)
+    return tuple(m for m in methods if m not in RESAMPLING)
