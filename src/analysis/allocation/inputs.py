@@ -14,6 +14,8 @@ Definitions (all over the last ``window`` quarters of the panel, default 4):
 
 from __future__ import annotations
 
+import math
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -45,11 +47,12 @@ class AllocationInputs:
 
 
 def allocation_inputs(processed: Any, *, window: int = 4, need: NeedIndex | None = None,
-                      county_code: str | None = None) -> AllocationInputs:
+                      county_code: str | None = None,
+                      counties: Collection[str] | None = None) -> AllocationInputs:
     """Build the optimiser's inputs from a processed dataset (``analysis.data.Processed``).
 
     ``county_code`` restricts to one county's institutions and the units currently paired there
-    (``None`` or ``"all"``: the whole city).
+    (``None`` or ``"all"``: the whole city); ``counties`` to several counties' (e.g. a province's).
     """
     county_code = None if county_code in (None, "all") else str(county_code)
     panel = processed.panel
@@ -109,7 +112,10 @@ def allocation_inputs(processed: Any, *, window: int = 4, need: NeedIndex | None
         if county_code not in set(inst["county_code"]):
             raise SpecificationError(f"county_code={county_code!r} is not in the data; choose one "
                                      f"of {sorted(inst['county_code'].unique())}.")
-        inst = inst[inst["county_code"] == county_code].reset_index(drop=True)
+    keep = None if county_code is None and counties is None else (
+        {county_code} if county_code is not None else {str(c) for c in counties or ()})
+    if keep is not None:
+        inst = inst[inst["county_code"].astype(str).isin(keep)].reset_index(drop=True)
         current = current[current["institution_id"].isin(inst["institution_id"])]
         used = current.groupby("unit_id").size()
         units = units[units["unit_id"].isin(used.index)].copy()
@@ -136,6 +142,7 @@ def recommend_pairs(processed: Any, *, max_changes: int | None = 36,
                     changes_per_institution: int = 1, same_county: bool = False,
                     equity_floor: float | FloorRule | None = "median", neediest_share: float = 0.2,
                     response: Response | None = None, county_code: str | None = None,
+                    counties: Collection[str] | None = None,
                     window: int = 4, marginal_values: bool = True,
                     compare_unconstrained: bool = True) -> AllocationResult:
     """The recommended re-pairing for a processed dataset.
@@ -149,7 +156,7 @@ def recommend_pairs(processed: Any, *, max_changes: int | None = 36,
     """
     if isinstance(equity_floor, str):
         check_option("equity_floor", equity_floor, FloorRule)
-    inp = allocation_inputs(processed, window=window, county_code=county_code)
+    inp = allocation_inputs(processed, window=window, county_code=county_code, counties=counties)
     resp, why = (response, response.description) if response is not None else response_for(
         processed)
     rate = inp.units.set_index("unit_id")["rate"]
@@ -247,10 +254,24 @@ def build_results(processed: Any, *, seed: int = 20210101) -> dict[str, pd.DataF
     sens = need.sensitivity(seed=seed)
     inp = allocation_inputs(processed, need=need)
     eq = equity(processed.panel, need.table, sectors=main_sectors(processed, inp.current))
-    res = recommend_pairs(processed)
-    plan = res.plan.copy()
-    plan["response_source"] = res.response.source
-    plan["response_beta"] = res.response.beta
+    scopes = plan_scopes(inst_t["county_code"])
+    if len(scopes) == 1 and scopes[0][1] is None:  # one prefecture: the plan as it always was
+        res = recommend_pairs(processed)
+        parts = [("", res)]
+    else:
+        parts = [(prov, recommend_pairs(processed, counties=codes, same_county=True,
+                                        max_changes=math.ceil(CHANGES_PER_COUNTY * len(codes))))
+                 for prov, codes in scopes]
+        res = parts[0][1]
+    plans = []
+    for prov, r in parts:
+        pl = r.plan.copy()
+        pl["response_source"] = r.response.source
+        pl["response_beta"] = r.response.beta
+        if prov:
+            pl["province_code"] = prov
+        plans.append(pl)
+    plan = pd.concat(plans, ignore_index=True)
     need_tab = need.table.drop(columns=["kind_label"]).copy()
     need_tab = need_tab.merge(sens.ranks.drop(columns="rank"), on="institution_id")
     equity_tab = eq.table.copy()
@@ -262,14 +283,68 @@ def build_results(processed: Any, *, seed: int = 20210101) -> dict[str, pd.DataF
     dec["statistic"] = "county_" + dec["statistic"]
     equity_out = pd.concat([equity_tab, dec[["measure", "statistic", "value", "county_code"]]],
                            ignore_index=True)
-    summary = res.metrics()
-    summary = pd.concat([summary, pd.DataFrame({
-        "metric": ["response_description", "notes"],
-        "value": [res.response.description, " | ".join(res.notes)]})], ignore_index=True)
-    cons = res.constraints.copy()
+    summary = _summary(parts)
+    cons = pd.concat([r.constraints.assign(province_code=prov) if prov else r.constraints
+                      for prov, r in parts], ignore_index=True)
     return {"allocation_plan": plan, "need": need_tab, "equity": equity_out,
             "equity_regression": eq.regression, "need_sensitivity": sens.scenarios,
             "allocation_summary": summary, "allocation_constraints": cons}
+
+
+#: the plan's change limit per county: Leshan's 36 changed pairings over its 11 counties
+CHANGES_PER_COUNTY = 36 / 11
+
+
+def plan_scopes(county_codes: pd.Series) -> list[tuple[str, list[str] | None]]:
+    """How the pairing plan is solved: ``[("", None)]`` — once, over the whole dataset, units free
+    to move across counties (the city-level plan, as for Leshan) — when the counties belong to one
+    prefecture; otherwise once per province, ``[(province_code, its counties), ...]``, with new
+    pairs kept within a unit's county and a change limit of :data:`CHANGES_PER_COUNTY` per county.
+
+    Why: a county department does not help homes in another prefecture, and the configuration LP
+    over every unit × institution of a province has millions of candidate unit sets (13.4 million
+    for the synthetic Sichuan world: too many to search exactly), while the within-county LP splits
+    into one block per county (:mod:`.blocks`). Provinces are solved one after another, so the
+    largest problem is one province's."""
+    from ..hierarchy import prefecture_code, province_code
+
+    codes = sorted({str(c) for c in county_codes.dropna()})
+    if len({prefecture_code(c) for c in codes}) <= 1:
+        return [("", None)]
+    by: dict[str, list[str]] = {}
+    for c in codes:
+        by.setdefault(province_code(c), []).append(c)
+    return [(p, by[p]) for p in sorted(by)]
+
+
+def _summary(parts: list[tuple[str, AllocationResult]]) -> pd.DataFrame:
+    """``allocation_summary``: the plan's metrics; with several provinces the dataset's rows first
+    (objectives, gains and changes summed, the worst solver status) with ``province_code`` empty,
+    then each province's rows."""
+    def one(r: AllocationResult) -> pd.DataFrame:
+        return pd.concat([r.metrics(), pd.DataFrame({
+            "metric": ["response_description", "notes"],
+            "value": [r.response.description, " | ".join(r.notes)]})], ignore_index=True)
+
+    if len(parts) == 1 and not parts[0][0]:
+        return one(parts[0][1])
+    per = [one(r).assign(province_code=prov) for prov, r in parts]
+    first = per[0].copy()
+    first["province_code"] = ""
+    for i, metric in enumerate(first["metric"]):
+        vals = [p.loc[p["metric"] == metric, "value"] for p in per]
+        nums = [pd.to_numeric(v, errors="coerce") for v in vals]
+        if all(len(n) and n.notna().all() for n in nums) and metric != "mip_gap":
+            first.loc[i, "value"] = float(sum(float(n.iloc[0]) for n in nums))
+        elif metric == "solver_status":
+            statuses = {str(v.iloc[0]) for v in vals if len(v)}
+            first.loc[i, "value"] = "optimal" if statuses == {"optimal"} else ", ".join(
+                sorted(statuses))
+        elif metric == "mip_gap":
+            first.loc[i, "value"] = max(float(n.iloc[0]) for n in nums if len(n))
+    first.loc[first["metric"] == "notes", "value"] = (
+        f"solved per province ({len(per)}), new pairs within a unit's county")
+    return pd.concat([first, *per], ignore_index=True)
 
 
 def _run_step(processed: Any, options: BuildOptions) -> dict[str, pd.DataFrame]:
