@@ -106,6 +106,14 @@ def test_cox_stratifies_by_county_above_the_dummy_limit(demo, monkeypatch):
     monkeypatch.setattr(survival, "COX_COUNTY_DUMMIES_MAX", 5)
     strata = problem_survival(demo, by="category", cox=True)
     assert not strata.cox["covariate"].str.startswith("county_code").any()
-    assert set(strata.cox["strata"]) == {"size_band+county_code"}
-    assert any("stratified by county" in n for n in strata.notes)
+    assert set(strata.cox["strata"]) == {"size_band"}  # the demo is one prefecture
+    assert any("no hazard ratio per county" in n for n in strata.notes)
+    # with counties in several prefectures the prefecture is a stratum
+    t = dict(demo.tables)
+    inst = t["institutions"].copy()
+    inst["county_code"] = inst["county_code"].astype(str).map(
+        lambda c: c if c < "511120" else "5112" + c[4:])
+    t["institutions"] = inst
+    pref = problem_survival(t, by="category", cox=True)
+    assert set(pref.cox["strata"]) == {"size_band+prefecture_code"}
     assert COX_COUNTY_DUMMIES_MAX >= 11  # the demo keeps a hazard ratio per county

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SpecificationError, check_option
+from ..hierarchy import prefecture_code
 from ..results import ResultMixin
 from .prepare import tables_of
 
@@ -275,13 +276,14 @@ def problem_survival(
 MIN_COX_CLUSTERS = 5
 
 #: up to this many counties a city-wide Cox model has one dummy per county (a hazard ratio per
-#: county); above it the county is a stratum (its own baseline hazard, which absorbs county
-#: differences at least as fully as a dummy). Why: lifelines' clustered (sandwich) standard
-#: errors form each problem's score residual against every earlier problem of its stratum, a cost
-#: quadratic in the stratum's size and linear in the covariates — with 183 counties, 112,000
-#: problems in four size bands and 190 covariates the step did not finish in 20 minutes on a
-#: 2-core machine; as strata, the problems split into county × size-band groups of about 150.
-#: A hazard ratio per county is also unreadable, and rests on few problems, at provincial scale.
+#: county); above it the prefecture is a stratum instead (its own baseline hazard; counties within
+#: a prefecture are not adjusted for, and no hazard ratio per county is reported). Why: lifelines
+#: fits a stratified model stratum by stratum and forms each problem's clustered (sandwich) score
+#: residual against every earlier problem of its stratum. Measured on the synthetic Sichuan world
+#: (183 counties, 112,000 problems, 2-core machine, one run each under load): 182 county dummies
+#: did not finish in 20 minutes; county × size-band strata took 95 s; prefecture × size-band
+#: strata 28.5 s. A hazard ratio per county is also unreadable, and rests on few problems, at
+#: provincial scale (the Kaplan–Meier medians per county stay).
 COX_COUNTY_DUMMIES_MAX = 30
 
 
@@ -297,11 +299,12 @@ def _cox(pr: pd.DataFrame, *, county_code: str | None, alpha: float, robust: boo
     from lifelines.statistics import proportional_hazard_test
 
     n_counties = int(pr["county_code"].nunique())
-    county_strata = county_code is None and n_counties > COX_COUNTY_DUMMIES_MAX
+    area_strata = county_code is None and n_counties > COX_COUNTY_DUMMIES_MAX
     covs = ["category", "sector"] + (
-        ["county_code"] if county_code is None and not county_strata else [])
+        ["county_code"] if county_code is None and not area_strata else [])
     X = pr[["days", "event", "institution_id", "size_band", "county_code"]
            + [c for c in covs if c != "county_code"]].copy()
+    X["prefecture_code"] = X["county_code"].astype(str).map(prefecture_code)
     X["event"] = X["event"].astype(int)
     dummies = []
     for c in covs:
@@ -311,7 +314,8 @@ def _cox(pr: pd.DataFrame, *, county_code: str | None, alpha: float, robust: boo
         dummies.append(dm)
         notes.append(f"Cox reference {c}: {ref}.")
     strata = stratify_size and X["size_band"].nunique() > 1
-    strata_cols = (["size_band"] if strata else []) + (["county_code"] if county_strata else [])
+    area = area_strata and X["prefecture_code"].nunique() > 1
+    strata_cols = (["size_band"] if strata else []) + (["prefecture_code"] if area else [])
     keep = ["days", "event"] + (["institution_id"] if robust else []) + strata_cols
     Xc = pd.concat([X[keep], *dummies], axis=1)
     kw: dict[str, Any] = {"duration_col": "days", "event_col": "event"}
@@ -347,9 +351,9 @@ def _cox(pr: pd.DataFrame, *, county_code: str | None, alpha: float, robust: boo
         "clusters by institution)") + (
         "; stratified by home-size band (quartiles of beds): covariates are compared within "
         "homes of similar size" if strata else "") + (
-        f"; stratified by county ({n_counties} counties, more than {COX_COUNTY_DUMMIES_MAX}: no "
-        "hazard ratio per county, covariates compared within counties)" if county_strata
-        else "") + "; hazard ratio > 1 = resolved faster than the reference.")
+        f"; {n_counties} counties, more than {COX_COUNTY_DUMMIES_MAX}: no hazard ratio per "
+        "county" + (", stratified by prefecture (covariates compared within prefectures)"
+                    if area else "") if area_strata else "") + "; hazard ratio > 1 = resolved faster than the reference.")
     few = table.loc[table["few_clusters"], "covariate"].tolist()
     if few:
         notes.append(f"Seen in fewer than {MIN_COX_CLUSTERS} institutions (clustered error not to "
