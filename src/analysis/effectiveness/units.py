@@ -225,9 +225,13 @@ class _Within:
         self._hp = _block_pinv(sparse.csr_matrix(h))
 
     def sums(self, u: Any) -> tuple[Any, Any]:
-        """``D₁'u`` and ``T'M₁u`` (group sums of ``u``, sparse if ``u`` is)."""
+        """``D₁'u`` and ``T'M₁u`` (group sums of ``u``, sparse if ``u`` is, unless ``T'M₁u`` is
+        mostly non-zero: with one effect per quarter, every unit has a value in every quarter)."""
         s = self._d1t @ u
-        return s, self._tt @ u - self._tdn @ s
+        a = self._tt @ u - self._tdn @ s
+        if sparse.issparse(a) and a.nnz > 0.25 * a.shape[0] * a.shape[1]:
+            a = a.toarray()
+        return s, a
 
     def cross(self, u: Any, v: Any, su: tuple[Any, Any] | None = None,
               sv: tuple[Any, Any] | None = None) -> np.ndarray:
@@ -269,15 +273,18 @@ def _largest_eigenvalue(xx: np.ndarray, xz: np.ndarray, zz: np.ndarray) -> float
 def _profiled_reml(zmz: np.ndarray, zmy: np.ndarray, ymy: float, df_resid: int) -> dict[str, Any]:
     """Exact REML for ``y = (fixed) + Z b + e`` with ``b ~ N(0, γσ²I)``, ``e ~ N(0, σ²I)``, from
     the cross products after all fixed effects (``M``: the residual maker of every fixed
-    regressor): ``Z'MZ``, ``Z'My``, ``y'My`` and the residual degrees of freedom ``n − rank(X)``.
+    regressor): ``Z'MZ`` (overwritten), ``Z'My``, ``y'My`` and the residual degrees of freedom
+    ``n − rank(X)``.
     With ``Z'MZ = UΛU'`` and ``w = U'Z'My`` the REML log-likelihood profiled over σ² is
     ``−½[Σ log(1+γλ_j) + (n−p) log S(γ)]``, ``S(γ) = y'My − Σ w_j² γ/(1+γλ_j)``: a one-dimensional
     maximisation (Patterson & Thompson 1971; the spectral form as in Kang et al. 2008, EMMA).
     Returns the BLUPs, the diagonal of their conditional (prediction-error) covariance and the
     eigendecomposition (``eigenvalues`` clipped at zero, ``eigenvectors``) for reuse."""
+    from scipy.linalg import eigh
     from scipy.optimize import brentq, minimize_scalar
 
-    lam, U = np.linalg.eigh(zmz)
+    # ``zmz`` is overwritten (units² doubles spared); divide and conquer, as numpy's eigh
+    lam, U = eigh(zmz, overwrite_a=True, check_finite=False, driver="evd")
     lam = np.clip(lam, 0, None)
     w = U.T @ zmy
     yy = float(ymy)
@@ -308,7 +315,7 @@ def _profiled_reml(zmz: np.ndarray, zmy: np.ndarray, ymy: float, df_resid: int) 
     S = yy - float(np.sum(w**2 * shrink))
     sigma2 = S / df_resid
     blup = U @ (shrink * w)
-    cond_var = sigma2 * ((U**2) @ shrink)
+    cond_var = sigma2 * np.einsum("ij,ij,j->i", U, U, shrink)
     return {"gamma": g, "sigma2": sigma2, "sigma2_unit": g * sigma2, "blup": blup,
             "cond_var": cond_var, "eigenvalues": lam, "eigenvectors": U}
 
@@ -548,6 +555,7 @@ def _fit_one(d: pd.DataFrame, Z: sparse.csr_matrix, units: list[str], *, outcome
     if engine == "statsmodels":
         blup, cond_var, sigma2_unit, sigma2 = _fit_statsmodels(d, yv, Xc, Z, units, tfe)
         lam, U = np.linalg.eigh(zmz)
+        lam = np.clip(lam, 0, None)
     else:
         est = _profiled_reml(zmz, zmy, ymy, n - k - fer)
         blup, cond_var = est["blup"], est["cond_var"]
@@ -557,14 +565,14 @@ def _fit_one(d: pd.DataFrame, Z: sparse.csr_matrix, units: list[str], *, outcome
     # no pooling: unit effects as fixed regressors (minimum-norm least squares), centred; by FWL
     # their coefficients are (Z'MZ)⁺Z'My with covariance s²(Z'MZ)⁺, from the same eigenvectors
     keep = lam > zero
-    Uk, lk = U[:, keep], lam[keep]
-    del U
-    coef = Uk @ ((Uk.T @ zmy) / lk)
-    ss = ymy - 2 * float(coef @ zmy) + float(coef @ (zmz @ coef))
+    inv = np.divide(1.0, lam, out=np.zeros_like(lam), where=keep)  # Λ⁺
+    coef = U @ (inv * (U.T @ zmy))
+    ss = ymy - 2 * float(coef @ zmy) + float(np.sum(lam * (U.T @ coef) ** 2))
     s2 = ss / (n - rank_x - int(keep.sum()) - fer)
     # var(P b̂) for the centring P = I − 11'/q: diag(PCP) = diag(C) − 2 C1/q + 1'C1/q²
-    diag_c = (Uk**2) @ (1.0 / lk)
-    row_mean = Uk @ (Uk.sum(axis=0) / lk) / q
+    diag_c = np.einsum("ij,ij,j->i", U, U, inv)
+    row_mean = U @ (U.sum(axis=0) * inv) / q
+    del U
     naive_se = np.sqrt(np.clip(s2 * (diag_c - 2 * row_mean + row_mean.mean()), 0, None))
     naive = coef - coef.mean()
     shr = blup - blup.mean()
