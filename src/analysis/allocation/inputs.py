@@ -86,8 +86,11 @@ def allocation_inputs(processed: Any, *, window: int = 4, need: NeedIndex | None
     cap = current.groupby("unit_id").size().rename("capacity")
     units = pd.concat([rate.reindex(cap.index).fillna(0.0), cap], axis=1)
     inst_county = inst_t.set_index("institution_id")["county_code"]
-    ucounty = (current.assign(county_code=current["institution_id"].map(inst_county))
-               .groupby("unit_id")["county_code"].agg(lambda s: s.value_counts().index[0]))
+    # a unit's county: the county of most of its current institutions (ties: the first in order)
+    uc = (current.assign(county_code=current["institution_id"].map(inst_county))
+          .groupby(["unit_id", "county_code"], sort=False).size().rename("n").reset_index())
+    uc = uc.sort_values("n", ascending=False, kind="stable").drop_duplicates("unit_id")
+    ucounty = uc.set_index("unit_id")["county_code"]
     units["county_code"] = ucounty
     ut = tables["units"].set_index("unit_id")
     units["sector"] = ut["sector"].reindex(units.index)
@@ -95,11 +98,10 @@ def allocation_inputs(processed: Any, *, window: int = 4, need: NeedIndex | None
     units.index.name = "unit_id"
     units = units.reset_index()
     # institutions: base = window activities not by current units, per quarter
-    cur_keys = set(map(tuple, current.to_numpy()))
-    is_cur = [(u, i) in cur_keys for u, i in zip(acts["unit_id"], acts["institution_id"],
-                                                  strict=True)]
-    base = (acts[~np.asarray(is_cur, dtype=bool)].groupby("institution_id").size()
-            / window).rename("base")
+    is_cur = acts[["unit_id", "institution_id"]].merge(
+        current.assign(_cur=True), on=["unit_id", "institution_id"], how="left")["_cur"]
+    is_cur = is_cur.fillna(False).to_numpy(bool)
+    base = (acts[~is_cur].groupby("institution_id").size() / window).rename("base")
     inst = inst_t[["institution_id", "county_code", "kind"]].copy()
     inst["base"] = inst["institution_id"].map(base).fillna(0.0).astype(float)
     inst = inst.merge(need.table[["institution_id", "need", "rank", "residents"]],
@@ -112,18 +114,25 @@ def allocation_inputs(processed: Any, *, window: int = 4, need: NeedIndex | None
         if county_code not in set(inst["county_code"]):
             raise SpecificationError(f"county_code={county_code!r} is not in the data; choose one "
                                      f"of {sorted(inst['county_code'].unique())}.")
+    out = AllocationInputs(units=units, institutions=inst, current=current,
+                           cost_per_activity=cost, window=(first, last))
     keep = None if county_code is None and counties is None else (
-        {county_code} if county_code is not None else {str(c) for c in counties or ()})
-    if keep is not None:
-        inst = inst[inst["county_code"].astype(str).isin(keep)].reset_index(drop=True)
-        current = current[current["institution_id"].isin(inst["institution_id"])]
-        used = current.groupby("unit_id").size()
-        units = units[units["unit_id"].isin(used.index)].copy()
-        units["capacity"] = units["unit_id"].map(used).astype(int)
-        current = current.reset_index(drop=True)
-        units = units.reset_index(drop=True)
-    return AllocationInputs(units=units, institutions=inst, current=current,
-                            cost_per_activity=cost, window=(first, last))
+        [county_code] if county_code is not None else list(counties or ()))
+    return out if keep is None else restrict_inputs(out, keep)
+
+
+def restrict_inputs(inp: AllocationInputs, counties: Collection[str]) -> AllocationInputs:
+    """``inp`` restricted to the institutions of ``counties`` and the units currently paired there
+    (their capacity: their current pairs there)."""
+    keep = {str(c) for c in counties}
+    inst = inp.institutions[inp.institutions["county_code"].astype(str).isin(keep)]
+    inst = inst.reset_index(drop=True)
+    current = inp.current[inp.current["institution_id"].isin(inst["institution_id"])]
+    used = current.groupby("unit_id").size()
+    units = inp.units[inp.units["unit_id"].isin(used.index)].copy()
+    units["capacity"] = units["unit_id"].map(used).astype(int)
+    return replace(inp, units=units.reset_index(drop=True), institutions=inst,
+                   current=current.reset_index(drop=True))
 
 
 def response_for(processed: Any) -> tuple[Response, str]:
@@ -144,11 +153,14 @@ def recommend_pairs(processed: Any, *, max_changes: int | None = 36,
                     response: Response | None = None, county_code: str | None = None,
                     counties: Collection[str] | None = None,
                     window: int = 4, marginal_values: bool = True,
-                    compare_unconstrained: bool = True) -> AllocationResult:
+                    compare_unconstrained: bool = True,
+                    inputs: AllocationInputs | None = None) -> AllocationResult:
     """The recommended re-pairing for a processed dataset.
 
     Options as :func:`optimise_pairs`; ``marginal_values``/``compare_unconstrained`` off save the
     extra solves that price the change limit and the floor and find the unconstrained optimum.
+    ``inputs``: the whole dataset's :func:`allocation_inputs`, computed once, restricted here to
+    ``county_code`` / ``counties`` (per-province plans).
 
     ``equity_floor="median"`` sets the floor for the neediest ``neediest_share`` to the median
     current intensity (activities per quarter) of all institutions; if that floor cannot be met
@@ -156,7 +168,12 @@ def recommend_pairs(processed: Any, *, max_changes: int | None = 36,
     """
     if isinstance(equity_floor, str):
         check_option("equity_floor", equity_floor, FloorRule)
-    inp = allocation_inputs(processed, window=window, county_code=county_code, counties=counties)
+    if inputs is None:
+        inp = allocation_inputs(processed, window=window, county_code=county_code,
+                                counties=counties)
+    else:  # computed once for the whole dataset (per-province plans)
+        keep = [county_code] if county_code not in (None, "all") else counties
+        inp = inputs if keep is None else restrict_inputs(inputs, keep)
     resp, why = (response, response.description) if response is not None else response_for(
         processed)
     rate = inp.units.set_index("unit_id")["rate"]
@@ -260,7 +277,8 @@ def build_results(processed: Any, *, seed: int = 20210101) -> dict[str, pd.DataF
         parts = [("", res)]
     else:
         parts = [(prov, recommend_pairs(processed, counties=codes, same_county=True,
-                                        max_changes=math.ceil(CHANGES_PER_COUNTY * len(codes))))
+                                        max_changes=math.ceil(CHANGES_PER_COUNTY * len(codes)),
+                                        inputs=inp))
                  for prov, codes in scopes]
         res = parts[0][1]
     plans = []
@@ -344,6 +362,8 @@ def _summary(parts: list[tuple[str, AllocationResult]]) -> pd.DataFrame:
             first.loc[i, "value"] = max(float(n.iloc[0]) for n in nums if len(n))
     first.loc[first["metric"] == "notes", "value"] = (
         f"solved per province ({len(per)}), new pairs within a unit's county")
+    # ``value`` is text, as in AllocationResult.metrics
+    first["value"] = first["value"].map(lambda v: f"{v:.6g}" if isinstance(v, float) else str(v))
     return pd.concat([first, *per], ignore_index=True)
 
 
