@@ -95,6 +95,10 @@ def test_evidence_ladder_credits_analytic_only_with_enough_counties():
                         "n_clusters": [n], "n_treated_counties": 40,
                         "n_comparison_counties": 50}, index=[0])
     assert "analytic_only" not in reform_evidence(agg, "composite", aggregation="simple").reasons
+    # a reform estimate resting on few treated counties stays capped (the headline window's
+    # over-rejection at 22-88 counties in validation/cluster_count_results.md)
+    few = agg.assign(n_treated_counties=policy.ANALYTIC_MIN_TREATED - 1)
+    assert "analytic_only" in reform_evidence(few, "composite", aggregation="simple").reasons
 
 
 def test_cox_stratifies_by_county_above_the_dummy_limit(demo, monkeypatch):

@@ -29,7 +29,9 @@ documented in ``docs/report_sections.md`` § Key findings.
   eleven counties it rejects true nulls 8–11% of the time. From
   :data:`analysis.inference.policy.ANALYTIC_FROM_CLUSTERS` counties on the build runs analytic
   inference only (``validation/cluster_count_results.md`` measured its size there), so an analytic
-  row clustered by that many counties is the default method and is not capped.
+  row clustered by that many counties — resting, for a reform estimate, on at least
+  :data:`analysis.inference.policy.ANALYTIC_MIN_TREATED` treated counties — is the default method
+  and is not capped.
 * **What the number rests on** (reform): fewer than three comparison counties behind any cell with
   weight (``comparison_warning``), or fewer than :data:`MIN_TREATED` treated counties (the wild
   bootstrap is unreliable with one treated cluster: MacKinnon & Webb 2018), caps at ``some``; so
@@ -177,8 +179,10 @@ def grade(
     placebo_p : p-value of the lead placebo (dose-response), by the default method; ``None`` when
         there is none.
     n_clusters : the counties an analytic row is clustered by; from
-        :data:`analysis.inference.policy.ANALYTIC_FROM_CLUSTERS` on the analytic interval is the
-        adequate one (the build runs no resampling there) and is not capped as ``analytic_only``.
+        :data:`analysis.inference.policy.ANALYTIC_FROM_CLUSTERS` on — and, for a reform estimate,
+        with at least :data:`~analysis.inference.policy.ANALYTIC_MIN_TREATED` treated counties
+        behind it — the analytic interval is the adequate one (the build runs no resampling
+        there) and is not capped as ``analytic_only``.
 
     Returns
     -------
@@ -204,7 +208,7 @@ def grade(
     else:
         level = "insufficient"
     checks: list[tuple[bool, str, str]] = [
-        (method not in RESAMPLING and not analytic_adequate(n_clusters), "some",
+        (method not in RESAMPLING and not analytic_adequate(n_clusters, n_treated), "some",
          "analytic_only"),
     ]
     if design == "causal":
