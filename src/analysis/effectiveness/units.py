@@ -96,12 +96,14 @@ def unit_membership(panel_rows: pd.DataFrame,
     end = pd.to_datetime(p["end_date"]).to_numpy()[pair]
     cover = (start <= qe[row]) & (np.isnat(end) | (end >= qs[row]))
     row, pair = row[cover], pair[cover]
-    units, col = np.unique(p["unit_id"].to_numpy(dtype=object)[pair], return_inverse=True)
-    cell = np.unique(row.astype(np.int64) * max(len(units), 1) + col)  # one per (row, unit)
-    row, col = cell // max(len(units), 1), cell % max(len(units), 1)
+    ucode, ids = pd.factorize(p["unit_id"].astype(str), sort=True)
+    used, col = np.unique(ucode[pair], return_inverse=True)  # the units paired with some row
+    q = max(len(used), 1)
+    cell = np.unique(row.astype(np.int64) * q + col)  # one per (row, unit)
+    row, col = cell // q, cell % q
     k = np.bincount(row, minlength=n)
-    Z = sparse.csr_matrix((1.0 / k[row], (row, col)), shape=(n, len(units)))
-    return Z, [str(u) for u in units]
+    Z = sparse.csr_matrix((1.0 / k[row], (row, col)), shape=(n, len(used)))
+    return Z, [str(u) for u in ids[used]]
 
 
 @dataclass(frozen=True)
@@ -422,7 +424,9 @@ def unit_contributions(
                                  "the pairings table are both needed.")
     d = with_outcome(panel, outcome)
     controls = [c for c in controls if c in d.columns]
-    d = d.dropna(subset=[outcome, "activities_lag1", *controls]).reset_index(drop=True)
+    keys = ["institution_id", "county_code", "period", outcome, "activities_lag1", *controls]
+    d = d[list(dict.fromkeys(keys))].dropna(subset=[outcome, "activities_lag1", *controls])
+    d = d.reset_index(drop=True)
     Z, units = unit_membership(d, tables["pairings"])
     if len(units) < MIN_UNITS:
         raise SpecificationError(f"Only {len(units)} helper units are paired in the data; a mixed "
