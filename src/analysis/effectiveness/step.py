@@ -165,7 +165,10 @@ def build_results(processed: Any, *, n_boot: int = 999,
     rows = [eff]
     for outcome in ALL_OUTCOMES:  # the instrumented dose-response (robust to targeting)
         try:
-            iv = dose_response_iv(panel, tables_of(processed), outcome=outcome).tidy()
+            # the delete-one-county jackknife refits 2SLS once per county: a few-cluster
+            # refinement, dropped with the resampling methods from ANALYTIC_FROM_CLUSTERS on
+            iv = dose_response_iv(panel, tables_of(processed), outcome=outcome,
+                                  jackknife=resampling_applies(n_counties)).tidy()
         except SpecificationError:  # no unit serves two institutions: no instrument
             continue
         iv["note"] = np.where(iv["weak_instrument"],
