@@ -48,11 +48,20 @@ Critical = Literal["t", "normal"]
 
 
 def cluster_sums(inf: np.ndarray, cl: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Sum an ``(R, n, m)`` influence array within clusters (codes ``cl``): ``(R, C, m)``."""
+    """Sum an ``(R, n, m)`` influence array within clusters (codes ``cl``): ``(R, C, m)``.
+
+    By a sparse ``C × n`` indicator matrix: ``O(R·n·m)`` time and no dense ``C × n`` array (a
+    dense one-hot product costs ``O(R·C·n·m)``: with the national world's 2,850 counties and
+    40,000 institutions, 114 million indicator cells per call)."""
+    from scipy import sparse
+
     R, n, m = inf.shape
-    onehot = np.zeros((n_clusters, n))
-    onehot[cl, np.arange(n)] = 1.0
-    return np.einsum("cn,rnm->rcm", onehot, inf)
+    onehot = sparse.csr_matrix((np.ones(n), (np.asarray(cl), np.arange(n))),
+                               shape=(n_clusters, n))
+    out = np.empty((R, n_clusters, m))
+    for r in range(R):
+        out[r] = onehot @ inf[r]
+    return out
 
 
 def se_from_psi(psi: np.ndarray, n: int, clustered: bool) -> np.ndarray:
