@@ -19,6 +19,21 @@ any dense rows × units array (:class:`_Within`): memory is O(rows + units²) pe
 A dataset of more than one province is fitted province by province (units compared within their
 province, time effects per province): a units × units matrix across the nation does not fit in
 memory.
+
+Measured on a shared 2-core machine (load average 4.5 to 9 from other work; ``/usr/bin/time``,
+composite outcome, quarter effects, loading the processed data included), synthetic worlds only:
+
+* Sichuan (``synth --scale sichuan --seed 7``: 45,048 rows, 2,617 units, one province): 31–36 s
+  wall, 12–14 s of CPU, 0.54 GB peak in three runs (0.39 GB of it loading the data and computing
+  the composite); 7.1–7.4 s wall and 0.55 GB in two runs with ``OPENBLAS_NUM_THREADS=1``. The
+  dense implementation this replaced: 142 s and 167 s wall, 67–72 s of CPU, 5.6 GB in two runs.
+* the nation (``--scale national --seed 7``: 951,480 rows, 48,195 units, 31 provinces of 620 to
+  2,859 units): 351 s wall, 138 s of CPU, 1.96 GB peak in one run; 43 s wall, 27 s of CPU,
+  2.02 GB in one run with ``OPENBLAS_NUM_THREADS=1``. A traced run reached its peak while loading
+  the data and computing the composite; no province's fit raised it.
+
+The eigendecompositions of the provinces' ``Z'MZ`` take most of the time; on a machine whose
+cores are busy with other work, OpenBLAS' own threads slow them several fold (above).
 """
 
 from __future__ import annotations
