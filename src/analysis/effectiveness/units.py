@@ -284,7 +284,9 @@ def _largest_eigenvalue(xx: np.ndarray, xz: np.ndarray, zz: np.ndarray) -> float
         return np.concatenate([xx @ v[:k] + xz @ v[k:], xz.T @ v[:k] + zz @ v[k:]])
 
     op = LinearOperator((k + q, k + q), matvec=matvec, dtype=float)
-    return float(eigsh(op, k=1, which="LA", tol=1e-6, return_eigenvectors=False)[0])
+    # a fixed start vector: the same threshold on every run (ARPACK's default start is random)
+    return float(eigsh(op, k=1, which="LA", tol=1e-6, v0=np.ones(k + q),
+                       return_eigenvectors=False)[0])
 
 
 def _profiled_reml(zmz: np.ndarray, zmy: np.ndarray, ymy: float, df_resid: int) -> dict[str, Any]:
