@@ -154,7 +154,8 @@ def recommend_pairs(processed: Any, *, max_changes: int | None = 36,
                     counties: Collection[str] | None = None,
                     window: int = 4, marginal_values: bool = True,
                     compare_unconstrained: bool = True,
-                    inputs: AllocationInputs | None = None) -> AllocationResult:
+                    inputs: AllocationInputs | None = None,
+                    time_limit: float = 120.0) -> AllocationResult:
     """The recommended re-pairing for a processed dataset.
 
     Options as :func:`optimise_pairs`; ``marginal_values``/``compare_unconstrained`` off save the
@@ -183,7 +184,8 @@ def recommend_pairs(processed: Any, *, max_changes: int | None = 36,
     floor = float(cur_int.median()) if equity_floor == "median" else equity_floor
     kw = dict(response=resp, max_changes=max_changes, same_county=same_county,
               neediest_share=neediest_share, changes_per_institution=changes_per_institution,
-              marginal_values=marginal_values, compare_unconstrained=compare_unconstrained)
+              marginal_values=marginal_values, compare_unconstrained=compare_unconstrained,
+              time_limit=time_limit)
     notes = [why] if why != resp.description else []
     try:
         res = optimise_pairs(inp.units, inp.institutions, inp.current, equity_floor=floor, **kw)
@@ -278,7 +280,8 @@ def build_results(processed: Any, *, seed: int = 20210101) -> dict[str, pd.DataF
     else:
         parts = [(prov, recommend_pairs(processed, counties=codes, same_county=True,
                                         max_changes=math.ceil(CHANGES_PER_COUNTY * len(codes)),
-                                        inputs=inp))
+                                        inputs=inp,
+                                        time_limit=max(120.0, SECONDS_PER_COUNTY * len(codes))))
                  for prov, codes in scopes]
         res = parts[0][1]
     plans = []
@@ -311,6 +314,10 @@ def build_results(processed: Any, *, seed: int = 20210101) -> dict[str, pd.DataF
 
 #: the plan's change limit per county: Leshan's 36 changed pairings over its 11 counties
 CHANGES_PER_COUNTY = 36 / 11
+#: the solver's time limit of a province's plan per county (at least the default 120 s): the
+#: Sichuan world's plan (183 counties) took 120–190 s on a loaded 2-core machine and, once, ran
+#: out of the default 120 s before any integer plan was found
+SECONDS_PER_COUNTY = 3.0
 
 
 def plan_scopes(county_codes: pd.Series) -> list[tuple[str, list[str] | None]]:
