@@ -104,15 +104,13 @@ def nav_up(ctx: ReportContext, county_code: str | None = None,
     code = county_code or area
     if code is None:
         return []
-    h = ctx.levels
     out = []
     if ctx.dataset_level == "nation":
         prov = f"{str(code)[:2]}0000"
         out.append((sub_index(prov), ctx.unit_name("province", prov)))
     if county_code is not None or not str(area).endswith("0000"):
         pref = f"{str(code)[:4]}00"
-        if pref in set(h["prefecture_code"]):
-            out.append((sub_index(pref), ctx.unit_name("prefecture", pref)))
+        out.append((sub_index(pref), ctx.unit_name("prefecture", pref)))
     return out
 
 

@@ -215,11 +215,18 @@ class ReportContext:
             return self.county_name(code)
         if level == "nation" or code == NATION_CODE:
             return label("level_nation", self.language)
-        names = self.levels.drop_duplicates(CODE_COLUMN[level]).set_index(CODE_COLUMN[level])
-        name = names[f"{level}_name"].get(code)
+        name = self._area_names[level].get(code)
         if name is None or pd.isna(name):
             return label(f"unnamed_{level}", self.language, code=code)
         return str(name)
+
+    @cached_property
+    def _area_names(self) -> dict[str, dict[str, object]]:
+        """Prefecture and province code → the name the counties table gives (may be missing)."""
+        lv = self.levels
+        return {level: lv.drop_duplicates(CODE_COLUMN[level])
+                .set_index(CODE_COLUMN[level])[f"{level}_name"].to_dict()
+                for level in AREA_LEVELS}
 
     @property
     def scope_name(self) -> str:
