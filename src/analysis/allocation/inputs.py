@@ -100,7 +100,7 @@ def allocation_inputs(processed: Any, *, window: int = 4, need: NeedIndex | None
     # institutions: base = window activities not by current units, per quarter
     is_cur = acts[["unit_id", "institution_id"]].merge(
         current.assign(_cur=True), on=["unit_id", "institution_id"], how="left")["_cur"]
-    is_cur = is_cur.fillna(False).to_numpy(bool)
+    is_cur = is_cur.notna().to_numpy()
     base = (acts[~is_cur].groupby("institution_id").size() / window).rename("base")
     inst = inst_t[["institution_id", "county_code", "kind"]].copy()
     inst["base"] = inst["institution_id"].map(base).fillna(0.0).astype(float)
