@@ -293,6 +293,7 @@ def _derive(publication: Publication, cell_id: str,
             bounds_of: Callable[[str], tuple[float, float]],
             ends: Sequence[End]) -> tuple[Bound | None, Bound | None]:
     from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix
 
     def unknown(i: str) -> bool:
         lo, hi = bounds_of(i)
@@ -321,15 +322,19 @@ def _derive(publication: Publication, cell_id: str,
                     queue.append(j)
     ids = list(cols)
     n = len(ids)
-    a = np.zeros((len(rows), n))
+    # sparse: a relation touches a few cells, a component can hold every cell of a large dataset
+    entries: tuple[list[int], list[int], list[float]] = ([], [], [])
     b = np.zeros(len(rows))
     for q, k in enumerate(rows):
         r = publication.relations[k]
         for j, coef in ((r.total, 1.0), *((p, -1.0) for p in r.parts)):
             if j in cols:
-                a[q, cols[j]] += coef
+                entries[0].append(q)
+                entries[1].append(cols[j])
+                entries[2].append(coef)
             else:
                 b[q] -= coef * bounds_of(j)[0]
+    a = coo_matrix((entries[2], (entries[0], entries[1])), shape=(len(rows), n)).tocsr()
     box = [bounds_of(i) for i in ids]
     lp_bounds = [(lo, None if math.isinf(hi) else hi) for lo, hi in box]
     out: dict[str, Bound] = {}
