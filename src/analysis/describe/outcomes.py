@@ -123,10 +123,13 @@ def outcome_distributions(processed: Processed) -> OutcomeDistributions:
     """
     by, s = _scores(processed)
     county, city = [], []
+    # one split by county (a comparison per county would scan every row once per county)
+    parts = dict(tuple(s.groupby("county_code", sort=False)))
+    empty = s.iloc[0:0]
     for outcome in ALL_OUTCOMES:
         for code in county_codes(processed):
             county.append({"county_code": code, "outcome": outcome,
-                           **_describe(s[s["county_code"] == code], outcome)})
+                           **_describe(parts.get(code, empty), outcome)})
         city.append({"outcome": outcome, **_describe(s, outcome)})
     table = scope_frame(pd.DataFrame(county), pd.DataFrame(city))
     for c in ("n_assessed", "n_institutions"):

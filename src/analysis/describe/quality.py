@@ -151,9 +151,12 @@ def data_quality(processed: Processed, *, threshold: int = DISCLOSURE_THRESHOLD)
     threshold = int(threshold)
     inst = processed.tables["institutions"]
     panel = processed.panel
+    # one split by county (a comparison per county would scan every row once per county)
+    by_panel = dict(tuple(panel.groupby("county_code", sort=False)))
+    by_inst = dict(tuple(inst.groupby("county_code", sort=False)))
     county = [{"county_code": code,
-               **_flags(processed, panel[panel["county_code"] == code],
-                        inst[inst["county_code"] == code], threshold)}
+               **_flags(processed, by_panel.get(code, panel.iloc[0:0]),
+                        by_inst.get(code, inst.iloc[0:0]), threshold)}
               for code in county_codes(processed)]
     city = [_flags(processed, panel, inst, threshold)]
     table = scope_frame(pd.DataFrame(county), pd.DataFrame(city))
