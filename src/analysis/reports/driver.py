@@ -359,7 +359,8 @@ def run_reports(
             )
         chosen = list(dict.fromkeys(chosen))
     # fail closed: the linear attacker's audit of every count of people the pages will publish
-    say(check_people(processed, threshold).summary())
+    audited = check_people(processed, threshold)
+    say(audited.summary())
     county_nb = (county_notebook or default_notebook("county", root)).resolve()
     city_nb = (city_notebook or default_notebook("city", root)).resolve()
     extra = dict(parameters or {})
@@ -436,12 +437,13 @@ def run_reports(
                 order = {t.name: i for i, t in enumerate(tasks)}
                 results.sort(key=lambda r: order[r.name])
                 finishing = True
-                results += _finish(processed, out_dir, failed_dir, results, language, threshold)
+                results += _finish(processed, out_dir, failed_dir, results, language, threshold,
+                                   audited.publication)
                 if chromium is not None:
                     pdfs = print_pdfs(tasks, results, chromium, say)
                     if any(r.status == "written" for r in pdfs):  # the index links the PDFs
                         results += _finish(processed, out_dir, failed_dir, results, language,
-                                           threshold)
+                                           threshold, audited.publication)
     except (KeyboardInterrupt, _Terminated) as stop:
         signum = stop.signum if isinstance(stop, _Terminated) else signal.SIGINT
         raise ReportInterrupted(signum, sum(r.status == "written" for r in done),
@@ -605,9 +607,10 @@ def _scratch() -> Iterator[str]:
 
 
 def _finish(processed: Any, out_dir: Path, failed_dir: Path, results: list[TaskResult],
-            language: str, threshold: int) -> list[TaskResult]:
+            language: str, threshold: int, people: Any = None) -> list[TaskResult]:
     """Update the failure record, the index and the font subset. A write that fails is reported
-    as the failure of ``index`` (the previous index stays: every write is atomic)."""
+    as the failure of ``index`` (the previous index stays: every write is atomic). ``people``:
+    the protected publication the run audited (both languages' indexes show it)."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     try:
         record = read_failures(failed_dir)
@@ -617,14 +620,15 @@ def _finish(processed: Any, out_dir: Path, failed_dir: Path, results: list[TaskR
             else:
                 record.pop(r.name, None)
         write_failures(failed_dir, record)
-        write_index(processed, out_dir, language=language, threshold=threshold, failed=record)
+        write_index(processed, out_dir, language=language, threshold=threshold, failed=record,
+                    people=people)
         page_html.write_font_subset(out_dir)  # cheap when the existing subset covers the pages
         # the other language's index links this language's pages: refreshed when it exists
         other = other_language(language)
         other_dir = language_dir(reports_base(out_dir, language), other)
         if (other_dir / "index.html").exists():
             write_index(processed, other_dir, language=other, threshold=threshold,
-                        failed=read_failures(other_dir / "failed"))
+                        failed=read_failures(other_dir / "failed"), people=people)
     except OSError as err:
         return [TaskResult("index", "failed", 0.0,
                            f"index.html not updated: {io_reason(err)}; the previous index is kept")]

@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..data import Processed
-from ..disclosure import DEFAULT_THRESHOLD, format_numbers, suppress, threshold_notice
+from ..disclosure import DEFAULT_THRESHOLD, Publication, format_numbers, suppress, threshold_notice
 from ..labels import label
 from .html import page, scroll_tables, write_atomic
 from .sections.base import ReportContext, area_report, county_codes, not_run
@@ -210,6 +210,7 @@ def write_index(
     language: str,
     threshold: int,
     failed: Mapping[str, Failure | str] | None = None,
+    people: Publication | None = None,
 ) -> Path:
     """Write ``index.html`` into ``out_dir`` (atomically) and return its path; for a dataset of
     several prefectures also the index page of every prefecture (and of every province when there
@@ -217,23 +218,25 @@ def write_index(
 
     ``failed`` maps a report (county code, ``city``, ``prefecture-<code>``, ``province-<code>``)
     whose last run failed to its :class:`Failure` (or a reason): its last good page, if any, is
-    still linked, marked out of date with the date and reason.
+    still linked, marked out of date with the date and reason. ``people``: the dataset's protected
+    publication of counts of people at ``threshold``, when the caller has it (the driver audits it
+    before any page runs; protecting a large dataset takes minutes), else computed here.
     """
     failures = {k: v if isinstance(v, Failure) else Failure("", str(v))
                 for k, v in (failed or {}).items()}
-    ctx = ReportContext(processed, None, language, threshold)  # type: ignore[arg-type]
+    ctx = ReportContext(processed, None, language, threshold,  # type: ignore[arg-type]
+                        publication=people)
     if ctx.member_level == "county":
         return _flat_index(processed, out_dir, language=language, threshold=threshold,
-                           failures=failures)
+                           failures=failures, ctx=ctx)
     return _level_indexes(ctx, out_dir, failures)
 
 
 def _flat_index(processed: Processed, out_dir: Path, *, language: str, threshold: int,
-                failures: Mapping[str, Failure]) -> Path:
+                failures: Mapping[str, Failure], ctx: ReportContext) -> Path:
     """The index of a dataset of one prefecture: every county in one table."""
-    table = league_table(processed, language, threshold)
+    table = league_table(processed, language, threshold, ctx=ctx)
     if table is None:  # the league has not been built: list the counties, say why no figures
-        ctx = ReportContext(processed, None, language, threshold)
         codes = county_codes(processed)
         shown = pd.DataFrame({label("code", language): codes,
                               label("county", language): [ctx.county_name(c) for c in codes]})
@@ -258,7 +261,6 @@ def _flat_index(processed: Processed, out_dir: Path, *, language: str, threshold
     notice = threshold_notice_html(threshold, language)
     if notice:
         parts.append(notice)
-    ctx = ReportContext(processed, None, language, threshold)
     parts.append(provenance_html(provenance_rows(ctx, now())))
     other_index = language_dir(reports_base(out_dir, language), other_language(language)) / "index.html"
     if other_index.exists():

@@ -124,10 +124,19 @@ class ReportContext:
     language: Language = "zh"
     threshold: int = DEFAULT_THRESHOLD
     area: str | None = None
+    #: the dataset's protected publication when the caller has it already (the report driver
+    #: audits it before anything runs); computed on first use otherwise
+    publication: Publication | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def people(self) -> Publication:
         """The dataset's counts of people, each with the status every page shows it with."""
+        if self.publication is not None:
+            if self.publication.threshold != self.threshold:
+                raise SpecificationError(
+                    f"the publication given was protected at threshold {self.publication.threshold}"
+                    f", the report's threshold is {self.threshold}.")
+            return self.publication
         return people_publication(self.processed, self.threshold)
 
     @property
