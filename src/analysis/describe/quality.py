@@ -79,15 +79,20 @@ class DataQuality(ResultMixin):
 
 
 def _flags(processed: Processed, panel: pd.DataFrame, inst: pd.DataFrame,
-           threshold: int) -> dict[str, Any]:
+           threshold: int, acts: pd.DataFrame | None = None,
+           probs: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The flags of one scope; ``acts`` / ``probs``: its activities and problems when already
+    selected (else selected here from the whole tables)."""
     t = processed.tables
     ids = set(inst["institution_id"])
     assessed = panel["assessed"].astype(bool)
     ever = panel.loc[assessed, "institution_id"].nunique()
-    acts = t["activities"]
-    acts = acts[acts["institution_id"].isin(ids)]
-    probs = t["problems"]
-    probs = probs[probs["institution_id"].isin(ids)]
+    if acts is None:
+        acts = t["activities"]
+        acts = acts[acts["institution_id"].isin(ids)]
+    if probs is None:
+        probs = t["problems"]
+        probs = probs[probs["institution_id"].isin(ids)]
     rec: dict[str, Any] = {
         "institutions": len(ids),
         "institution_quarters": len(panel),
@@ -154,9 +159,15 @@ def data_quality(processed: Processed, *, threshold: int = DISCLOSURE_THRESHOLD)
     # one split by county (a comparison per county would scan every row once per county)
     by_panel = dict(tuple(panel.groupby("county_code", sort=False)))
     by_inst = dict(tuple(inst.groupby("county_code", sort=False)))
+    county_of = inst.set_index("institution_id")["county_code"]
+    acts, probs = processed.tables["activities"], processed.tables["problems"]
+    by_acts = dict(tuple(acts.groupby(acts["institution_id"].map(county_of), sort=False)))
+    by_probs = dict(tuple(probs.groupby(probs["institution_id"].map(county_of), sort=False)))
     county = [{"county_code": code,
                **_flags(processed, by_panel.get(code, panel.iloc[0:0]),
-                        by_inst.get(code, inst.iloc[0:0]), threshold)}
+                        by_inst.get(code, inst.iloc[0:0]), threshold,
+                        acts=by_acts.get(code, acts.iloc[0:0]),
+                        probs=by_probs.get(code, probs.iloc[0:0]))}
               for code in county_codes(processed)]
     city = [_flags(processed, panel, inst, threshold)]
     table = scope_frame(pd.DataFrame(county), pd.DataFrame(city))
