@@ -281,7 +281,7 @@ MIN_COX_CLUSTERS = 5
 #: fits a stratified model stratum by stratum and forms each problem's clustered (sandwich) score
 #: residual against every earlier problem of its stratum. Measured on the synthetic Sichuan world
 #: (183 counties, 112,000 problems, 2-core machine, one run each under load): 182 county dummies
-#: did not finish in 20 minutes; county × size-band strata took 95 s; prefecture × size-band
+#: were still in the clustered errors when stopped after 17 minutes; county × size-band strata took 95 s; prefecture × size-band
 #: strata 28.5 s. A hazard ratio per county is also unreadable, and rests on few problems, at
 #: provincial scale (the Kaplan–Meier medians per county stay).
 COX_COUNTY_DUMMIES_MAX = 30
