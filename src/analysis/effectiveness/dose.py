@@ -56,6 +56,17 @@ TimeEffects = Literal["quarter", "county_quarter"]
 DoseInference = Literal["analytic", "analytic_county", "wild_bootstrap"]
 
 
+def _analytic_rows(fit: Any, terms: list[str], cluster: str, alpha: float) -> list[dict]:
+    """The analytic rows of ``terms`` from an :func:`~analysis.within.fe_ols` fit clustered by
+    ``cluster`` (CR1, ``t(G − 1)``)."""
+    t = fit.coef_table(alpha=alpha)
+    return [{"term": r["term"], "estimate": r["estimate"], "std_error": r["std_error"],
+             "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"],
+             "inference": "analytic", "cluster": cluster, "n_clusters": fit.n_clusters,
+             "critical": "t", "df": float(fit.df_inference)}
+            for _, r in t[t["term"].isin(terms)].iterrows()]
+
+
 def rcs_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
     """Restricted (natural) cubic spline basis of Harrell (2015, §2.4.5), scaled by the knot range.
 
@@ -312,26 +323,12 @@ def dose_response(
     n_counties = int(d["county_code"].nunique())
     if "analytic_county" in inference:
         cfit = fe_ols(d, y=outcome, x=xcols, fe=fes, cluster="county_code")
-        t = cfit.coef_table(alpha=alpha)
-        t = t[t["term"].isin(terms + placebo_terms)]
-        for _, r in t.iterrows():
-            rows.append({"term": r["term"], "estimate": r["estimate"], "std_error": r["std_error"],
-                         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"],
-                         "inference": "analytic", "cluster": "county_code",
-                         "n_clusters": cfit.n_clusters, "critical": "t",
-                         "df": float(cfit.df_inference)})
+        rows += _analytic_rows(cfit, terms + placebo_terms, "county_code", alpha)
         notes.append(
             f"County-clustered analytic rows: CR1 clustered by county, t({cfit.df_inference}) "
             f"critical values (G = {cfit.n_clusters} counties).")
     if "analytic" in inference:
-        t = fit.coef_table(alpha=alpha)
-        t = t[t["term"].isin(terms + placebo_terms)]
-        for _, r in t.iterrows():
-            rows.append({"term": r["term"], "estimate": r["estimate"], "std_error": r["std_error"],
-                         "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"],
-                         "inference": "analytic", "cluster": "institution_id",
-                         "n_clusters": fit.n_clusters, "critical": "t",
-                         "df": float(fit.df_inference)})
+        rows += _analytic_rows(fit, terms + placebo_terms, "institution_id", alpha)
         notes.append(
             f"Analytic rows: CR1 clustered by institution, t({fit.df_inference}) critical values "
             f"and p-values (G − 1 degrees of freedom, G = {fit.n_clusters} institutions).")
