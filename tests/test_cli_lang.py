@@ -311,3 +311,14 @@ def test_report_summary_in_both_languages(tmp_path: Path):
     assert "失败的报告保留上一次成功的页面" in zh
     assert en.startswith(f"Reports for dataset 'demo' in {tmp_path}: 1 written, 0 up to date")
     assert "FAILED 511123 in cell 7: ValueError: x" in en
+
+
+@pytest.mark.parametrize("steps", [",", " , ", "bogus"])
+def test_build_steps_that_name_no_known_step_exit_2_and_write_nothing(tmp_path: Path, steps: str):
+    out = tmp_path / "processed"
+    demo = Path(__file__).resolve().parents[1] / "data" / "raw" / "demo"
+    res = runner.invoke(app, ["build", str(demo), "--steps", steps,
+                              "--out-root", str(out), "--lang", "en"])
+    assert res.exit_code == 2, res.output
+    assert "step" in res.output
+    assert not out.exists() or not any(out.iterdir())

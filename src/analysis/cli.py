@@ -195,6 +195,10 @@ def build(
     language = _language(lang)
     try:
         only = None if steps is None else tuple(s.strip() for s in steps.split(",") if s.strip())
+        if only is not None and not only:
+            raise SpecificationError(f"--steps {steps!r} names no step; give one or more of "
+                                     "indicators, effectiveness, reform, allocation, describe, "
+                                     "comma-separated, or leave --steps out to run them all.")
         options = BuildOptions(n_boot=n_boot, n_perm=n_perm, seed=seed, steps=only)
         outcome = run_build(raw_dir, options=options, force=force, out_root=out_root,
                             echo=_echo(language))
