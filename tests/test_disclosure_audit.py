@@ -346,6 +346,27 @@ def test_demo_publication_is_protected_and_the_naive_one_is_not(demo):
     assert len(result.publication.secondary) >= len(result.publication.primary)
 
 
+def test_the_stored_publication_is_the_folders_and_follows_a_rebuild(demo):
+    """A report kernel protects a folder version once: the same publication for the same manifest
+    hash and threshold, the same statuses as protecting afresh, a new one for another threshold
+    or another version of the folder, none kept for a folder whose manifest records no hash."""
+    from analysis.data import MANIFEST_HASH_KEY
+    from analysis.reports.sections import people
+
+    assert demo.manifest.get(MANIFEST_HASH_KEY)
+    a = people.stored_publication(demo, 10)
+    assert people.stored_publication(demo, 10) is a
+    assert dict(a.status) == dict(people.people_publication(demo, 10).status)
+    b = people.stored_publication(demo, 11)
+    assert b is not a and b.threshold == 11
+    rebuilt = replace(demo, manifest={**demo.manifest, MANIFEST_HASH_KEY: "0" * 64})
+    assert people.stored_publication(rebuilt, 10) is not a
+    assert len(people._PROTECTED) <= people.KEEP_PUBLICATIONS
+    bare = replace(demo, manifest={k: v for k, v in demo.manifest.items()
+                                   if k != MANIFEST_HASH_KEY})
+    assert people.stored_publication(bare, 10) is not people.stored_publication(bare, 10)
+
+
 @dataclass(frozen=True)
 class _Reworld(Processed):
     """A processed dataset whose panel was changed, with the league recomputed from it."""

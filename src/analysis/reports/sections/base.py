@@ -36,7 +36,7 @@ from ...disclosure import check_threshold as _check_threshold
 from ...errors import SpecificationError
 from ...hierarchy import CODE_COLUMN, NATION_CODE, hierarchy, level_of
 from ...labels import Language, check_language, label
-from .people import people_publication
+from .people import people_publication, stored_publication
 
 #: the levels an area page can have (a county has its own page; the dataset has the city page)
 AreaLevel = Literal["prefecture", "province"]
@@ -359,4 +359,6 @@ def open_report(
     if area is not None:
         area = str(area)
         check_area(processed, area)
-    return ReportContext(processed, county_code, language, int(threshold), area)
+    # read from disk just now: the process's stored publication of this folder version serves
+    return ReportContext(processed, county_code, language, int(threshold), area,
+                         publication=stored_publication(processed, int(threshold)))
