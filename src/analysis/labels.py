@@ -10,11 +10,18 @@ What is *not* here, because it is a domain concept with one home in :mod:`analys
 outcome and indicator names (``OUTCOME_LABELS`` / ``outcome_label``) and inference-method names
 (``INFERENCE_LABELS``; :func:`inference_label` only looks them up).
 
+The words for the whole of a dataset (全市 / the city, 全省 / the province, 全国 / the nation) have
+one home, :data:`WHOLE`: a text that speaks of the dataset's whole says ``{whole}`` (or another of
+:data:`WHOLE_FORMS`) and its caller passes :func:`whole_words` of the dataset's level (in a report,
+:attr:`analysis.reports.sections.base.ReportContext.whole`).
+
 Plain dictionaries rather than gettext catalogues: two fixed languages, texts kept beside their
 keys where reviewers read both, and no build step for ``.mo`` files.
 """
 
 from __future__ import annotations
+
+import string
 
 from .domain import INFERENCE_LABELS, Label
 from .errors import check_option
@@ -26,12 +33,47 @@ def check_language(language: object) -> None:
     check_option("language", language, Language)
 
 
+#: what the whole of a dataset is called, by the level it covers
+#: (:func:`analysis.hierarchy.level_of`): one county or one prefecture is the city (全市), one
+#: province the province (全省), several provinces the nation (全国). Chinese has one word; English
+#: a noun with its article, the bare noun, an adjective and a "-wide" form. Catalogue texts name
+#: them by placeholder (:data:`WHOLE_FORMS`, :func:`whole_words`); nothing else spells them.
+WHOLE: dict[str, tuple[str, str, str, str, str]] = {
+    # level:       Chinese  English: the noun   noun        adjective   -wide
+    "county":     ("全市", "the city",       "city",     "city",     "city-wide"),
+    "prefecture": ("全市", "the city",       "city",     "city",     "city-wide"),
+    "province":   ("全省", "the province",   "province", "province", "province-wide"),
+    "nation":     ("全国", "the nation",     "nation",   "national", "nationwide"),
+}
+#: the placeholders of :data:`WHOLE`'s English forms, in its order (a Chinese text has its one
+#: word in each); the same name with a capital first letter (``{Whole_adj}``) gives the form with
+#: a capital first letter, for the start of a sentence or a heading
+WHOLE_FORMS: tuple[str, ...] = ("whole", "whole_noun", "whole_adj", "whole_wide")
+#: the level whose words a text gets when its caller names none (:func:`label`): one prefecture,
+#: the words the reports had before datasets above one prefecture
+DEFAULT_WHOLE = "prefecture"
+
+
+def whole_words(level: str, language: str) -> dict[str, str]:
+    """The placeholders of the whole of a dataset that covers ``level`` (``county``,
+    ``prefecture``, ``province`` or ``nation``) in ``language``: :data:`WHOLE_FORMS` and their
+    capitalised names (``Whole``, ``Whole_noun``, …), to pass to :func:`label`."""
+    if level not in WHOLE:
+        raise ValueError(f"level={level!r}: use one of {', '.join(WHOLE)}")
+    zh, *en = WHOLE[level]
+    forms = dict(zip(WHOLE_FORMS, [zh] * len(WHOLE_FORMS) if language == "zh" else en,
+                     strict=True))
+    return {**forms, **{k[:1].upper() + k[1:]: v[:1].upper() + v[1:] for k, v in forms.items()}}
+
+
 #: the report catalogue: section titles, column headings, sentences (``{name}`` placeholders)
 LABELS: dict[str, Label] = catalogue({
     # section titles
     "report_title": ("{name}“一老一小”结对帮扶评估报告", "{name}: evaluation of paired assistance for the elderly and children"),
-    "city_title": ("乐山市“一老一小”结对帮扶评估：全市汇总", "Paired assistance for the elderly and children: city summary"),
-    "key_figures": ("关键指标与全市排名", "Key figures and rank among counties"),
+    # the whole dataset's page: {of} is its name where the counties table gives one (title_of)
+    "dataset_title": ("{of}“一老一小”结对帮扶评估：{whole}汇总", "Paired assistance for the elderly and children{of}: {whole_adj} summary"),
+    "title_of": ("{name}", " in {name}"),
+    "key_figures": ("关键指标与{whole}排名", "Key figures and rank among counties"),
     "scorecard": ("“三升一降”成绩单", "The 三升一降 scorecard (three up, one down)"),
     "effectiveness": ("结对帮扶成效", "Pairing effectiveness"),
     "reform": ("农村公办养老机构收归县管的效果", "Effect of moving rural public elderly homes under county management"),
@@ -97,9 +139,9 @@ LABELS: dict[str, Label] = catalogue({
     "fs_targets": ("{n}项目标中达标{k}项（{met}）", "{k} of {n} targets met ({met})"),
     "fs_missed": ("，未达标：{missed}", "; not met: {missed}"),
     "fs_composite": ("；综合指数变化{change}", "; the composite index changed by {change}"),
-    "fs_vs_better": ("，好于全市（{city}）", ", better than the city ({city})"),
-    "fs_vs_worse": ("，不及全市（{city}）", ", less than the city ({city})"),
-    "fs_vs_same": ("，与全市持平（{city}）", ", the same as the city ({city})"),
+    "fs_vs_better": ("，好于{whole}（{city}）", ", better than {whole} ({city})"),
+    "fs_vs_worse": ("，不及{whole}（{city}）", ", less than {whole} ({city})"),
+    "fs_vs_same": ("，与{whole}持平（{city}）", ", the same as {whole} ({city})"),
     "fs_rank": ("，在{n}个县区中排第{rank}位", ", ranking {rank} of {n} counties"),
     "fs_best_worst": (
         "；改善最多的是{best}（{best_v}），最少的是{worst}（{worst_v}）",
@@ -116,10 +158,10 @@ LABELS: dict[str, Label] = catalogue({
         "this county did not move within the data window and serves as a comparison county. ",
     ),
     "fs_reform_window": (
-        "全市改革县区在改革后{e}个季度内（平衡窗口），",
+        "{whole}改革县区在改革后{e}个季度内（平衡窗口），",
         "across the reform counties, over the first {e} quarters after the move (balanced window), ",
     ),
-    "fs_reform_all": ("全市改革县区在改革后各季度，", "across the reform counties and every quarter after the move, "),
+    "fs_reform_all": ("{whole}改革县区在改革后各季度，", "across the reform counties and every quarter after the move, "),
     "fs_reform_no_eligible": (
         "本县于{cohort}收归县管，但没有农村公办养老机构，改革效应不适用于本县机构。",
         "this county moved in {cohort} but has no rural public elderly homes, so the reform effect "
@@ -147,8 +189,8 @@ LABELS: dict[str, Label] = catalogue({
     ),
     "fs_eff_head": ("结对帮扶成效：", "Pairing effectiveness: "),
     "fs_eff_estimate": (
-        "全市数据显示，上一季度帮扶活动场次（加1后）每增至约2.7倍，{outcome}平均变化{value}；",
-        "across the city, each 2.7-fold increase in last quarter's assistance activities (plus one) "
+        "{whole}数据显示，上一季度帮扶活动场次（加1后）每增至约2.7倍，{outcome}平均变化{value}；",
+        "across {whole}, each 2.7-fold increase in last quarter's assistance activities (plus one) "
         "goes with a change in the {outcome} of {value}; ",
     ),
     "fs_eff_missing": ("结果中没有帮扶强度的估计。", "the results hold no dose-response estimate."),
@@ -169,7 +211,7 @@ LABELS: dict[str, Label] = catalogue({
         ", positive because the help moving here is predicted to do more than the help leaving",
     ),
     "fs_alloc_none": ("建议方案保持本县现有结对不变", "the plan keeps the county's current pairings"),
-    "fs_alloc_city": ("；全市预测合计改善{gain}", "; the city's predicted total gain is {gain}"),
+    "fs_alloc_city": ("；{whole}预测合计改善{gain}", "; {whole}'s predicted total gain is {gain}"),
     "fs_alloc_city_changes": ("建议方案调整{n}对结对（帮扶总量不变，只重新分配）", "the plan changes {n} pairings (the same help, redistributed)"),
     "alx_changes": (
         "本县{n_inst}个机构中有{n_changed}个调整结对：新增{added}对、结束{ended}对。",
@@ -203,13 +245,13 @@ LABELS: dict[str, Label] = catalogue({
         "{up}), {n_down} predicted to decline (total {down}); {gain} in all.",
     ),
     "alx_city": (
-        "全市：按建议方案，全市机构综合指数预测合计改善{gain}（相对现有结对）。{loss_note}",
-        "City-wide: under the plan the institutions' composite index gains {gain} in total "
+        "{whole}：按建议方案，{whole}机构综合指数预测合计改善{gain}（相对现有结对）。{loss_note}",
+        "{Whole_wide}: under the plan the institutions' composite index gains {gain} in total "
         "(against the current pairings). {loss_note}",
     ),
     "alx_loss_note": (
-        "本县的预测下降是全市重新分配的代价：让出的帮扶在其他机构预测带来更大的改善。",
-        "The county's predicted decline is its share of the city-wide redistribution: the help it "
+        "本县的预测下降是{whole}重新分配的代价：让出的帮扶在其他机构预测带来更大的改善。",
+        "The county's predicted decline is its share of the {whole_wide} redistribution: the help it "
         "gives up is predicted to do more elsewhere.",
     ),
     "rf_counties_t": ("改革县区数", "Reform counties"),
@@ -266,7 +308,7 @@ LABELS: dict[str, Label] = catalogue({
     # key figures
     "metric": ("指标", "Indicator"),
     "value": ("本县", "This county"),
-    "city_value": ("全市", "City"),
+    "city_value": ("{whole}", "{Whole_noun}"),
     "rank": ("排名", "Rank"),
     "rank_note": (
         "排名为本县在{n}个县区中的名次（1 = 最好；安全隐患越少越好）。",
@@ -296,23 +338,23 @@ LABELS: dict[str, Label] = catalogue({
     "target_met": ("达标", "Target met"),
     "significant": ("显著达标", "Met, significantly"),
     "weighting_note": (
-        "县区和全市值的加权方式：{weighting}。",
-        "County and city values: {weighting}.",
+        "县区和{whole}值的加权方式：{weighting}。",
+        "County and {whole_adj} values: {weighting}.",
     ),
-    "city_change": ("全市变化", "City change"),
-    "vs_city": ("与全市相比", "Compared with the city"),
-    "better": ("好于全市", "better than the city"),
-    "worse": ("差于全市", "worse than the city"),
-    "same": ("与全市持平", "same as the city"),
+    "city_change": ("{whole}变化", "{Whole_adj} change"),
+    "vs_city": ("与{whole}相比", "Compared with {whole}"),
+    "better": ("好于{whole}", "better than {whole}"),
+    "worse": ("差于{whole}", "worse than {whole}"),
+    "same": ("与{whole}持平", "same as {whole}"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
-    "trend_title": ("季度平均得分：本县与全市", "Quarterly mean: this county and the city"),
-    "trend_title_city": ("季度平均得分：全市", "Quarterly mean: the city"),
+    "trend_title": ("季度平均得分：本县与{whole}", "Quarterly mean: this county and {whole}"),
+    "trend_title_city": ("季度平均得分：{whole}", "Quarterly mean: {whole}"),
     "quarter": ("季度", "Quarter"),
     "scorecard_note": (
-        "“三升一降”：院容院貌、服务质量、幸福指数上升，安全隐患下降。基期和最新值来自全市统一计算的指标结果。",
+        "“三升一降”：院容院貌、服务质量、幸福指数上升，安全隐患下降。基期和最新值来自{whole}统一计算的指标结果。",
         "三升一降: environment, service quality and happiness up; safety hazards down. Baseline and "
-        "latest values come from the indicators computed once for the whole city.",
+        "latest values come from the indicators computed once for the whole {whole_noun}.",
     ),
     # effectiveness
     "outcome": ("结果变量", "Outcome"),
@@ -328,20 +370,38 @@ LABELS: dict[str, Label] = catalogue({
     "inference": ("推断方法", "Inference"),
     "n_obs": ("观测数", "Obs."),
     "eff_intro": (
-        "下表为全市统一估计的帮扶强度与结果的关联（机构与季度双向固定效应，非因果效应）；各县区共享同一估计，下方给出本县的帮扶强度以便解读。",
-        "The table shows the city-wide dose-response estimates (institution and quarter fixed "
+        "下表为{whole}统一估计的帮扶强度与结果的关联（机构与季度双向固定效应，非因果效应）；各县区共享同一估计，下方给出本县的帮扶强度以便解读。",
+        "The table shows the {whole_wide} dose-response estimates (institution and quarter fixed "
         "effects; associations conditional on them, not causal effects); every county shares them. The county's own intensity of help is given below to read them against.",
     ),
     "eff_intro_city": (
-        "下表为全市统一估计的帮扶强度与结果的关联（机构与季度双向固定效应，非因果效应），各方法的置信区间和p值并列；按县区聚类的野自助法区间为主要结果。",
-        "The city-wide dose-response estimates (institution and quarter fixed effects; "
+        "下表为{whole}统一估计的帮扶强度与结果的关联（机构与季度双向固定效应，非因果效应），各方法的置信区间和p值并列；{headline}",
+        "The {whole_wide} dose-response estimates (institution and quarter fixed effects; "
         "associations conditional on them, not causal effects), with the interval and p-value of "
-        "each inference method side by side; the county wild-bootstrap interval is the headline.",
+        "each inference method side by side; {headline}",
     ),
+    # the method of the rows the results flag as headline (effectiveness.headline_method)
+    "eff_headline_wild_bootstrap": ("按县区聚类的野自助法区间为主要结果。", "the county wild-bootstrap interval is the headline."),
+    "eff_headline_analytic_county": ("按县区聚类的解析标准误区间为主要结果。", "the analytic interval clustered by county is the headline."),
+    "eff_headline_other": ("{method}区间为主要结果。", "the {method} interval is the headline."),
+    # the same in the methods section ({eff_headline} of METHODS; empty when nothing was run)
+    "methods_eff_wild_bootstrap": (
+        "主要区间为按县区聚类的野聚类自助法（Webb 权重，县区很少），按机构聚类的解析标准误并列展示。",
+        "The headline interval is the wild cluster bootstrap clustered by county (Webb weights; "
+        "few counties), with the analytic standard error clustered by institution beside it. ",
+    ),
+    "methods_eff_analytic_county": (
+        "主要区间为按县区聚类的解析标准误（县区足够多，未运行野聚类自助法），按机构聚类的解析标准误并列展示。",
+        "The headline interval is the analytic standard error clustered by county (enough "
+        "counties: no wild cluster bootstrap was run), with the one clustered by institution "
+        "beside it. ",
+    ),
+    "methods_eff_other": ("主要区间为{method}。", "The headline interval is the {method} one. "),
     "eff_context": (
-        "本县机构平均每季度接受帮扶活动{county:.1f}场（全市{city:.1f}场）；结对季度占比{share_c:.0%}（全市{share_city:.0%}）。",
-        "Institutions in this county received {county:.1f} activities per quarter on average (city "
-        "{city:.1f}); {share_c:.0%} of institution-quarters were paired (city {share_city:.0%}).",
+        "本县机构平均每季度接受帮扶活动{county:.1f}场（{whole}{city:.1f}场）；结对季度占比{share_c:.0%}（{whole}{share_city:.0%}）。",
+        "Institutions in this county received {county:.1f} activities per quarter on average "
+        "({whole_noun} {city:.1f}); {share_c:.0%} of institution-quarters were paired ({whole_noun} "
+        "{share_city:.0%}).",
     ),
     "eff_county_rows": (
         "结果文件中有本县单独的估计，见下表。",
@@ -349,7 +409,7 @@ LABELS: dict[str, Label] = catalogue({
     ),
     "eff_plot": ("帮扶效应估计与95%置信区间", "Estimated effects with 95% intervals"),
     "eff_others": (
-        "结果文件中的其他模型（见全市汇总或在笔记本中查看）：{models}。",
+        "结果文件中的其他模型（见{whole}汇总或在笔记本中查看）：{models}。",
         "Other models in the results file (see the notebooks): {models}.",
     ),
     # reform
@@ -372,6 +432,23 @@ LABELS: dict[str, Label] = catalogue({
         "只有{n}个县区，聚类稳健标准误会低估不确定性：请以野自助法（Webb权重）和随机化推断的p值为准。",
         "With only {n} counties, analytic clustered standard errors understate uncertainty: rely on "
         "the wild cluster bootstrap (Webb weights) and randomisation-inference p-values.",
+    ),
+    "reform_analytic": (
+        "共{n}个县区：结果中只有按县区聚类的解析推断（县区足够多时数据构建不再运行野自助法和随机化推断），下表以其为准。",
+        "With {n} counties the results hold analytic inference clustered by county only (with "
+        "enough counties the build runs no wild cluster bootstrap or randomisation inference); "
+        "read it as the headline.",
+    ),
+    # the reform's inference in the methods section ({reform_inference} of METHODS)
+    "methods_reform_resampling": (
+        "少聚类推断采用野聚类自助法（Webb 2023; Roodman 等 2019）和对采用日期的随机化推断（MacKinnon 与 Webb 2020）。",
+        "few-cluster inference by the wild cluster bootstrap (Webb 2023; Roodman et al. 2019) and "
+        "randomisation inference over adoption dates (MacKinnon & Webb 2020). ",
+    ),
+    "methods_reform_analytic": (
+        "县区足够多，推断采用按县区聚类的解析标准误（未运行野聚类自助法和随机化推断）。",
+        "with enough counties, inference by the analytic standard error clustered by county (no "
+        "wild cluster bootstrap or randomisation inference was run). ",
     ),
     "group": ("批次", "Cohort"),
     "att": ("平均处理效应", "ATT"),
@@ -424,10 +501,20 @@ LABELS: dict[str, Label] = catalogue({
         "The recommended plan keeps the county's current pairings unchanged.",
     ),
     "alloc_note": (
-        "建议来自全市统一求解的优化方案（覆盖全部机构、单位承载能力、有限调整和公平底线约束）；预测改善基于估计的帮扶效应，属模型预测而非保证。",
-        "Recommendations come from one city-wide optimisation (full coverage, unit capacity, "
+        "建议来自{plan}的优化方案（覆盖全部机构、单位承载能力、有限调整和公平底线约束）；预测改善基于估计的帮扶效应，属模型预测而非保证。",
+        "Recommendations come from {plan} (full coverage, unit capacity, "
         "limited changes, equity floor); predicted gains rest on the estimated response and are "
         "model predictions, not guarantees.",
+    ),
+    # how the plan was solved ({plan} of alloc_note), as allocation_plan says (allocation.plan_scope)
+    "alloc_plan_whole": ("{whole}统一求解", "one {whole_wide} optimisation"),
+    "alloc_plan_whole_county": (
+        "{whole}统一求解、新增结对限于帮扶单位所在县区",
+        "one {whole_wide} optimisation with new pairs kept within each unit's county",
+    ),
+    "alloc_plan_provinces": (
+        "按省份分别求解（{n}个省份各求解一次）、新增结对限于帮扶单位所在县区",
+        "one optimisation per province ({n} provinces), new pairs kept within each unit's county",
     ),
     # data quality
     "dq_assessed": (
@@ -453,7 +540,8 @@ LABELS: dict[str, Label] = catalogue({
     "dq_ok": ("未发现需要特别说明的数据问题。", "No data problems needing a note were found."),
     # index page
     "index_title": ("“一老一小”结对帮扶评估报告索引", "Paired-assistance evaluation reports: index"),
-    "index_city": ("全市汇总报告", "City summary report"),
+    # the whole dataset's page as links name it; one key per level below (SUMMARY_KEYS)
+    "index_summary": ("{whole}汇总报告", "{Whole_adj} summary report"),
     "index_report": ("报告", "Report"),
     "index_open": ("查看", "open"),
     "index_failed": ("生成失败", "failed"),
@@ -466,11 +554,7 @@ LABELS: dict[str, Label] = catalogue({
     "other_language": ("英文版", "中文版 (Chinese)"),
     "other_language_index": ("英文版报告索引", "中文版报告索引 (index of the Chinese reports)"),
     # pages above the county (a dataset of several prefectures or provinces)
-    "province_title": ("“一老一小”结对帮扶评估：全省汇总", "Paired assistance for the elderly and children: province summary"),
-    "nation_title": ("“一老一小”结对帮扶评估：全国汇总", "Paired assistance for the elderly and children: national summary"),
     "area_title": ("“一老一小”结对帮扶评估：{name}汇总", "Paired assistance for the elderly and children: {name} summary"),
-    "index_province": ("全省汇总报告", "Province summary report"),
-    "index_nation": ("全国汇总报告", "National summary report"),
     "level_prefecture": ("地市", "Prefecture"),
     "level_province": ("省份", "Province"),
     "level_nation": ("全国", "Nation"),
@@ -535,6 +619,17 @@ LABELS: dict[str, Label] = catalogue({
     ),
 })
 
+#: the key that names the whole dataset's page in links, by the level the dataset covers (the
+#: report driver and the index name it by key: :func:`analysis.reports.index.summary_label`);
+#: each is ``index_summary`` filled with that level's :func:`whole_words`
+SUMMARY_KEYS: dict[str, str] = {"county": "index_city", "prefecture": "index_city",
+                                "province": "index_province", "nation": "index_nation"}
+LABELS.update({
+    key: Label(text(LABELS["index_summary"], "zh", **whole_words(level, "zh")),
+               text(LABELS["index_summary"], "en", **whole_words(level, "en")))
+    for level, key in SUMMARY_KEYS.items()
+})
+
 #: institution kinds (the ``kind`` column's codes)
 INSTITUTION_KINDS: dict[str, Label] = catalogue({
     "elderly": ("养老", "elderly care"),
@@ -554,24 +649,24 @@ PLAN_METRICS: dict[str, Label] = catalogue({
 #: the methods section, one paragraph per entry
 METHODS: tuple[Label, ...] = (
     Label(
-        "“三升一降”指标：院容院貌、服务质量、幸福指数（应上升）和安全隐患（应下降）按机构季度计算，再汇总到县区和全市；基期、最新期、综合指数和“达标”的定义见方法文档（出处见下），本报告只读取全市统一计算的指标结果。",
-        "三升一降 indicators: environment, service quality, happiness (to rise) and safety hazards (to fall) per institution-quarter, aggregated to counties and the city; baseline, latest period, composite index and 'target met' are defined in the methods documentation (sources below); this report only reads the indicators computed once for the city.",
+        "“三升一降”指标：院容院貌、服务质量、幸福指数（应上升）和安全隐患（应下降）按机构季度计算，再汇总到县区和{whole}；基期、最新期、综合指数和“达标”的定义见方法文档（出处见下），本报告只读取{whole}统一计算的指标结果。",
+        "三升一降 indicators: environment, service quality, happiness (to rise) and safety hazards (to fall) per institution-quarter, aggregated to counties and {whole}; baseline, latest period, composite index and 'target met' are defined in the methods documentation (sources below); this report only reads the indicators computed once for {whole}.",
     ),
     Label(
-        "帮扶成效：以帮扶强度（滞后一期）解释结果变化的剂量反应面板模型，含机构与季度固定效应；结果是控制固定效应后的相关关系，只有在帮扶不随上季度结果调整时才能读作因果效应。主要区间为按县区聚类的野聚类自助法（Webb 权重，县区很少），按机构聚类的解析标准误并列展示。工具变量行（结对单位在其他机构的帮扶量作工具）报告第一阶段F值，按县区聚类。间断时间序列没有对照组，只作描述。",
-        "Pairing effectiveness: dose-response panel models of outcomes on the lagged intensity of help with institution and quarter fixed effects; the estimates are associations conditional on the fixed effects, causal only if help does not follow the previous quarter's outcomes. The headline interval is the wild cluster bootstrap clustered by county (Webb weights; few counties), with the analytic standard error clustered by institution beside it. The instrumental-variable rows (the partner units' activity at their other institutions as instrument) report the first-stage F and cluster by county. The interrupted time series has no control group and is descriptive only.",
+        "帮扶成效：以帮扶强度（滞后一期）解释结果变化的剂量反应面板模型，含机构与季度固定效应；结果是控制固定效应后的相关关系，只有在帮扶不随上季度结果调整时才能读作因果效应。{eff_headline}工具变量行（结对单位在其他机构的帮扶量作工具）报告第一阶段F值，按县区聚类。间断时间序列没有对照组，只作描述。",
+        "Pairing effectiveness: dose-response panel models of outcomes on the lagged intensity of help with institution and quarter fixed effects; the estimates are associations conditional on the fixed effects, causal only if help does not follow the previous quarter's outcomes. {eff_headline}The instrumental-variable rows (the partner units' activity at their other institutions as instrument) report the first-stage F and cluster by county. The interrupted time series has no control group and is descriptive only.",
     ),
     Label(
-        "收归县管改革：Callaway 与 Sant'Anna (2021) 的交错采用双重差分（尚未处理的县区为对照），按批次、事件时间和日历时间汇总；少聚类推断采用野聚类自助法（Webb 2023; Roodman 等 2019）和对采用日期的随机化推断（MacKinnon 与 Webb 2020）。同县未纳入改革的机构提供三重差分对照。",
-        "County-management reform: staggered difference-in-differences of Callaway & Sant'Anna (2021) with not-yet-treated counties as controls, aggregated by cohort, event time and calendar time; few-cluster inference by the wild cluster bootstrap (Webb 2023; Roodman et al. 2019) and randomisation inference over adoption dates (MacKinnon & Webb 2020). The county's institutions outside the reform give a triple-difference comparison.",
+        "收归县管改革：Callaway 与 Sant'Anna (2021) 的交错采用双重差分（尚未处理的县区为对照），按批次、事件时间和日历时间汇总；{reform_inference}同县未纳入改革的机构提供三重差分对照。",
+        "County-management reform: staggered difference-in-differences of Callaway & Sant'Anna (2021) with not-yet-treated counties as controls, aggregated by cohort, event time and calendar time; {reform_inference}The county's institutions outside the reform give a triple-difference comparison.",
     ),
     Label(
         "资源配置：优化方案在全覆盖、单位承载能力、有限调整和公平底线约束下最大化由估计效应预测的改善；预测依赖效应估计，估计不确定时建议亦不确定。",
         "Resource allocation: the plan maximises the improvement predicted from the estimated response under full coverage, unit capacity, limited changes and an equity floor; the predictions are only as certain as the estimates behind them.",
     ),
     Label(
-        "本报告所有估计均在数据构建时为全市统一计算一次，本报告只做筛选和展示；假设与注意事项见项目文档（出处见下）。",
-        "Every estimate here is computed once for the whole city when the data are built; this report only filters and presents. Assumptions and caveats: the project documentation (sources below).",
+        "本报告所有估计均在数据构建时为{whole}统一计算一次，本报告只做筛选和展示；假设与注意事项见项目文档（出处见下）。",
+        "Every estimate here is computed once for the whole {whole_noun} when the data are built; this report only filters and presents. Assumptions and caveats: the project documentation (sources below).",
     ),
 )
 
@@ -690,8 +785,22 @@ def solver_status_label(name: object, language: str) -> str:
 
 
 def label(key: str, language: str, **fmt: object) -> str:
-    """The report label ``key`` in ``language`` (``zh`` or ``en``), formatted with ``fmt``."""
-    return text(LABELS[key], language, **fmt)
+    """The report label ``key`` in ``language`` (``zh`` or ``en``), formatted with ``fmt``.
+
+    A text that speaks of the dataset's whole (``{whole}``, :data:`WHOLE_FORMS`) takes the words
+    ``fmt`` gives (:func:`whole_words` of the dataset's level; a report passes
+    :attr:`~analysis.reports.sections.base.ReportContext.whole`); a caller that gives none gets
+    those of :data:`DEFAULT_WHOLE`, the words of a dataset of one prefecture."""
+    entry = LABELS[key]
+    if "whole" not in fmt and _speaks_of_whole(entry):
+        fmt = {**whole_words(DEFAULT_WHOLE, language), **fmt}
+    return text(entry, language, **fmt)
+
+
+def _speaks_of_whole(entry: Label) -> bool:
+    """Whether either language's text of ``entry`` has a placeholder of the dataset's whole."""
+    names = whole_words(DEFAULT_WHOLE, "en").keys()
+    return any(f in names for t in (entry.zh, entry.en) for _, f, _, _ in string.Formatter().parse(t))
 
 
 def inference_label(name: object, language: str) -> str:
@@ -703,7 +812,8 @@ def inference_label(name: object, language: str) -> str:
 
 __all__ = [
     "INSTITUTION_KINDS", "LABELS", "LANGUAGES", "METHODS", "MODELS", "PLAN_METRICS", "REFERENCES",
-    "SOLVER_STATUS", "TERMS", "TRANSFORMS", "VARIABLES", "WEIGHTINGS", "Language", "catalogue",
-    "check_language", "inference_label", "label", "model_label", "solver_status_label",
-    "term_label", "text", "variable_label", "weighting_label",
+    "DEFAULT_WHOLE", "SOLVER_STATUS", "SUMMARY_KEYS", "TERMS", "TRANSFORMS", "VARIABLES", "WEIGHTINGS", "WHOLE",
+    "WHOLE_FORMS", "Language", "catalogue", "check_language", "inference_label", "label",
+    "model_label", "solver_status_label", "term_label", "text", "variable_label",
+    "weighting_label", "whole_words",
 ]

@@ -36,7 +36,7 @@ import pandas as pd
 
 from ..data import Processed
 from ..disclosure import DEFAULT_THRESHOLD, Publication, format_numbers, suppress, threshold_notice
-from ..labels import label
+from ..labels import SUMMARY_KEYS, label
 from .html import page, scroll_tables, write_atomic
 from .sections.base import ReportContext, area_report, county_codes, not_run
 from .sections.header import now, provenance_html, provenance_rows, synthetic_banner
@@ -85,9 +85,9 @@ def nav(language: str, threshold: int = DEFAULT_THRESHOLD, page: str | None = No
 
 
 def summary_label(ctx: ReportContext) -> str:
-    """The label key of the whole dataset's page: the city, province or national summary."""
-    return {"province": "index_province", "nation": "index_nation"}.get(ctx.dataset_level,
-                                                                       "index_city")
+    """The label key of the whole dataset's page: the city, province or national summary
+    (:data:`analysis.labels.SUMMARY_KEYS`, worded as :attr:`ReportContext.whole`)."""
+    return SUMMARY_KEYS[ctx.dataset_level]
 
 
 def sub_index(code: str) -> str:
@@ -267,7 +267,7 @@ def _flat_index(processed: Processed, out_dir: Path, *, language: str, threshold
         href = html.escape(to_other(language) + "index.html", quote=True)
         parts.append(f"<p class='pe-languages'><a href='{href}' hreflang='{other_language(language)}'>"
                      f"{html.escape(label('other_language_index', language))}</a></p>")
-    city = label("index_city", language)
+    city = label(summary_label(ctx), language)
     city_file = out_dir / "city.html"
     if "city" in failures or city_file.exists():
         parts.append(f"<p>{html.escape(city)}: "

@@ -1,5 +1,7 @@
-"""Allocation recommendations: what the city-wide plan of ``allocation_plan.parquet`` changes for
-the county's institutions, and the predicted gain against the current pairings."""
+"""Allocation recommendations: what the plan of ``allocation_plan.parquet`` changes for the
+county's institutions, and the predicted gain against the current pairings. How the plan was
+solved is said as the plan says it (:func:`plan_scope`): once for the whole dataset, or once per
+province with new pairs kept within a unit's county (the plan then has ``province_code``)."""
 
 from __future__ import annotations
 
@@ -24,8 +26,34 @@ def institution_gain(plan: pd.DataFrame) -> pd.Series:
     return plan.drop_duplicates("institution_id").set_index("institution_id")["predicted_gain"]
 
 
+def plan_scope(plan: pd.DataFrame, ctx: ReportContext) -> str:
+    """How the plan was solved, in words for the allocation note: one optimisation for the whole
+    dataset (:attr:`ReportContext.whole`), units free to move across counties; or, when the plan
+    carries ``province_code`` (:func:`analysis.allocation.inputs.plan_scopes`), one per province
+    with new pairs kept within a unit's county (the whole dataset's when it is one province)."""
+    lang = ctx.language
+    provinces = (plan["province_code"].dropna().astype(str) if "province_code" in plan.columns
+                 else pd.Series(dtype=str))
+    provinces = provinces[provinces != ""]
+    if provinces.empty:
+        return label("alloc_plan_whole", lang, **ctx.whole)
+    n = provinces.nunique()
+    if n == 1:
+        return label("alloc_plan_whole_county", lang, **ctx.whole)
+    return label("alloc_plan_provinces", lang, n=n, **ctx.whole)
+
+
+def dataset_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """The whole dataset's rows of ``allocation_summary``: a plan solved per province has each
+    province's rows after the dataset's (``province_code`` empty)."""
+    if "province_code" not in summary.columns:
+        return summary
+    code = summary["province_code"]
+    return summary[code.isna() | (code.astype(str) == "")]
+
+
 def recommendations(ctx: ReportContext, *, max_rows: int = 30) -> Section:
-    """What the city-wide allocation plan recommends for the county's institutions: the pairings to
+    """What the allocation plan recommends for the county's institutions: the pairings to
     add or end, and the county's predicted gain against the current pairings (summed over distinct
     institutions, as ``allocation_plan.parquet`` documents). At city scope: changes and gain per
     county (per prefecture or province above one prefecture; an area's page: its own units), and
@@ -43,6 +71,8 @@ def recommendations(ctx: ReportContext, *, max_rows: int = 30) -> Section:
     summary = ctx.result("allocation_summary")
     if summary is not None and not {"metric", "value"} <= set(summary.columns):
         summary = None
+    if summary is not None:
+        summary = dataset_summary(summary)
     blocks = (_county_blocks(plan, ctx, max_rows) if ctx.county_code
               else _city_blocks(plan, summary, ctx))
     if summary is not None:
@@ -50,7 +80,7 @@ def recommendations(ctx: ReportContext, *, max_rows: int = 30) -> Section:
         if len(desc):
             blocks.append(paragraph(label("alloc_response", lang, text=str(desc.iloc[0])),
                                     cls="pe-note"))
-    blocks.append(paragraph(label("alloc_note", lang), cls="pe-note"))
+    blocks.append(paragraph(label("alloc_note", lang, plan=plan_scope(plan, ctx)), cls="pe-note"))
     return Section("allocation", label("allocation", lang), tuple(blocks))
 
 
@@ -125,7 +155,7 @@ def _unit_activities(plan: pd.DataFrame, flag: str) -> pd.Series:
 
 
 def explain(plan: pd.DataFrame, ctx: ReportContext) -> list[str]:
-    """What the city-wide plan changes for the county, why, and what the county gains or gives
+    """What the plan changes for the county, why, and what the county gains or gives
     up, in words (a list of sentences), from ``allocation_plan``, ``need``,
     ``allocation_constraints``, ``allocation_summary`` and the dose-response's interval.
 
@@ -136,8 +166,8 @@ def explain(plan: pd.DataFrame, ctx: ReportContext) -> list[str]:
       need rank (``need``: 1 = neediest), and whether the units are at capacity (the plan
       redistributes, it does not add help); for added pairings, where the units come from;
     * **gains and losses**: institutions predicted to improve and to decline, the county's total,
-      and the city's total gain against the current pairings, each with the interval implied by
-      the dose-response's 95% interval (predicted gains scale with its coefficient).
+      and the whole dataset's total gain against the current pairings, each with the interval
+      implied by the dose-response's 95% interval (predicted gains scale with its coefficient).
     """
     from .findings import (
         dose_evidence,
@@ -186,6 +216,9 @@ def explain(plan: pd.DataFrame, ctx: ReportContext) -> list[str]:
     cons = ctx.result("allocation_constraints")
     if cons is not None and {"constraint", "rows", "at_bound"} <= set(cons.columns):
         cap = cons[cons["constraint"] == "capacity"]
+        if "province_code" in cap.columns and "province_code" in mine.columns and len(mine):
+            # a plan solved per province: the capacity of the county's province's units
+            cap = cap[cap["province_code"].astype(str) == str(mine["province_code"].iloc[0])]
         if len(cap) and int(cap["at_bound"].iloc[0]) > 0:
             out.append(label("alx_capacity", lang, at=int(cap["at_bound"].iloc[0]),
                              rows=int(cap["rows"].iloc[0])))
@@ -202,6 +235,7 @@ def explain(plan: pd.DataFrame, ctx: ReportContext) -> list[str]:
     city = summary_value(ctx.result("allocation_summary"), "gain_vs_status_quo")
     if pd.notna(city):
         clo, chi = gain_interval(city, beta, ev)
-        out.append(label("alx_city", lang, gain=with_ci(city, clo, chi, lang),
-                         loss_note=label("alx_loss_note", lang) if total < 0 else "").strip())
+        loss = label("alx_loss_note", lang, **ctx.whole) if total < 0 else ""
+        out.append(label("alx_city", lang, gain=with_ci(city, clo, chi, lang), loss_note=loss,
+                         **ctx.whole).strip())
     return out

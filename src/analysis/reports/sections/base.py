@@ -35,7 +35,7 @@ from ...disclosure import (
 from ...disclosure import check_threshold as _check_threshold
 from ...errors import SpecificationError
 from ...hierarchy import CODE_COLUMN, NATION_CODE, hierarchy, level_of
-from ...labels import Language, check_language, label
+from ...labels import Language, check_language, label, whole_words
 from .people import people_publication, stored_publication
 
 #: the levels an area page can have (a county has its own page; the dataset has the city page)
@@ -247,11 +247,32 @@ class ReportContext:
         return ""
 
     @property
-    def dataset_title_key(self) -> str:
-        """The label of the whole dataset's page: the city summary for a dataset of one
-        prefecture (or county), the province or national summary above it."""
-        return {"province": "province_title", "nation": "nation_title"}.get(self.dataset_level,
-                                                                           "city_title")
+    def whole(self) -> dict[str, str]:
+        """The words for the whole dataset in the page's language, as the placeholders of the
+        catalogue's texts (:func:`analysis.labels.whole_words` of :attr:`dataset_level`): 全市 /
+        the city for one prefecture (or county), 全省 / the province, 全国 / the nation. Every
+        page of a dataset says the same, an area's page included."""
+        return whole_words(self.dataset_level, self.language)
+
+    @property
+    def dataset_name(self) -> str:
+        """The name of the dataset's prefecture (one prefecture or county) or province (one
+        province) as the counties table gives it; ``""`` when it gives none, and for several
+        provinces."""
+        level = {"county": "prefecture", "prefecture": "prefecture",
+                 "province": "province"}.get(self.dataset_level)
+        if level is None:
+            return ""
+        name = self._area_names[level].get(self.levels[CODE_COLUMN[level]].iloc[0])
+        return "" if name is None or pd.isna(name) else str(name)
+
+    @property
+    def dataset_title(self) -> str:
+        """The title of the whole dataset's page: its name where the counties table gives one,
+        and the summary of its whole (:attr:`whole`)."""
+        name = self.dataset_name
+        of = label("title_of", self.language, name=name) if name else ""
+        return label("dataset_title", self.language, of=of, **self.whole)
 
 
 def area_level(code: str) -> str:

@@ -145,6 +145,58 @@ def preferred_rows(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return df.assign(_o=order).sort_values("_o", kind="stable").drop_duplicates(list(keys))
 
 
+#: the ``cluster`` of results rows clustered by county
+COUNTY_CLUSTER = "county_code"
+
+
+def headline_method(rows: pd.DataFrame) -> tuple[str, str] | None:
+    """The method of an estimate's headline rows, as the results say it: ``(inference, cluster)``
+    of the rows flagged ``headline`` (the first when several are), else of the row a figure shows
+    (:func:`preferred_rows`: the wild bootstrap when present); ``None`` when ``rows`` is empty.
+    ``cluster`` is ``""`` when the results do not name one."""
+    if rows.empty:
+        return None
+    if "headline" in rows.columns:
+        flagged = rows[rows["headline"].eq(True).to_numpy()]
+        rows = flagged if len(flagged) else rows
+    first = preferred_rows(rows, ["inference"]).sort_values("_o", kind="stable").iloc[0]
+    cluster = first.get("cluster") if "cluster" in rows.columns else None
+    return str(first["inference"]), "" if cluster is None or pd.isna(cluster) else str(cluster)
+
+
+def headline_key(method: tuple[str, str] | None) -> str | None:
+    """``wild_bootstrap``, ``analytic_county`` (analytic, clustered by county) or ``other``: how
+    a text names the headline method of :func:`headline_method` (``None`` without one)."""
+    if method is None:
+        return None
+    inference, cluster = method
+    if inference == "wild_bootstrap":
+        return "wild_bootstrap"
+    if inference == "analytic" and cluster == COUNTY_CLUSTER:
+        return "analytic_county"
+    return "other"
+
+
+def headline_text(rows: pd.DataFrame, lang: str, *, prefix: str = "eff_headline") -> str:
+    """The sentence naming the method of the rows the results flag as headline among ``rows``
+    (:func:`headline_method`): the county wild bootstrap, the analytic interval clustered by
+    county, or another method by its name; ``""`` without rows. ``prefix``: the label family
+    (``eff_headline``, or ``methods_eff`` for the methods section)."""
+    method = headline_method(rows)
+    key = headline_key(method)
+    if method is None or key is None:
+        return ""
+    return label(f"{prefix}_{key}", lang, method=inference_label(method[0], lang))
+
+
+def has_resampling(rows: pd.DataFrame | None) -> bool:
+    """Whether results ``rows`` hold a resampling method's rows (wild bootstrap, randomisation:
+    the few-cluster inference the build runs below
+    :data:`analysis.inference.policy.ANALYTIC_FROM_CLUSTERS` counties)."""
+    return rows is not None and "inference" in rows.columns and bool(
+        rows["inference"].astype(str).isin(list(RESAMPLING_DRAWS)).any())
+
+
 def forest(df: pd.DataFrame, lang: str, *, title: str, highlight: Iterable[bool] | None = None,
            show_outcome: bool = True) -> str:
     """Point estimates with their intervals (``estimate``, ``ci_low``, ``ci_high``; one row each,

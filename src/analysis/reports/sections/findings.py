@@ -5,7 +5,8 @@ generated from the results by fixed rules, each estimate worded on the evidence 
 The sentences, in order (each only when its results exist):
 
 1. **Scorecard and rank** — how many of the four 三升一降 targets the county met, the composite
-   index's change with its interval against the city's, and the county's rank among counties
+   index's change with its interval against the whole dataset's (the city's, the province's or the
+   nation's: :attr:`FindingsInput.level`), and the county's rank among counties
    (``indicators``, ``describe_league``).
 2. **Reform** — the county-management reform's effect for the county's cohort (group aggregate),
    or, for a comparison county and the city page, the headline balanced dynamic summary; with the
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ...domain import COMPOSITE, INDICATORS, LOWER_IS_BETTER, indicator_column, outcome_label
-from ...labels import inference_label, label
+from ...labels import DEFAULT_WHOLE, inference_label, label, whole_words
 from ..evidence import Evidence, dose_evidence, reform_evidence
 from .base import ReportContext, Section
 
@@ -59,6 +60,9 @@ class FindingsInput:
     area: str | None = None
     area_name: str = ""
     area_counties: tuple[str, ...] = ()
+    #: what the dataset covers (:func:`analysis.hierarchy.level_of`): the sentences speak of its
+    #: whole as the city, the province or the nation (:func:`analysis.labels.whole_words`)
+    level: str = DEFAULT_WHOLE
 
     def table(self, name: str) -> pd.DataFrame | None:
         t = self.results.get(name)
@@ -66,6 +70,10 @@ class FindingsInput:
 
     def name(self, code: str) -> str:
         return self.names.get(str(code), str(code))
+
+    def whole(self, lang: str) -> dict[str, str]:
+        """The words for the dataset's whole in ``lang`` (placeholders of the catalogue)."""
+        return whole_words(self.level, lang)
 
 
 @dataclass(frozen=True)
@@ -202,7 +210,7 @@ def scorecard_finding(inp: FindingsInput, lang: str) -> Finding | None:
                 lower_better = indicator_column(COMPOSITE) in LOWER_IS_BETTER
                 key = ("fs_vs_same" if abs(d) < 1e-9 else
                        "fs_vs_better" if (d < 0) == lower_better else "fs_vs_worse")
-                text += label(key, lang, city=num(city_c["change"].iloc[0]))
+                text += label(key, lang, city=num(city_c["change"].iloc[0]), **inp.whole(lang))
     lg = inp.table("describe_league")
     if inp.county_code and lg is not None and len(lg):
         row = lg[lg["county_code"].astype(str) == inp.county_code]
@@ -278,9 +286,9 @@ def reform_finding(inp: FindingsInput, lang: str, outcome: str = COMPOSITE) -> F
         if "no_estimate" in ev.reasons or window is None:
             ev = reform_evidence(agg, outcome, aggregation="simple", sensitivity=sens,
                                  pretrends=pre)
-            intro = label("fs_reform_all", lang)
+            intro = label("fs_reform_all", lang, **inp.whole(lang))
         else:
-            intro = label("fs_reform_window", lang, e=window + 1)
+            intro = label("fs_reform_window", lang, e=window + 1, **inp.whole(lang))
         if inp.county_code:
             intro = label("fs_reform_comparison", lang) + intro
     if "no_estimate" in ev.reasons:
@@ -308,7 +316,8 @@ def effectiveness_finding(inp: FindingsInput, lang: str,
     if "no_estimate" in ev.reasons:
         return Finding("effectiveness", head + label("fs_eff_missing", lang), ev)
     text = (head + label("fs_eff_estimate", lang, outcome=outcome_name(outcome, lang),
-                         value=with_ci(ev.estimate, ev.ci_low, ev.ci_high, lang, ev.method))
+                         value=with_ci(ev.estimate, ev.ci_low, ev.ci_high, lang, ev.method),
+                         **inp.whole(lang))
             + ladder_clause(ev, outcome, lang, subject=label("fs_subject_dose", lang),
                             design="association")
             + reasons_text(ev, lang))
@@ -373,7 +382,8 @@ def allocation_finding(inp: FindingsInput, lang: str) -> Finding | None:
     city_text = ""
     if math.isfinite(city_gain):
         lo, hi = gain_interval(city_gain, beta, ev)
-        city_text = label("fs_alloc_city", lang, gain=with_ci(city_gain, lo, hi, lang))
+        city_text = label("fs_alloc_city", lang, gain=with_ci(city_gain, lo, hi, lang),
+                          **inp.whole(lang))
     if not inp.county_code and inp.area is not None:
         here = plan[plan["county_code"].astype(str).isin(set(inp.area_counties))]
         n = int(here["change"].isin(["added", "ended"]).sum())
@@ -445,7 +455,7 @@ def findings_input(ctx: ReportContext) -> FindingsInput:
                                         "area_counties": tuple(ctx.scope_codes)}
     return FindingsInput(results=results, county_code=ctx.county_code, cohort=cohort,
                          eligible=eligible, names=names, n_counties=len(names), cohort_size=size,
-                         **area)
+                         level=ctx.dataset_level, **area)
 
 
 def findings(ctx: ReportContext) -> Section:

@@ -52,7 +52,7 @@ def header(ctx: ReportContext, *, generated: str | None = None) -> Section:
     elif ctx.area is not None:
         title = label("area_title", lang, name=ctx.scope_name)
     else:
-        title = label(ctx.dataset_title_key, lang)
+        title = ctx.dataset_title
     rows = provenance_rows(ctx, generated or now())
     if ctx.county_code:
         rows.insert(0, (label("county", lang), f"{ctx.county_name()} ({ctx.county_code})"))

@@ -1,4 +1,5 @@
-"""Key figures: the county's descriptive figures beside the city's, with its rank among counties,
+"""Key figures: the county's descriptive figures beside the whole dataset's (the city's, the
+province's or the nation's: :attr:`ReportContext.whole`), with its rank among counties,
 read from ``describe_league.parquet`` (:func:`analysis.describe.county_league`). The residents of
 the county and of the city are counts of people: shown as the dataset's protected publication says
 (:mod:`analysis.reports.sections.people`)."""
@@ -61,11 +62,14 @@ def format_value(metric: str, v: object) -> object:
 
 
 def key_figures(ctx: ReportContext) -> Section:
-    """The county's key figures beside the city's, with its rank among counties on ranked metrics."""
+    """The county's key figures beside the whole dataset's, with its rank among counties on
+    ranked metrics."""
     lang = ctx.language
+    title = label("key_figures", lang, **ctx.whole)
+    whole = label("city_value", lang, **ctx.whole)
     lg = league(ctx.processed)
     if lg is None:
-        return Section("key-figures", label("key_figures", lang), (not_run("describe_league", lang),))
+        return Section("key-figures", title, (not_run("describe_league", lang),))
     n = len(lg)
     city = city_figures(lg, city_indicator(ctx.processed, "composite"))
     row = lg.set_index("county_code").loc[ctx.county_code]
@@ -78,7 +82,7 @@ def key_figures(ctx: ReportContext) -> Section:
             {
                 label("metric", lang): label(m, lang),
                 label("value", lang): format_value(m, row[m]),
-                label("city_value", lang): format_value(m, city[m]),
+                whole: format_value(m, city[m]),
                 label("rank", lang): f"{int(rank)}/{n}" if pd.notna(rank) else "",
             }
         )
@@ -86,7 +90,7 @@ def key_figures(ctx: ReportContext) -> Section:
         {
             label("metric", lang): label("cohort", lang),
             label("value", lang): row["cohort"] if pd.notna(row["cohort"]) else label("never", lang),
-            label("city_value", lang): "",
+            whole: "",
             label("rank", lang): "",
         }
     )
@@ -95,6 +99,6 @@ def key_figures(ctx: ReportContext) -> Section:
     # the dataset's protected publication says (the same cells are on the city page and the index)
     row_pos = int((df[label("metric", lang)] == label("residents", lang)).to_numpy().argmax())
     tab = people_table(df, {(row_pos, label("value", lang)): county_cell(str(ctx.county_code)),
-                            (row_pos, label("city_value", lang)): CITY_CELL}, ctx)
-    return Section("key-figures", label("key_figures", lang),
+                            (row_pos, whole): CITY_CELL}, ctx)
+    return Section("key-figures", title,
                    (table_html(tab), paragraph(label("rank_note", lang, n=n), cls="pe-note")))

@@ -13,7 +13,15 @@ import pandas as pd
 from ...domain import is_eligible, outcome_label, period_to_t
 from ...labels import inference_label, label
 from .base import ReportContext, Section, county_codes, heading, not_run, paragraph, table_html
-from .estimates import ci_text, forest, inference_wide, p_text, preferred_rows, resampling_draws
+from .estimates import (
+    ci_text,
+    forest,
+    has_resampling,
+    inference_wide,
+    p_text,
+    preferred_rows,
+    resampling_draws,
+)
 from .readers import cohorts
 
 
@@ -47,8 +55,10 @@ def reform(ctx: ReportContext, *, outcome_for_plot: str = "composite") -> Sectio
     if agg is None:
         blocks.append(not_run("reform_aggregate", lang))
         return Section("reform", label("reform", lang), tuple(blocks))
-    blocks.append(paragraph(label("reform_few", lang, n=len(county_codes(ctx.processed))),
-                            cls="pe-note"))
+    # which inference to read, as the results hold it: the few-cluster methods when the build ran
+    # them, else the analytic rows clustered by county (from ANALYTIC_FROM_CLUSTERS counties)
+    note = "reform_few" if has_resampling(agg) else "reform_analytic"
+    blocks.append(paragraph(label(note, lang, n=len(county_codes(ctx.processed))), cls="pe-note"))
     agg = agg.copy()
     agg["key"] = agg["key"].astype("string")
 

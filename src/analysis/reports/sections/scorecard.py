@@ -3,7 +3,8 @@ county's change against the city's, and the quarterly means of the four outcomes
 ``describe_trends.parquet`` (weighted as :func:`analysis.indicators.trends`, at the weighting of
 the scorecard's county and city values).
 
-The indicators are computed for each county and for the whole dataset (the city). An area's page
+The indicators are computed for each county and for the whole dataset (the city, the province or
+the nation, as :attr:`ReportContext.whole` words it; the results call its rows ``city``). An area's page
 shows its counties' rows (a prefecture) or, per prefecture or province, how many of its counties
 met each target, and then the whole dataset's row; it has no quarterly figure (no area means are
 computed)."""
@@ -24,7 +25,7 @@ def scorecard(ctx: ReportContext) -> Section:
     quarterly means of the four outcomes for the county and the city."""
     lang = ctx.language
     ind = indicators(ctx.processed)
-    blocks: list[str] = [paragraph(label("scorecard_note", lang), cls="pe-note")]
+    blocks: list[str] = [paragraph(label("scorecard_note", lang, **ctx.whole), cls="pe-note")]
     if ind is None:
         blocks.append(not_run("indicators", lang))
     else:
@@ -32,8 +33,8 @@ def scorecard(ctx: ReportContext) -> Section:
             w = ind.loc[ind["level"] == "county", "weighting"]
             if len(w):
                 weighting = weighting_label(w.iloc[0], lang)
-                blocks.append(paragraph(label("weighting_note", lang, weighting=weighting),
-                                        cls="pe-note"))
+                note = label("weighting_note", lang, weighting=weighting, **ctx.whole)
+                blocks.append(paragraph(note, cls="pe-note"))
         city = ind[ind["level"] == "city"].set_index("indicator")
         if ctx.county_code:
             blocks.append(table_html(_county_table(ind, city, ctx)))
@@ -68,8 +69,9 @@ def _county_table(ind: pd.DataFrame, city: pd.DataFrame, ctx: ReportContext) -> 
                 label("target_met", lang): yes_no(r.get("target_met"), lang),
                 **({label("significant", lang): yes_no(r.get("target_met_significant"), lang)}
                    if "target_met_significant" in mine.columns else {}),
-                label("city_change", lang): c_change,
-                label("vs_city", lang): label(better, lang) if better else "",
+                label("city_change", lang, **ctx.whole): c_change,
+                label("vs_city", lang, **ctx.whole):
+                    label(better, lang, **ctx.whole) if better else "",
             }
         )
     return pd.DataFrame(recs)
@@ -162,7 +164,7 @@ def trend_figure(ctx: ReportContext) -> str:
     pos = {p: i for i, p in enumerate(periods)}
     for ax, outcome in zip(axes.ravel(), OUTCOMES, strict=True):
         for scope, color, name in (
-            ("city", plots.PALETTE["city"], label("city_value", lang)),
+            ("city", plots.PALETTE["city"], label("city_value", lang, **ctx.whole)),
             ("county", plots.PALETTE["county"], ctx.county_name() if ctx.county_code else ""),
         ):
             d = q[q["scope"] == scope]
@@ -175,7 +177,7 @@ def trend_figure(ctx: ReportContext) -> str:
         ax.set_xticks(range(0, len(periods), step),
                       [periods[i] for i in range(0, len(periods), step)], rotation=0)
     axes[0, 0].legend(loc="best")
-    title = label("trend_title" if ctx.county_code else "trend_title_city", lang)
+    title = label("trend_title" if ctx.county_code else "trend_title_city", lang, **ctx.whole)
     fig.suptitle(title)
     # a fixed layout: tight_layout would measure every text (a third of the figure's cost)
     fig.subplots_adjust(left=0.06, right=0.985, top=0.87, bottom=0.07, hspace=0.32, wspace=0.16)
