@@ -66,8 +66,12 @@ def _rewrite(src: Path, dst: Path, change) -> None:
         w.writerows(rows)
 
 
-def make_levels_world(raw: Path) -> Path:
-    """Write the recoded demo world into ``raw`` (a folder named after the dataset)."""
+def make_levels_world(raw: Path, *, recode: dict[str, str] = RECODE,
+                      names: dict[str, str] = NAMES, province_names: dict[str, str] = PROVINCE_NAMES,
+                      tiny: bool = True) -> Path:
+    """Write the recoded demo world into ``raw`` (a folder named after the dataset): the counties
+    recoded by ``recode`` (demo code → new code), with the prefecture and province ``names`` given
+    (others left empty) and, with ``tiny``, county 520202 left with its one small home."""
     raw.mkdir(parents=True)
     for f in DEMO_RAW.iterdir():
         if f.suffix != ".csv":
@@ -75,22 +79,22 @@ def make_levels_world(raw: Path) -> Path:
 
     def counties(rows, fields):
         for r in rows:
-            r["county_code"] = RECODE[r["county_code"]]
+            r["county_code"] = recode[r["county_code"]]
             pref = r["county_code"][:4] + "00"
-            r["prefecture_name"] = NAMES.get(pref, "")
-            r["province_name"] = PROVINCE_NAMES.get(r["county_code"][:2] + "0000", "")
+            r["prefecture_name"] = names.get(pref, "")
+            r["province_name"] = province_names.get(r["county_code"][:2] + "0000", "")
         return rows, [*fields, "prefecture_name", "province_name"]
 
     def institutions(rows, fields):
         for r in rows:
-            r["county_code"] = RECODE[r["county_code"]]
-            if r["county_code"] == TINY_COUNTY and r["institution_id"] != TINY_HOME:
+            r["county_code"] = recode[r["county_code"]]
+            if tiny and r["county_code"] == TINY_COUNTY and r["institution_id"] != TINY_HOME:
                 r["county_code"] = NEIGHBOUR  # the tiny county keeps one small home
         return rows, fields
 
     def assessments(rows, fields):
         for r in rows:
-            if r["institution_id"] == TINY_HOME and r["residents"]:
+            if tiny and r["institution_id"] == TINY_HOME and r["residents"]:
                 r["residents"] = TINY_RESIDENTS
         return rows, fields
 
@@ -102,28 +106,36 @@ def make_levels_world(raw: Path) -> Path:
     return raw
 
 
-@pytest.fixture(scope="session")
-def levels_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project root with the levels world built (indicators and describe steps)."""
+def built_levels_world(tmp_path_factory: pytest.TempPathFactory, name: str = "levels_root",
+                       dataset: str = DATASET, **world) -> Path:
+    """A project root ``name`` with a recoded world (:func:`make_levels_world` with ``world``)
+    built as ``dataset`` (indicators and describe steps), once per test session (the workers of
+    one run share it)."""
     if not (DEMO_RAW / "institutions.csv").exists():
         pytest.skip("the demo world has not been generated (data/raw/demo)")
     from analysis.pipeline import build
 
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    root = shared / "levels_root"
-    with open(shared / "levels_root.lock", "w") as fh:
+    root = shared / name
+    with open(shared / f"{name}.lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            if not (root / "data" / "processed" / DATASET / "manifest.json").exists():
+            if not (root / "data" / "processed" / dataset / "manifest.json").exists():
                 if root.exists():
                     shutil.rmtree(root)
-                raw = make_levels_world(root / "data" / "raw" / DATASET)
+                raw = make_levels_world(root / "data" / "raw" / dataset, **world)
                 build(raw, out_root=root / "data" / "processed", echo=lambda _m: None,
                       options=BuildOptions(steps=("indicators", "describe")))
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
     return root
+
+
+@pytest.fixture(scope="session")
+def levels_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project root with the levels world built (indicators and describe steps)."""
+    return built_levels_world(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
