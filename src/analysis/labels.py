@@ -21,6 +21,7 @@ keys where reviewers read both, and no build step for ``.mo`` files.
 
 from __future__ import annotations
 
+import functools
 import string
 
 from .domain import INFERENCE_LABELS, Label
@@ -797,6 +798,7 @@ def label(key: str, language: str, **fmt: object) -> str:
     return text(entry, language, **fmt)
 
 
+@functools.cache
 def _speaks_of_whole(entry: Label) -> bool:
     """Whether either language's text of ``entry`` has a placeholder of the dataset's whole."""
     names = whole_words(DEFAULT_WHOLE, "en").keys()
