@@ -159,6 +159,7 @@ _SNAPSHOT: dict[str, object] = {}
 def kernel_snapshot() -> None:
     """Runs inside a kept kernel once, after :data:`WARM_IMPORTS`: remember the state that
     :func:`kernel_reset` restores before each report."""
+    import gc
     import warnings
 
     import matplotlib
@@ -171,6 +172,11 @@ def kernel_snapshot() -> None:
         path=list(sys.path),
         seterr=np.geterr(),
     )
+    # what the imports built lives as long as the kernel: move it out of the collector's sight
+    # (``gc.freeze``), so the full collections of every reset (IPython's and ours) walk only what
+    # reports create. They took about 0.23 s a report, a quarter of a warm Sichuan county page.
+    gc.collect()
+    gc.freeze()
 
 
 def kernel_reset(root: str, cwd: str, env_root: str) -> None:
