@@ -131,3 +131,27 @@ def test_bad_inputs_raise_specification_error():
         gini([1, -1])
     with pytest.raises(SpecificationError):
         gini([1, 2], [1])
+
+
+def test_regression_within_route_equals_county_dummies(demo, monkeypatch):
+    """Above COUNTY_DUMMIES_MAX counties the equity regression absorbs the county effects: on the
+    demo both routes give the same need and sector rows (estimate, s.e., interval, p-value) and
+    the within route no intercept or county rows."""
+    import importlib
+
+    from analysis.allocation.inputs import allocation_inputs, main_sectors
+    from analysis.allocation.need import need_index
+
+    eqm = importlib.import_module("analysis.allocation.equity")
+    need = need_index(demo.panel, demo.tables["institutions"])
+    sectors = main_sectors(demo, allocation_inputs(demo, need=need).current)
+    dummies = eqm.equity(demo.panel, need.table, sectors=sectors).regression
+    monkeypatch.setattr(eqm, "COUNTY_DUMMIES_MAX", 0)
+    within = eqm.equity(demo.panel, need.table, sectors=sectors).regression
+    assert not within["term"].str.contains("county_code|Intercept").any()
+    assert set(within["term"]) >= {"need_std"} and within["term"].str.startswith("C(sector)").any()
+    both = dummies.merge(within, on=["measure", "term"], suffixes=("_d", "_w"))
+    assert len(both) == len(within) == 3 * within["term"].nunique()
+    for col in ("estimate", "std_error", "ci_low", "ci_high", "p_value"):
+        np.testing.assert_allclose(both[f"{col}_w"], both[f"{col}_d"], rtol=1e-9, atol=1e-12)
+    assert (both["n_obs_w"] == both["n_obs_d"]).all()

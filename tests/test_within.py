@@ -41,6 +41,28 @@ def test_two_way_within_equals_dummies(seed: int, cluster: str) -> None:
     assert res.n_params == sm.model.exog.shape[1]
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("fe", [("county_code",), ("institution_id", "period")])
+def test_weighted_within_equals_wls_with_dummies(seed: int, fe: tuple[str, ...]) -> None:
+    """Weights: weighted demeaning and rows scaled by √w give statsmodels WLS with the dummies
+    (coefficients, CR1 errors, whitened residuals), with some rows of weight zero."""
+    df = _panel(seed)
+    rng = np.random.default_rng(seed + 10)
+    df["w"] = rng.gamma(2.0, 10.0, len(df))
+    df.loc[rng.random(len(df)) < 0.05, "w"] = 0.0
+    res = fe_ols(df, y="y", x=["lx", "x2"], fe=list(fe), cluster="county_code", weights="w")
+    rhs = " + ".join(["lx", "x2", *(f"C({f})" for f in fe)])
+    sm = smf.wls(f"y ~ {rhs}", data=df, weights=df["w"]).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(df["county_code"])[0]})
+    np.testing.assert_allclose(res.coef, sm.params[["lx", "x2"]].to_numpy(), atol=1e-8, rtol=0)
+    np.testing.assert_allclose(res.std_error, sm.bse[["lx", "x2"]].to_numpy(), atol=1e-8,
+                               rtol=0)
+    np.testing.assert_allclose(res.resid, sm.wresid.to_numpy(), atol=1e-8, rtol=0)
+    assert res.n_obs == len(df)
+    with pytest.raises(SpecificationError, match="weights"):
+        fe_ols(df.assign(w=-df["w"]), y="y", x=["lx"], fe=list(fe), weights="w")
+
+
 def test_iid_se_equals_dummies() -> None:
     df = _panel(4)
     res = fe_ols(df, y="y", x=["lx"], fe=["institution_id", "period"])

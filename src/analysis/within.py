@@ -58,6 +58,7 @@ def demean(
     *,
     tol: float = 1e-11,
     maxiter: int = 100_000,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Project the fixed effects ``fe`` out of every column of ``x`` (alternating projections).
 
@@ -71,6 +72,10 @@ def demean(
         Stop when the largest change of a sweep, relative to the scale of ``x``, is below ``tol``.
     maxiter : int
         Maximum number of sweeps; a ``SpecificationError`` explains non-convergence.
+    weights : ndarray of shape (n,), optional
+        Weights ``w >= 0``: subtract weighted group means, the projection of weighted least
+        squares (residuals of ``x`` on the dummies with weights ``w``). A group whose weights sum
+        to zero keeps its values (its dummy fits nothing that counts).
 
     Returns
     -------
@@ -86,13 +91,15 @@ def demean(
     if not fe:
         return out[:, 0] if one_d else out
     codes = [np.asarray(c, dtype=np.int64) for c in fe]
-    counts = [np.bincount(c).astype(float) for c in codes]
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    counts = [np.bincount(c, weights=w).astype(float) for c in codes]
     scale = max(float(np.abs(out).max(initial=0.0)), 1.0)
 
     def sweep(col: np.ndarray) -> float:
         change = 0.0
         for c, n in zip(codes, counts, strict=True):
-            means = np.bincount(c, weights=col, minlength=len(n)) / np.where(n > 0, n, 1)
+            means = (np.bincount(c, weights=col if w is None else w * col, minlength=len(n))
+                     / np.where(n > 0, n, 1))
             col -= means[c]
             change = max(change, float(np.abs(means).max(initial=0.0)))
         return change
@@ -230,6 +237,7 @@ def fe_ols(
     fe: Sequence[str] = (),
     cluster: str | None = None,
     tol: float = 1e-11,
+    weights: str | None = None,
 ) -> WithinOLSResult:
     """OLS of ``y`` on ``x`` with fixed effects ``fe`` absorbed by the within transformation.
 
@@ -242,6 +250,11 @@ def fe_ols(
     y, x : outcome column and regressor columns (already transformed, e.g. ``log1p``)
     fe : fixed-effect columns, e.g. ``("institution_id", "period")``
     cluster : cluster column, e.g. ``"institution_id"``; ``None`` for iid errors
+    weights : column of weights ``>= 0`` for weighted least squares (``None``: OLS). The
+        fixed effects are then absorbed by weighted demeaning and the model is fitted on the
+        rows scaled by √w, as ``statsmodels`` WLS whitens them, so coefficients, residuals (``resid``
+        is √w times the model's residual) and clustered errors equal WLS with the dummies; rows
+        of weight zero count in ``n_obs`` as they do there.
 
     References
     ----------
@@ -252,7 +265,7 @@ def fe_ols(
     fe = list(fe)
     if not x:
         raise SpecificationError("fe_ols needs at least one regressor in x.")
-    cols = [y, *x, *fe] + ([cluster] if cluster else [])
+    cols = [y, *x, *fe] + ([cluster] if cluster else []) + ([weights] if weights else [])
     missing = [c for c in dict.fromkeys(cols) if c not in data.columns]
     if missing:
         raise SpecificationError(f"Columns {missing} are not in the data; check the spelling.")
@@ -260,8 +273,16 @@ def fe_ols(
     if len(d) <= len(x):
         raise SpecificationError("Too few complete rows to estimate the model; check for missing values.")
     codes = [factorize(d[c])[0] for c in fe]
-    yt = demean(d[y].to_numpy(float), codes, tol=tol)
-    xt = demean(d[x].to_numpy(float), codes, tol=tol)
+    w = None
+    if weights:
+        w = d[weights].to_numpy(float)
+        if not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise SpecificationError(f"weights {weights!r} must be finite and >= 0.")
+    yt = demean(d[y].to_numpy(float), codes, tol=tol, weights=w)
+    xt = demean(d[x].to_numpy(float), codes, tol=tol, weights=w)
+    if w is not None:
+        root = np.sqrt(w)
+        yt, xt = yt * root, xt * root[:, None]
     raw_norm = np.sqrt((d[x].to_numpy(float) ** 2).sum(axis=0))
     within_norm = np.sqrt((xt**2).sum(axis=0))
     absorbed = within_norm <= 1e-9 * np.maximum(raw_norm, 1.0)

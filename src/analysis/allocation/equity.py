@@ -18,7 +18,10 @@ Formulas (weights ``w``, values ``y >= 0``, mean ``μ``):
 
 Hand-written because these are a few lines of numpy each and no maintained Python package
 offers the weighted, decomposed versions with the conventions above; the regression uses
-statsmodels.
+statsmodels (county effects as dummy variables) up to :data:`COUNTY_DUMMIES_MAX` counties and
+the package's weighted within transformation (:func:`analysis.within.fe_ols`) above, where an
+institutions × counties design no longer fits: the national synthetic world's (39,645 × 2,850)
+took the allocation step past 6 GB and ten minutes.
 
 References
 ----------
@@ -285,15 +288,27 @@ def equity(panel: pd.DataFrame, need: pd.DataFrame, *, sectors: pd.Series | None
                         regression=reg, weighting=weighting, _notes=tuple(notes))
 
 
+#: counties up to which the regression spells the county effects as dummy variables (statsmodels
+#: WLS: a coefficient per county in the table); above, they are absorbed by weighted demeaning
+#: (:func:`_regression_within`): the same need and sector coefficients, standard errors,
+#: p-values and intervals (``tests/test_allocation_equity.py``), no county rows
+COUNTY_DUMMIES_MAX = 30
+
+
 def _regression(d: pd.DataFrame) -> pd.DataFrame:
-    """log1p(received per resident) on standardised need, county and sector (WLS, clustered)."""
+    """log1p(received per resident) on standardised need, county and sector (WLS, clustered by
+    county; normal reference for p-values and intervals, statsmodels' default for a clustered
+    fit). Up to :data:`COUNTY_DUMMIES_MAX` counties with county dummies, above by
+    :func:`_regression_within`."""
     import statsmodels.formula.api as smf
 
     out = []
     x = d.copy()
     x["need_std"] = (x["need"] - x["need"].mean()) / (x["need"].std(ddof=0) or 1.0)
-    rhs = "need_std + C(county_code)" + (" + C(sector)" if "sector" in x.columns
-                                         and x["sector"].nunique() > 1 else "")
+    with_sector = "sector" in x.columns and x["sector"].nunique() > 1
+    if x["county_code"].nunique() > COUNTY_DUMMIES_MAX:
+        return _regression_within(x, with_sector)
+    rhs = "need_std + C(county_code)" + (" + C(sector)" if with_sector else "")
     for m in MEASURES:
         x["y"] = np.log1p(x[f"{m}_per_resident"])
         if len(x) <= 15:
@@ -309,4 +324,43 @@ def _regression(d: pd.DataFrame) -> pd.DataFrame:
                         "std_error": fit.bse[term], "ci_low": ci.loc[term, 0],
                         "ci_high": ci.loc[term, 1], "p_value": fit.pvalues[term],
                         "n_obs": int(fit.nobs)})
+    return pd.DataFrame(out)
+
+
+def _regression_within(x: pd.DataFrame, with_sector: bool) -> pd.DataFrame:
+    """:func:`_regression` with the county effects absorbed (weighted within transformation,
+    :func:`analysis.within.fe_ols` with ``weights``): rows for ``need_std`` and the sector
+    contrasts (named as statsmodels names them, against the first sector in sort order), none
+    for the intercept or the counties. CR1 clustered by county with statsmodels' correction;
+    p-values and 95% intervals from the normal distribution, as the dummy route's."""
+    from scipy import stats
+
+    from ..within import fe_ols
+
+    terms = ["need_std"]
+    x = x.copy()
+    if with_sector:
+        levels = sorted(x["sector"].astype(str).unique())
+        for lv in levels[1:]:
+            name = f"C(sector)[T.{lv}]"
+            x[name] = (x["sector"].astype(str) == lv).astype(float)
+            terms.append(name)
+    out = []
+    for m in MEASURES:
+        x["y"] = np.log1p(x[f"{m}_per_resident"])
+        if len(x) <= 15:
+            continue
+        try:
+            fit = fe_ols(x, y="y", x=terms, fe=("county_code",), cluster="county_code",
+                         weights="weight")
+        except (SpecificationError, np.linalg.LinAlgError):
+            continue
+        se = fit.std_error
+        z = stats.norm.ppf(0.975)
+        p = 2 * stats.norm.sf(np.abs(fit.coef / se))
+        for j, term in enumerate(fit.terms):
+            out.append({"measure": m, "term": term, "estimate": fit.coef[j],
+                        "std_error": se[j], "ci_low": fit.coef[j] - z * se[j],
+                        "ci_high": fit.coef[j] + z * se[j], "p_value": p[j],
+                        "n_obs": int(fit.n_obs)})
     return pd.DataFrame(out)
