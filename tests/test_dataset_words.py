@@ -28,6 +28,7 @@ import pytest
 from test_report_levels import DATASET, RECODE, built_levels_world
 
 from analysis.data import Processed, load_processed
+from analysis.labels import label
 from analysis.reports import sections
 from analysis.reports.sections.base import ReportContext
 from analysis.reports.sections.people import stored_publication
@@ -330,3 +331,31 @@ def test_reform_note_follows_the_inference_in_the_results(monkeypatch, demo, nat
     methods = visible(sections.methods(ctx)._repr_html_())
     assert ("推断采用按县区聚类的解析标准误" if language == "zh"
             else "inference by the analytic standard error clustered by county") in methods
+
+
+def test_a_method_under_two_clusterings_gets_a_column_group_each():
+    """From 176 counties the effectiveness rows hold the analytic method clustered by institution
+    and by county: the table names each clustering and shows each one's standard error and
+    interval, instead of whichever row came first; one clustering keeps the single columns."""
+    from analysis.reports.sections.estimates import inference_wide
+
+    base = {"model": "dose_response", "outcome": "composite", "term": "log_activities_lag1",
+            "estimate": 0.3, "inference": "analytic", "p_value": 0.001, "n_obs": 100}
+    rows = pd.DataFrame([
+        {**base, "cluster": "county_code", "std_error": 0.05, "ci_low": 0.2, "ci_high": 0.4},
+        {**base, "cluster": "institution_id", "std_error": 0.01, "ci_low": 0.28, "ci_high": 0.32},
+    ])
+    for lang, county, inst in (("zh", "按县区聚类", "按机构聚类"),
+                               ("en", "clustered by county", "clustered by institution")):
+        wide = inference_wide(rows, ["model", "outcome", "term"], value="estimate", lang=lang)
+        se = {c: wide[c].iloc[0] for c in wide.columns if c.startswith(label("std_error", lang))}
+        assert len(se) == 2
+        assert se[next(c for c in se if county in c)] == 0.05
+        assert se[next(c for c in se if inst in c)] == 0.01
+        cis = [c for c in wide.columns if c.startswith(label("ci", lang))]
+        assert [c.endswith(inst) for c in cis] == [True, False]  # institution first
+        assert label("std_error", lang) not in wide.columns
+    one = inference_wide(rows.iloc[[1]], ["model", "outcome", "term"], value="estimate",
+                         lang="en")
+    assert one[label("std_error", "en")].iloc[0] == 0.01
+    assert not any("clustered by" in c for c in one.columns)

@@ -382,6 +382,9 @@ LABELS: dict[str, Label] = catalogue({
         "each inference method side by side; {headline}",
     ),
     # the method of the rows the results flag as headline (effectiveness.headline_method)
+    # the clustering of a method's column when the results hold it under several (inference_wide)
+    "clustered_institution_id": ("按机构聚类", "clustered by institution"),
+    "clustered_county_code": ("按县区聚类", "clustered by county"),
     "eff_headline_wild_bootstrap": ("按县区聚类的野自助法区间为主要结果。", "the county wild-bootstrap interval is the headline."),
     "eff_headline_analytic_county": ("按县区聚类的解析标准误区间为主要结果。", "the analytic interval clustered by county is the headline."),
     "eff_headline_other": ("{method}区间为主要结果。", "the {method} interval is the headline."),

@@ -91,6 +91,24 @@ def inference_wide(df: pd.DataFrame, keys: Sequence[str], *, value: str, lang: s
     key_labels = key_labels or {}
     draws = draws or {}
     methods = sorted(df["inference"].astype(str).unique(), key=lambda m: (inference_rank(m), m))
+    # a method the results hold under several clusterings (from 176 counties the analytic rows
+    # clustered by institution and by county) gets a column group per clustering, named by it,
+    # with its own standard error: one column would show whichever row came first
+    split: dict[str, list[str]] = {}
+    if "cluster" in df.columns:
+        for m in methods:
+            cl = df.loc[df["inference"].astype(str) == m, "cluster"].dropna().astype(str)
+            if cl.nunique() > 1:
+                split[m] = sorted(cl.unique(), key=lambda c: (c != "institution_id", c))
+    columns: list[tuple[str, str | None]] = [
+        (m, c) for m in methods for c in (split.get(m) or [None])]
+
+    def column_name(m: str, c: str | None) -> str:
+        name = inference_label(m, lang)
+        if c is None:
+            return name
+        key = f"clustered_{c}"
+        return f"{name} · {label(key, lang) if key in LABELS else c}"
     # multiplicity-adjusted p-values (Romano-Wolf / Holm across the secondary outcomes), for the
     # methods whose rows carry one
     adjusted = set()
@@ -105,19 +123,24 @@ def inference_wide(df: pd.DataFrame, keys: Sequence[str], *, value: str, lang: s
             col = key_labels.get(name, label(name, lang) if name in LABELS else name)
             rec[col] = _key_text(name, v, lang)
         rec[label("estimate", lang)] = g[value].iloc[0]
-        rec[label("std_error", lang)] = g["std_error"].iloc[0]
-        first = g.drop_duplicates("inference")
-        by = first.set_index(first["inference"].astype(str))
-        for m in methods:
-            name = inference_label(m, lang)
-            if m in by.index:
-                rec[f"{label('ci', lang)} · {name}"] = ci_text(by.at[m, "ci_low"], by.at[m, "ci_high"])
-                rec[f"{label('p_value', lang)} · {name}"] = p_text(by.at[m, "p_value"], draws.get(m))
+        if not split:
+            rec[label("std_error", lang)] = g["std_error"].iloc[0]
+        for m, c in columns:
+            name = column_name(m, c)
+            sel = g[g["inference"].astype(str) == m]
+            if c is not None:
+                sel = sel[sel["cluster"].astype(str) == c]
+                rec[f"{label('std_error', lang)} · {name}"] = (
+                    sel["std_error"].iloc[0] if len(sel) else np.nan)
+            row = sel.iloc[0] if len(sel) else None
+            if row is not None:
+                rec[f"{label('ci', lang)} · {name}"] = ci_text(row["ci_low"], row["ci_high"])
+                rec[f"{label('p_value', lang)} · {name}"] = p_text(row["p_value"], draws.get(m))
             else:
                 rec[f"{label('ci', lang)} · {name}"] = ""
                 rec[f"{label('p_value', lang)} · {name}"] = ""
             if m in adjusted:
-                v = by.at[m, "p_adjusted"] if m in by.index else None
+                v = row["p_adjusted"] if row is not None else None
                 rec[f"{label('p_adjusted', lang)} · {name}"] = p_text(v, draws.get(m))
         if "n_obs" in g:
             rec[label("n_obs", lang)] = g["n_obs"].iloc[0]
