@@ -21,7 +21,7 @@ offers the weighted, decomposed versions with the conventions above; the regress
 statsmodels (county effects as dummy variables) up to :data:`COUNTY_DUMMIES_MAX` counties and
 the package's weighted within transformation (:func:`analysis.within.fe_ols`) above, where an
 institutions × counties design no longer fits: the national synthetic world's (39,645 × 2,850)
-took the allocation step past 6 GB and ten minutes.
+took the allocation step past 6 GiB and ten minutes.
 
 References
 ----------
