@@ -6,8 +6,8 @@ every results step with the default 999 draws and permutations); printed per wor
 institutions and panel rows, the seconds of generation, of validation + panel and of each results
 step, the total, and the process's peak resident memory (``ru_maxrss``, one process per world).
 
-Report throughput: the same report set (every county and the city summary, ``force``) run four
-ways on this machine: the local process pool and a two-worker ``distributed.LocalCluster``
+Report throughput: the same report set (every county, the dataset's summary and, with several
+prefectures, the pages of the counties' prefectures and provinces; ``force``) run four ways on this machine: the local process pool and a two-worker ``distributed.LocalCluster``
 (one thread per worker), each with a new kernel per report (cold) and with kept kernels (warm).
 Printed: wall time, reports per minute, seconds per report per worker, and each way's speed
 relative to the local cold run; then the projected time for N reports on W workers,
@@ -220,7 +220,8 @@ def main() -> None:
         root = scratch_root(args.dataset, project_root(), Path(tmp))
         codes = county_codes(load_processed(args.dataset, root=root))
         codes = codes[: args.counties] if args.counties else codes
-        print(f"report throughput: {len(codes)} counties + the city summary, --jobs {args.jobs}")
+        print(f"report throughput: {len(codes)} counties, the dataset's summary and (with several "
+              f"prefectures) their areas' pages, --jobs {args.jobs}")
         print_throughput(report_throughput(args.dataset, root, args.jobs, list(codes)))
 
 
