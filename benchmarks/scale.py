@@ -7,8 +7,9 @@ institutions and panel rows, the seconds of generation, of validation + panel an
 step, the total, and the process's peak resident memory (``ru_maxrss``, one process per world).
 
 Report throughput: the same report set (every county, the dataset's summary and, with several
-prefectures, the pages of the counties' prefectures and provinces; ``force``) run four ways on this machine: the local process pool and a two-worker ``distributed.LocalCluster``
-(one thread per worker), each with a new kernel per report (cold) and with kept kernels (warm).
+prefectures, the pages of the counties' prefectures and provinces; ``force``) run four ways on
+this machine: the local process pool and a two-worker ``distributed.LocalCluster`` (one thread
+per worker), each with a new kernel per report (cold) and with kept kernels (warm).
 Printed: wall time, reports per minute, seconds per report per worker, and each way's speed
 relative to the local cold run; then the projected time for N reports on W workers,
 ``T(N, W) ≈ N × c / W`` with ``c`` the measured seconds per report per worker.
