@@ -49,3 +49,27 @@ def test_headline_window_keeps_three_comparison_counties_and_full_dynamic_does_n
     longer = res.aggregate("dynamic", balance_e=window + 1, min_e=0, max_e=window + 1).table
     longer = longer[~longer["is_overall"] & (longer["inference"] == "analytic")]
     assert (longer["n_comparison_clusters"] < MIN_COMPARISON_CLUSTERS).any()
+
+
+def test_headline_aggregate_is_the_window_s_dynamic_summary_or_none(res):
+    """``headline_aggregate``: the dynamic summary over ``0..headline_window()``, and ``None``
+    (no row in ``counties_behind``) when no window keeps enough comparison counties."""
+    from analysis.inference import aggregate, headline_aggregate
+
+    window = res.headline_window()
+    got = headline_aggregate(res, inference=("analytic",))
+    want = aggregate(res, "dynamic", balance_e=window, min_e=0, max_e=window,
+                     inference=("analytic",))
+    assert got.table.equals(want.table)
+    assert res.headline_window(min_comparison=99) is None
+    strict = type(res).headline_window
+
+    class Strict(type(res)):
+        def headline_window(self, *, min_comparison: int = 99) -> int | None:
+            return strict(self, min_comparison=min_comparison)
+
+    none = headline_aggregate(Strict(**{f: getattr(res, f) for f in res.__dataclass_fields__}),
+                              inference=("analytic",))
+    assert none is None
+    tab = counties_behind(simple=res.aggregate("simple"), headline=none)
+    assert list(tab.index) == ["simple"]

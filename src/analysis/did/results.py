@@ -108,11 +108,13 @@ REST_COLUMNS = ("n_treated_clusters", "n_comparison_clusters", "min_comparison_c
                 "few_comparison_weight", "comparison_warning")
 
 
-def counties_behind(**aggregates: AggregateResult) -> pd.DataFrame:
+def counties_behind(**aggregates: AggregateResult | None) -> pd.DataFrame:
     """One row per named aggregate: how many treated and comparison counties its overall estimate
     rests on (:meth:`AggregateResult.rests_on`), e.g.
-    ``counties_behind(simple=simple, headline=headline)``."""
-    return pd.DataFrame({name: a.rests_on() for name, a in aggregates.items()}).T
+    ``counties_behind(simple=simple, headline=headline)``; an aggregate given as ``None`` (a
+    headline no event window supports: :func:`analysis.inference.headline_aggregate`) has no row."""
+    return pd.DataFrame({name: a.rests_on() for name, a in aggregates.items()
+                         if a is not None}).T
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ A notebook needs only::
     pretrend_test(res, seed=1)
 """
 
-from .attgt import CSInference, aggregate, aggregate_spec, pretrend_test
+from .attgt import CSInference, aggregate, aggregate_spec, headline_aggregate, pretrend_test
 from .multiplier import MAX_CLUSTERS, BootLevel, Studentization, WildOptions
 from .pvalue import invert_test, resampling_pvalue
 from .randomization import RIStatistic, balance_table
@@ -50,6 +50,7 @@ __all__ = [
     "WildOptions",
     "aggregate",
     "aggregate_spec",
+    "headline_aggregate",
     "balance_table",
     "draw_weights",
     "invert_test",

@@ -51,7 +51,7 @@ from .randomization import RIStatistic, balance_table, cs_randomization, pretren
 from .restricted import WildModel
 from .weights import BootWeights
 
-__all__ = ["CSInference", "aggregate", "aggregate_spec", "pretrend_test"]
+__all__ = ["CSInference", "aggregate", "aggregate_spec", "headline_aggregate", "pretrend_test"]
 
 #: the inference methods of a Callaway–Sant'Anna aggregate (names of ``analysis.domain``)
 CSInference = Literal["analytic", "wild_bootstrap", "randomization"]
@@ -143,6 +143,19 @@ def aggregate(
                           seed=seed, boot_weights=boot_weights, ri_statistic=ri_statistic,
                           wild_model=wild_model, studentization=studentization,
                           boot_level=boot_level)
+
+
+def headline_aggregate(res: ATTgtResult, **options: Any) -> AggregateResult | None:
+    """The headline dynamic summary: :func:`aggregate` of kind ``dynamic`` over the balanced
+    event window ``0..E`` with ``E`` = :meth:`~analysis.did.ATTgtResult.headline_window` (the
+    longest window in which every event time keeps enough comparison counties); ``None`` when no
+    window qualifies (e.g. the never-treated comparison of the demo's composite index), so that
+    a caller shows no headline rather than one resting on too few counties. ``options`` as
+    :func:`aggregate` (``inference``, ``n_boot``, ``n_perm``, ``seed``, …)."""
+    window = res.headline_window()
+    if window is None:
+        return None
+    return aggregate(res, "dynamic", balance_e=window, min_e=0, max_e=window, **options)
 
 
 def _wild_options(wild_model: WildModel, studentization: Studentization,
